@@ -1,0 +1,55 @@
+#include "trk/io/atomic_file.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <stdexcept>
+#include <system_error>
+
+namespace trk::io {
+
+namespace fs = std::filesystem;
+
+AtomicFile::AtomicFile(fs::path target) : target_(std::move(target)) {
+  temp_ = target_;
+  temp_ += ".tmp." + std::to_string(::getpid());
+}
+
+AtomicFile::~AtomicFile() {
+  if (!committed_) {
+    std::error_code ec;
+    fs::remove(temp_, ec);
+  }
+}
+
+void AtomicFile::commit() {
+  std::error_code ec;
+  fs::rename(temp_, target_, ec);
+  if (ec) throw std::runtime_error(target_.string() + ": cannot write (" + ec.message() + ")");
+  committed_ = true;
+}
+
+void write_text_atomic(const fs::path& path, const std::string& text) {
+  AtomicFile file(path);
+  {
+    std::ofstream out(file.temp_path(), std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error(path.string() + ": cannot open for writing");
+    out << text;
+    out.flush();
+    if (!out) throw std::runtime_error(path.string() + ": write failed");
+  }
+  file.commit();
+}
+
+void ensure_writable_directory(const fs::path& dir) {
+  std::error_code ec;
+  if (!dir.empty() && !fs::exists(dir, ec)) {
+    fs::create_directories(dir, ec);
+    if (ec) throw std::runtime_error(dir.string() + ": cannot create directory (" + ec.message() + ")");
+  }
+  const fs::path d = dir.empty() ? fs::path(".") : dir;
+  if (!fs::is_directory(d, ec)) throw std::runtime_error(d.string() + ": not a directory");
+  if (::access(d.c_str(), W_OK) != 0) throw std::runtime_error(d.string() + ": directory is not writable");
+}
+
+}  // namespace trk::io
