@@ -1,0 +1,54 @@
+// Autonomous vector field dz/dt = f_theta(z), evaluated on a batch of states (dim x n, one column per state).
+//   eval:  F = f(Z)
+//   vjp:   given U = dL/dF (dim x n):  Z_bar += (df/dz)^T U  column by column,
+//          theta_bar += sum over columns of (df/dtheta)^T U   (when theta_bar is given)
+#pragma once
+#include <memory>
+#include <string>
+
+#include "trk/core/types.h"
+
+namespace trk {
+
+class VectorField {
+ public:
+  virtual ~VectorField() = default;
+  virtual std::string name() const = 0;
+  virtual int dim() const = 0;
+  virtual int num_params() const { return 0; }
+  virtual Vec params() const { return Vec(); }
+  virtual void set_params(const ConstVecRef& theta) {}
+
+  virtual void eval(const ConstMatRef& Z, MatRef F) const = 0;
+  virtual void vjp(const ConstMatRef& Z, const ConstMatRef& U, MatRef Z_bar, Vec* theta_bar) const = 0;
+
+  // df/dz at one state (dim x dim), by default from vjp with unit cotangents.
+  virtual Mat jacobian(const ConstVecRef& z) const;
+  virtual std::unique_ptr<VectorField> clone() const = 0;
+};
+
+// The one place NFE is counted: solvers evaluate f only through a CountedField. One call on a batch is one
+// function evaluation (every state of the batch is evaluated at the same stage).
+class CountedField {
+ public:
+  explicit CountedField(const VectorField& f) : f_(f) {}
+  const VectorField& field() const { return f_; }
+  int dim() const { return f_.dim(); }
+  void eval(const ConstMatRef& Z, MatRef F) {
+    ++num_evaluations_;
+    f_.eval(Z, F);
+  }
+  void vjp(const ConstMatRef& Z, const ConstMatRef& U, MatRef Z_bar, Vec* theta_bar) {
+    ++num_vjp_evaluations_;
+    f_.vjp(Z, U, Z_bar, theta_bar);
+  }
+  long num_evaluations() const { return num_evaluations_; }
+  long num_vjp_evaluations() const { return num_vjp_evaluations_; }
+
+ private:
+  const VectorField& f_;
+  long num_evaluations_ = 0;
+  long num_vjp_evaluations_ = 0;
+};
+
+}  // namespace trk

@@ -1,0 +1,107 @@
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "gradient_check.h"
+#include "trk/field/linear.h"
+#include "trk/field/lorenz63.h"
+#include "trk/field/lorenz96.h"
+#include "trk/field/systems.h"
+
+namespace trk {
+namespace {
+
+using testing::finite_difference_gradient;
+using testing::relative_gradient_error;
+
+Mat random_matrix(int rows, int cols, unsigned seed, double scale) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> n(0.0, scale);
+  Mat M(rows, cols);
+  for (auto& v : M.reshaped()) v = n(rng);
+  return M;
+}
+
+// L(Z, theta) = <W, f_theta(Z)>; its gradients are exactly vjp(Z, W).
+void check_vjp(VectorField& f, double state_scale) {
+  const int d = f.dim(), n = 5;
+  const Mat Z = random_matrix(d, n, 1, state_scale), W = random_matrix(d, n, 2, 1.0);
+  const Vec theta0 = f.params();
+  auto loss = [&](const Mat& Zx, const Vec& th) {
+    auto g = f.clone();
+    g->set_params(th);
+    Mat F(d, n);
+    g->eval(Zx, F);
+    return (W.array() * F.array()).sum();
+  };
+  Mat Z_bar = Mat::Zero(d, n);
+  Vec theta_bar = Vec::Zero(f.num_params());
+  f.vjp(Z, W, Z_bar, &theta_bar);
+  const Vec gz = finite_difference_gradient([&](const Vec& z) { return loss(z.reshaped(d, n), theta0); },
+                                            Z.reshaped());
+  EXPECT_LT(relative_gradient_error(Z_bar.reshaped(), gz), 1e-7) << f.name();
+  if (f.num_params() > 0) {
+    const Vec gt = finite_difference_gradient([&](const Vec& th) { return loss(Z, th); }, theta0);
+    EXPECT_LT(relative_gradient_error(theta_bar, gt), 1e-7) << f.name();
+  }
+  // The Jacobian agrees with the vjp.
+  const Mat J = f.jacobian(Z.col(0));
+  Mat zb = Mat::Zero(d, 1);
+  f.vjp(Z.col(0), W.col(0), zb, nullptr);
+  EXPECT_LT((J.transpose() * W.col(0) - zb).norm(), 1e-10 * std::max(1.0, zb.norm())) << f.name();
+}
+
+TEST(VectorField, Lorenz63VjpMatchesFiniteDifferences) {
+  Lorenz63 f;
+  check_vjp(f, 10.0);
+}
+
+TEST(VectorField, Lorenz96VjpMatchesFiniteDifferences) {
+  Lorenz96 f(7, 8.0);
+  check_vjp(f, 3.0);
+}
+
+TEST(VectorField, LinearVjpMatchesFiniteDifferences) {
+  LinearField f(random_matrix(4, 4, 3, 1.0));
+  check_vjp(f, 1.0);
+}
+
+TEST(VectorField, Lorenz63Values) {
+  Lorenz63 f;
+  Mat Z(3, 1), F(3, 1);
+  Z << 1, 2, 3;
+  f.eval(Z, F);
+  EXPECT_DOUBLE_EQ(F(0), 10.0);
+  EXPECT_DOUBLE_EQ(F(1), 1 * (28 - 3) - 2);
+  EXPECT_DOUBLE_EQ(F(2), 2 - 8.0);
+  // Jacobian eigenvalues at the origin: {11.83, -22.83, -2.67} (method.md).
+  Eigen::VectorXcd ev = f.jacobian(Vec::Zero(3)).eigenvalues();
+  std::vector<double> re;
+  for (auto e : ev) re.push_back(e.real());
+  std::sort(re.begin(), re.end());
+  EXPECT_NEAR(re[0], -22.83, 0.01);
+  EXPECT_NEAR(re[1], -8.0 / 3, 1e-12);
+  EXPECT_NEAR(re[2], 11.83, 0.01);
+}
+
+TEST(VectorField, CountedFieldCountsBatchedEvaluations) {
+  Lorenz63 f;
+  CountedField cf(f);
+  Mat Z = Mat::Ones(3, 100), F(3, 100), Zb = Mat::Zero(3, 100);
+  cf.eval(Z, F);
+  cf.eval(Z, F);
+  cf.vjp(Z, F, Zb, nullptr);
+  EXPECT_EQ(cf.num_evaluations(), 2);
+  EXPECT_EQ(cf.num_vjp_evaluations(), 1);
+}
+
+TEST(Systems, ResolveParametersRefusesUnknownNames) {
+  EXPECT_THROW(default_parameters("lorenz84"), std::invalid_argument);
+  EXPECT_THROW(resolve_parameters("lorenz63", {{"gamma", 1.0}}), std::invalid_argument);
+  EXPECT_THROW(resolve_parameters("lorenz96", {{"n", 2.5}}), std::invalid_argument);
+  EXPECT_DOUBLE_EQ(resolve_parameters("lorenz63", {{"rho", 20.0}}).at("rho"), 20.0);
+  EXPECT_EQ(make_system("lorenz96", {{"n", 12}})->dim(), 12);
+}
+
+}  // namespace
+}  // namespace trk
