@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -219,18 +218,6 @@ TEST(OrderConditionSystem, JacobianLayoutMatchesCentralDifferences) {
   }
 }
 
-TEST(ElementaryWeights, AllTreesToOrder8OnTwelveStagesAreFast) {
-  const ButcherTableau t = named_tableau("dopri8");
-  const auto trees = rooted_trees(8);
-  const int reps = 200;
-  double sink = 0;
-  const auto start = std::chrono::steady_clock::now();
-  for (int r = 0; r < reps; ++r) sink += elementary_weights(t.A, t.b, trees).sum();
-  const double us =
-      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() / reps;
-  std::printf("elementary_weights: 200 trees, 12 stages: %.1f us per call (checksum %.3f)\n", us, sink / reps);
-  EXPECT_LT(us, 1000.0);
-}
 
 }  // namespace
 }  // namespace trk

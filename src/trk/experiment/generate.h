@@ -1,0 +1,39 @@
+// Datasets of a known system sampled every h by the reference integrator (DOP853 at rtol = atol = 1e-14):
+//   train: from the initial state, after a spin-up onto the attractor, train_steps + 1 samples (train_steps pairs);
+//   test:  each trajectory starts where the previous one (the training one first) ended, after a seeded gap of
+//          10 to 20 time units, and has test_steps + 1 samples.
+// Noise (Gaussian, standard deviation `noise`, seeded) is added to the training samples only.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "trk/experiment/dataset.h"
+#include "trk/field/systems.h"
+
+namespace trk {
+
+struct GenerateOptions {
+  std::string system = "lorenz63";
+  Parameters parameters;            // overrides of the system's defaults
+  double h = 0.2;
+  long train_steps = 2000;
+  long test_steps = 500;
+  int test_trajectories = 1;
+  std::int64_t seed = 0;
+  double noise = 0.0;
+  double spin_up = -1.0;            // time units; < 0: the system's default (lorenz63 5, lorenz96 20, linear 0)
+  Vec initial_state;                // empty: the system's default (lorenz63: (8, 0, 30))
+  double rtol = 1e-14;              // reference tolerances (1e-12 leaves ~2e-7 over 10 time units on Lorenz-63)
+  double atol = 1e-14;
+
+  // First invalid field with what is expected, or "" when valid.
+  std::string validation_error() const;
+  double resolved_spin_up() const;
+};
+
+// Throws std::invalid_argument on invalid options, std::runtime_error if the reference solve fails.
+// `progress(done, total)` is called now and then with the number of samples written.
+Dataset generate(const GenerateOptions& options, const std::function<void(long, long)>& progress = {});
+
+}  // namespace trk
