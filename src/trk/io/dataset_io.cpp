@@ -1,0 +1,198 @@
+#include "trk/io/dataset_io.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <vector>
+
+#include "trk/io/hdf5_util.h"
+
+namespace trk::io {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kSplitNames[] = {"train", "test"};
+
+const Split& split_named(const Dataset& d, std::string_view name) { return name == "train" ? d.train : d.test; }
+
+[[noreturn]] void fail(const std::string& where, const std::string& what) {
+  std::string message = where + ": " + what;
+  for (char& ch : message)
+    if (ch == '\n' || ch == '\r') ch = ' ';
+  throw std::runtime_error(message);
+}
+
+// A value quoted for a message, cut short and on one line.
+std::string quoted(std::string s) {
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  for (char& ch : s)
+    if (ch == '\n' || ch == '\r') ch = ' ';
+  return "\"" + s + "\"";
+}
+
+// "" when `text` is a JSON object (of numbers, if `numbers_only`), else what is wrong with it.
+std::string json_object_error(const std::string& text, bool numbers_only) {
+  const std::string expected = numbers_only ? "expected a JSON object of numbers" : "expected a JSON object";
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return expected + ", found " + quoted(text) + " (not valid JSON)";
+  if (!j.is_object()) return expected + ", found " + quoted(text);
+  if (numbers_only)
+    for (const auto& [key, value] : j.items())
+      if (!value.is_number()) return expected + ", found " + quoted(key) + ": " + value.dump();
+  return "";
+}
+
+std::string split_validation_error(const Split& split, const std::string& name) {
+  const std::string states = "/" + name + "/states", t = "/" + name + "/t";
+  if (split.num_trajectories() < 1) return states + ": expected at least 1 trajectory, found 0";
+  if (split.dim() < 1) return states + ": expected dim >= 1, found 0";
+  if (split.num_times() < 2)
+    return fmt::format("{}: expected at least 2 time samples, found {}", states, split.num_times());
+  for (int i = 0; i < split.num_trajectories(); ++i) {
+    const Mat& x = split.states[i];
+    if (x.rows() != split.dim() || x.cols() != split.num_times())
+      return fmt::format("{}: trajectory {} is {} x {}, expected {} x {} (dim x num_times)", states, i, x.rows(),
+                         x.cols(), split.dim(), split.num_times());
+  }
+  for (int k = 0; k < split.num_times(); ++k) {
+    if (!std::isfinite(split.t(k)))
+      return fmt::format("{}: expected finite values, found {} at index {}", t, split.t(k), k);
+    if (k > 0 && !(split.t(k) > split.t(k - 1)))
+      return fmt::format("{}: expected strictly increasing times, found t({}) = {} after t({}) = {}", t, k,
+                         split.t(k), k - 1, split.t(k - 1));
+  }
+  for (int i = 0; i < split.num_trajectories(); ++i) {
+    const Mat& x = split.states[i];
+    if (x.allFinite()) continue;
+    for (Eigen::Index k = 0; k < x.cols(); ++k)
+      for (Eigen::Index d = 0; d < x.rows(); ++d)
+        if (!std::isfinite(x(d, k)))
+          return fmt::format("{}: expected finite values, found {} at [{}, {}, {}] (trajectory, time, component)",
+                             states, x(d, k), i, k, d);
+  }
+  return "";
+}
+
+// Reads /<name>: states as rank 3 (or rank 2 = one trajectory), t (or k h when absent).
+Split read_split(const h5::Group& root, const std::string& name, double h) {
+  if (!root.has_group(name)) fail(root.where(name), "missing group, expected the " + name + " split");
+  const h5::Group g = root.open_group(name);
+  if (!g.has_dataset("states"))
+    fail(g.where("states"), "missing dataset, expected states [trajectories, times, dim]");
+  const h5::Array states = g.read_array("states");
+  if (states.rank() != 2 && states.rank() != 3)
+    fail(g.where("states"), fmt::format("expected rank 2 or 3, found rank {}", states.rank()));
+  const bool one = states.rank() == 2;
+  const std::size_t n = one ? 1 : states.shape[0], num_times = states.shape[one ? 0 : 1],
+                    dim = states.shape[one ? 1 : 2];
+
+  Split split;
+  if (g.has_dataset("t")) {
+    h5::Array t = g.read_array("t");
+    const bool vector_like = t.rank() == 1 || (t.rank() == 2 && (t.shape[0] == 1 || t.shape[1] == 1));
+    if (!vector_like) fail(g.where("t"), fmt::format("expected rank 1, found shape [{}]", fmt::join(t.shape, ", ")));
+    if (t.values.size() != num_times)
+      fail(g.where("t"), fmt::format("expected {} values (the times axis of {}), found {}", num_times,
+                                     g.child_path("states"), t.values.size()));
+    split.t = Eigen::Map<const Vec>(t.values.data(), static_cast<Eigen::Index>(num_times));
+  } else {
+    split.t.resize(static_cast<Eigen::Index>(num_times));
+    for (std::size_t k = 0; k < num_times; ++k) split.t(static_cast<Eigen::Index>(k)) = static_cast<double>(k) * h;
+  }
+  // C order [n, num_times, dim]: block i is trajectory i stored column-major as dim x num_times.
+  split.states.reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    split.states.push_back(Eigen::Map<const Mat>(states.values.data() + i * num_times * dim,
+                                                 static_cast<Eigen::Index>(dim), static_cast<Eigen::Index>(num_times)));
+  return split;
+}
+
+}  // namespace
+
+std::string dataset_validation_error(const Dataset& d) {
+  if (!(std::isfinite(d.h) && d.h > 0))
+    return fmt::format("attribute h of /: expected a finite sampling step > 0, found {}", d.h);
+  for (const auto& [key, value] : d.parameters)
+    if (!std::isfinite(value))
+      return fmt::format("attribute parameters of /: expected finite numbers, found {} = {}", quoted(key), value);
+  if (std::string e = json_object_error(d.generator_json, false); !e.empty()) return "attribute generator of /: " + e;
+  for (const char* name : kSplitNames) {
+    const Split& split = split_named(d, name);
+    if (std::string e = split_validation_error(split, name); !e.empty()) return e;
+  }
+  if (d.test.dim() != d.train.dim())
+    return fmt::format("/test/states: expected dim {} as in /train/states, found {}", d.train.dim(), d.test.dim());
+  return "";
+}
+
+void write_dataset(const fs::path& path, const Dataset& d) {
+  if (std::string e = dataset_validation_error(d); !e.empty()) fail(path.string(), "cannot write, " + e);
+  json parameters = json::object();
+  for (const auto& [key, value] : d.parameters) parameters[key] = value;
+  h5::write_file_atomic(path, [&](h5::Group& root) {
+    root.write_string_attribute("format", kDatasetFormat);
+    root.write_int_attribute("format_version", kDatasetFormatVersion);
+    root.write_string_attribute("system", d.system);
+    root.write_double_attribute("h", d.h);
+    root.write_int_attribute("seed", d.seed);
+    root.write_string_attribute("parameters", parameters.dump());
+    root.write_string_attribute("generator", d.generator_json);
+    for (const char* name : kSplitNames) {
+      const Split& split = split_named(d, name);
+      const std::size_t n = split.states.size(), num_times = split.num_times(), dim = split.dim();
+      std::vector<double> states(n * num_times * dim);
+      for (std::size_t i = 0; i < n; ++i)  // column-major dim x num_times = C-order block [num_times, dim]
+        std::memcpy(states.data() + i * num_times * dim, split.states[i].data(), num_times * dim * sizeof(double));
+      h5::Group g = root.create_group(name);
+      g.write_array("states", states, {n, num_times, dim});
+      g.write_vector("t", split.t);
+    }
+  });
+}
+
+Dataset read_dataset(const fs::path& path) {
+  const h5::File file = h5::File::open_read(path);
+  const std::string attr = path.string() + ": attribute ";
+  Dataset d;
+
+  if (auto format = file.read_string_attribute("format"); format && *format != kDatasetFormat)
+    fail(attr + "format of /", fmt::format("expected \"{}\", found {}", kDatasetFormat, quoted(*format)));
+  if (auto version = file.read_int_attribute("format_version")) {
+    if (*version > kDatasetFormatVersion)
+      fail(attr + "format_version of /",
+           fmt::format("written by a newer trk (format version {}), this build reads version {}", *version,
+                       kDatasetFormatVersion));
+    if (*version != kDatasetFormatVersion)
+      fail(attr + "format_version of /", fmt::format("expected {}, found {}", kDatasetFormatVersion, *version));
+  }
+  d.system = file.read_string_attribute("system").value_or("unknown");
+  const std::optional<double> h = file.read_double_attribute("h");
+  if (!h) fail(attr + "h of /", "missing, expected the sampling step (a finite number > 0)");
+  d.h = *h;
+  if (!(std::isfinite(d.h) && d.h > 0))
+    fail(attr + "h of /", fmt::format("expected a finite sampling step > 0, found {}", d.h));
+  d.seed = file.read_int_attribute("seed").value_or(0);
+  if (auto text = file.read_string_attribute("parameters")) {
+    if (std::string e = json_object_error(*text, true); !e.empty()) fail(attr + "parameters of /", e);
+    const json parameters = json::parse(*text);
+    for (const auto& [key, value] : parameters.items()) d.parameters[key] = value.get<double>();
+  }
+  if (auto text = file.read_string_attribute("generator")) {
+    if (std::string e = json_object_error(*text, false); !e.empty()) fail(attr + "generator of /", e);
+    d.generator_json = *text;
+  }
+  d.train = read_split(file, "train", d.h);
+  d.test = read_split(file, "test", d.h);
+  if (std::string e = dataset_validation_error(d); !e.empty()) fail(path.string(), e);
+  return d;
+}
+
+}  // namespace trk::io
