@@ -1,1 +1,38 @@
-int main(int argc, char** argv) { return 0; }
+// trk: neural ODEs with trainable Runge-Kutta solvers. Dispatches to one subcommand per file.
+// Exit codes: 0 success, 1 a run that completed with a failing verdict (e.g. a regression), 2 bad input.
+#include <fmt/core.h>
+
+#include <exception>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"trk: neural ODEs with trainable Runge-Kutta solvers.\n"
+               "Data flows one way: generate -> dataset.h5 -> fit / identify -> results -> report."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "trk 0.1");
+  trk::cli::setup_generate(app);
+  trk::cli::setup_report(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    for (char& c : msg)
+      if (c == '\n') c = ' ';
+    fmt::print(stderr, "trk: error: {} (see --help)\n", msg);
+    return trk::cli::kBadInput;
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    for (char& c : msg)
+      if (c == '\n') c = ' ';
+    fmt::print(stderr, "trk: error: {}\n", msg);
+    return trk::cli::kBadInput;
+  }
+  return 0;
+}

@@ -20,7 +20,8 @@ TEST(ButcherTableau, EveryNamedTableauIsValidAndExplicit) {
 TEST(ButcherTableau, EmbeddedPairsHaveErrorWeights) {
   EXPECT_TRUE(named_tableau("dopri5").has_error_estimate());
   EXPECT_TRUE(named_tableau("dopri8").has_error_estimate());
-  EXPECT_TRUE(named_tableau("dopri8").secondary_error_weights.has_value());
+  EXPECT_TRUE(named_tableau("dop853").has_error_estimate());
+  EXPECT_TRUE(named_tableau("dop853").secondary_error_weights.has_value());
   EXPECT_FALSE(named_tableau("rk4").has_error_estimate());
 }
 
@@ -30,9 +31,17 @@ TEST(ButcherTableau, Dop853NodesMatchHairer) {
                       0.118350341907227396726757197510, 0.281649658092772603273242802490, 1.0 / 3, 0.25,
                       0.307692307692307692307692307692, 0.651282051282051282051282051282, 0.6,
                       0.857142857142857142857142857142, 1.0};
-  ButcherTableau t = named_tableau("dopri8");
+  ButcherTableau t = named_tableau("dop853");
   ASSERT_EQ(t.num_stages(), 12);
   for (int i = 0; i < 12; ++i) EXPECT_NEAR(t.c(i), c[i], 1e-14) << i;
+}
+
+TEST(ButcherTableau, RK87NodesMatchPrinceDormand) {
+  const double c[] = {0, 1.0 / 18, 1.0 / 12, 1.0 / 8, 5.0 / 16, 3.0 / 8, 59.0 / 400, 93.0 / 200,
+                      5490023248.0 / 9719169821, 13.0 / 20, 1201146811.0 / 1299019798, 1, 1};
+  ButcherTableau t = named_tableau("dopri8");
+  ASSERT_EQ(t.num_stages(), 13);
+  for (int i = 0; i < 13; ++i) EXPECT_NEAR(t.c(i), c[i], 1e-14) << i;
 }
 
 TEST(ButcherTableau, ValidationNamesTheProblem) {

@@ -114,7 +114,7 @@ TEST(ElementaryWeights, MatchTheExplicitConditionsToOrder4) {
 
 TEST(OrderConditions, OrdersOfTheNamedTableaux) {
   const std::map<std::string, int> expected = {{"euler", 1}, {"midpoint", 2}, {"heun", 2}, {"kutta3", 3},
-                                               {"rk4", 4},   {"rk38", 4},     {"dopri5", 5}, {"dopri8", 8}};
+                                               {"rk4", 4},   {"rk38", 4},     {"dopri5", 5}, {"dopri8", 8}, {"dop853", 8}};
   for (const auto& [name, p] : expected) {
     const ButcherTableau t = named_tableau(name);
     EXPECT_EQ(order(t), p) << name;
@@ -132,7 +132,8 @@ TEST(OrderConditions, EmbeddedSolutions) {
   EXPECT_EQ(order(embedded_solution(named_tableau("dopri5"))), 4);
   EXPECT_EQ(embedded_solution(named_tableau("dopri5")).order, 4);
   EXPECT_THROW(embedded_solution(named_tableau("rk4")), std::invalid_argument);
-  ButcherTableau d8 = named_tableau("dopri8");
+  EXPECT_EQ(order(embedded_solution(named_tableau("dopri8"))), 7);  // RK8(7)13M
+  ButcherTableau d8 = named_tableau("dop853");
   EXPECT_EQ(order(embedded_solution(d8)), 5);  // b - er (Hairer's fifth-order estimate)
   d8.error_weights = d8.secondary_error_weights;
   EXPECT_EQ(order(embedded_solution(d8)), 3);  // bhh

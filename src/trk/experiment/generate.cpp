@@ -70,7 +70,7 @@ Dataset generate(const GenerateOptions& options, const std::function<void(long, 
   d.seed = options.seed;
   d.parameters = resolve_parameters(options.system, options.parameters);
   const auto f = make_system(options.system, d.parameters);
-  const ButcherTableau dop853 = named_tableau("dopri8");
+  const ButcherTableau dop853 = named_tableau("dop853");
   AdaptiveOptions o;
   o.control.rtol = options.rtol;
   o.control.atol = options.atol;

@@ -135,10 +135,59 @@ ButcherTableau dopri5() {
   return finish(t);
 }
 
-// DOP853: Dormand-Prince 8(5,3), 12 stages, Hairer's coefficients (dop853.f, Hairer-Norsett-Wanner I, Sec. II.10).
+// Prince & Dormand RK8(7)13M: 13 stages, order 8 with an embedded order-7 solution; the coefficients are the
+// paper's rational approximations. This is torchdiffeq's "dopri8", the adaptive baseline of the trainable-solver
+// paper, and the scheme whose stability intervals method.md tabulates (5.166634 real, 0 imaginary).
 ButcherTableau dopri8() {
   ButcherTableau t;
   t.name = "dopri8";
+  const double a[12][12] = {
+      {1.0 / 18},
+      {1.0 / 48, 1.0 / 16},
+      {1.0 / 32, 0, 3.0 / 32},
+      {5.0 / 16, 0, -75.0 / 64, 75.0 / 64},
+      {3.0 / 80, 0, 0, 3.0 / 16, 3.0 / 20},
+      {29443841.0 / 614563906, 0, 0, 77736538.0 / 692538347, -28693883.0 / 1125000000, 23124283.0 / 1800000000},
+      {16016141.0 / 946692911, 0, 0, 61564180.0 / 158732637, 22789713.0 / 633445777, 545815736.0 / 2771057229,
+       -180193667.0 / 1043307555},
+      {39632708.0 / 573591083, 0, 0, -433636366.0 / 683701615, -421739975.0 / 2616292301, 100302831.0 / 723423059,
+       790204164.0 / 839813087, 800635310.0 / 3783071287},
+      {246121993.0 / 1340847787, 0, 0, -37695042795.0 / 15268766246, -309121744.0 / 1061227803,
+       -12992083.0 / 490766935, 6005943493.0 / 2108947869, 393006217.0 / 1396673457, 123872331.0 / 1001029789},
+      {-1028468189.0 / 846180014, 0, 0, 8478235783.0 / 508512852, 1311729495.0 / 1432422823,
+       -10304129995.0 / 1701304382, -48777925059.0 / 3047939560, 15336726248.0 / 1032824649,
+       -45442868181.0 / 3398467696, 3065993473.0 / 597172653},
+      {185892177.0 / 718116043, 0, 0, -3185094517.0 / 667107341, -477755414.0 / 1098053517,
+       -703635378.0 / 230739211, 5731566787.0 / 1027545527, 5232866602.0 / 850066563, -4093664535.0 / 808688257,
+       3962137247.0 / 1805957418, 65686358.0 / 487910083},
+      {403863854.0 / 491063109, 0, 0, -5068492393.0 / 434740067, -411421997.0 / 543043805, 652783627.0 / 914296604,
+       11173962825.0 / 925320556, -13158990841.0 / 6184727034, 3936647629.0 / 1978049680, -160528059.0 / 685178525,
+       248638103.0 / 1413531060, 0}};
+  t.A = Mat::Zero(13, 13);
+  for (int i = 0; i < 12; ++i)
+    for (int j = 0; j <= i; ++j) t.A(i + 1, j) = a[i][j];
+  t.b = Vec(13);
+  t.b << 14005451.0 / 335480064, 0, 0, 0, 0, -59238493.0 / 1068277825, 181606767.0 / 758867731,
+      561292985.0 / 797845732, -1041891430.0 / 1371343529, 760417239.0 / 1151165299, 118820643.0 / 751138087,
+      -528747749.0 / 2220607170, 1.0 / 4;
+  Vec b_hat(13);
+  b_hat << 13451932.0 / 455176623, 0, 0, 0, 0, -808719846.0 / 976000145, 1757004468.0 / 5645159321,
+      656045339.0 / 265891186, -3867574721.0 / 1518517206, 465885868.0 / 322736535, 53011238.0 / 667516719,
+      2.0 / 45, 0;
+  t.error_weights = t.b - b_hat;
+  t.order = 8;
+  t.embedded_order = 7;
+  t.citation = "P. J. Prince, J. R. Dormand, J. Comput. Appl. Math. 7 (1981) 67-75, RK8(7)13M; "
+               "the \"dopri8\" of torchdiffeq";
+  t.c = t.A.rowwise().sum();
+  validate_or_throw(t, 1e-12);
+  return t;
+}
+
+// DOP853: Dormand-Prince 8(5,3), 12 stages, Hairer's coefficients (dop853.f, Hairer-Norsett-Wanner I, Sec. II.10).
+ButcherTableau dop853() {
+  ButcherTableau t;
+  t.name = "dop853";
   Mat& A = t.A;
   A = Mat::Zero(12, 12);
   A(1, 0) = 5.26001519587677318785587544488e-2;
@@ -230,14 +279,15 @@ ButcherTableau dopri8() {
 const std::map<std::string, std::function<ButcherTableau()>, std::less<>>& registry() {
   static const std::map<std::string, std::function<ButcherTableau()>, std::less<>> r = {
       {"euler", euler},   {"midpoint", midpoint}, {"heun", heun},     {"kutta3", kutta3},
-      {"rk4", rk4},       {"rk38", rk38},         {"dopri5", dopri5}, {"dopri8", dopri8}};
+      {"rk4", rk4},       {"rk38", rk38},         {"dopri5", dopri5}, {"dopri8", dopri8},
+      {"dop853", dop853}};
   return r;
 }
 
 }  // namespace
 
 std::vector<std::string> named_tableau_names() {
-  return {"euler", "midpoint", "heun", "kutta3", "rk4", "rk38", "dopri5", "dopri8"};
+  return {"euler", "midpoint", "heun", "kutta3", "rk4", "rk38", "dopri5", "dopri8", "dop853"};
 }
 
 bool is_named_tableau(std::string_view name) { return registry().count(name) > 0; }
