@@ -1,5 +1,6 @@
 // trk generate: sample a known system with the reference integrator and write a trk-dataset HDF5 file.
 #include <fmt/core.h>
+#include <unistd.h>
 
 #include <stdexcept>
 
@@ -29,10 +30,11 @@ void run_generate(const GenerateArgs& a) {
   const std::filesystem::path out(a.out);
   io::ensure_writable_directory(out.has_parent_path() ? out.parent_path() : ".");
 
+  const bool progress = !a.quiet && ::isatty(STDERR_FILENO);
   Dataset d = generate(o, [&](long done, long total) {
-    if (!a.quiet) fmt::print(stderr, "\rgenerate: {}/{} samples", done, total);
+    if (progress) fmt::print(stderr, "\rgenerate: {}/{} samples", done, total);
   });
-  if (!a.quiet) fmt::print(stderr, "\n");
+  if (progress) fmt::print(stderr, "\n");
   io::json gen = {{"integrator", "dop853"},
                   {"rtol", o.rtol},
                   {"atol", o.atol},

@@ -13,6 +13,16 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "trk 0.1");
   trk::cli::setup_generate(app);
   trk::cli::setup_report(app);
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string known;
+    for (const auto* sub : app.get_subcommands({})) known += (known.empty() ? "" : ", ") + sub->get_name();
+    bool found = false;
+    for (const auto* sub : app.get_subcommands({})) found = found || sub->get_name() == argv[1];
+    if (!found) {
+      fmt::print(stderr, "trk: error: unknown command '{}' (expected one of: {})\n", argv[1], known);
+      return trk::cli::kBadInput;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

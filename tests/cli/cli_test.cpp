@@ -1,0 +1,157 @@
+// End-to-end tests of the trk binary: outputs, exit codes, one-line errors, no partial files.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "trk/experiment/generate.h"
+#include "trk/io/dataset_io.h"
+#include "trk/io/json_io.h"
+
+namespace fs = std::filesystem;
+
+namespace trk {
+namespace {
+
+struct RunResult {
+  int code;
+  std::string out, err;
+};
+
+RunResult run(const std::string& args) {
+  static int counter = 0;
+  const fs::path dir = fs::temp_directory_path() / ("trk_cli_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path o = dir / ("out" + std::to_string(counter)), e = dir / ("err" + std::to_string(counter++));
+  const std::string cmd = std::string(TRK_BINARY) + " " + args + " >" + o.string() + " 2>" + e.string();
+  const int status = std::system(cmd.c_str());
+  auto slurp = [](const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(o), slurp(e)};
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("trk_cli_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  // Exit code 2, a single line on stderr that mentions `needle`, and nothing left in the folder but `keep`.
+  void expect_bad_input(const std::string& args, const std::string& needle, size_t files_before) {
+    const RunResult r = run(args);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << args << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    size_t files = 0;
+    for (auto it = fs::recursive_directory_iterator(dir_); it != fs::recursive_directory_iterator(); ++it) ++files;
+    EXPECT_EQ(files, files_before) << args;
+  }
+  fs::path dir_;
+};
+
+TEST_F(Cli, GenerateWritesTheDatasetTheLibraryMakes) {
+  const RunResult r = run("generate --system lorenz63 --h 0.2 --train-steps 100 --test-steps 30 --seed 3 --out " +
+                    path("d.h5"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("wrote"), std::string::npos);
+  const Dataset d = io::read_dataset(path("d.h5"));
+  GenerateOptions o;
+  o.train_steps = 100;
+  o.test_steps = 30;
+  o.seed = 3;
+  const Dataset ref = generate(o);
+  EXPECT_EQ(d.system, "lorenz63");
+  EXPECT_EQ(d.h, 0.2);
+  EXPECT_EQ(d.seed, 3);
+  EXPECT_EQ(d.parameters.at("rho"), 28.0);
+  EXPECT_EQ((d.train.states[0] - ref.train.states[0]).norm(), 0.0);
+  EXPECT_EQ((d.test.states[0] - ref.test.states[0]).norm(), 0.0);
+  const auto gen = io::json::parse(d.generator_json);
+  EXPECT_EQ(gen.at("integrator"), "dop853");
+  EXPECT_EQ(gen.at("spin_up"), 5.0);
+  // Same seed, same bytes.
+  ASSERT_EQ(run("generate --train-steps 100 --test-steps 30 --seed 3 --out " + path("e.h5")).code, 0);
+  std::ifstream a(path("d.h5"), std::ios::binary), b(path("e.h5"), std::ios::binary);
+  std::string sa((std::istreambuf_iterator<char>(a)), {}), sb((std::istreambuf_iterator<char>(b)), {});
+  EXPECT_EQ(sa, sb);
+}
+
+TEST_F(Cli, GenerateLorenz96WithParameters) {
+  const RunResult r = run("generate --system lorenz96 --param n=12 --param F=10 --h 0.05 --train-steps 40 "
+                    "--test-steps 10 --test-trajectories 3 --out " + path("l96.h5"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Dataset d = io::read_dataset(path("l96.h5"));
+  EXPECT_EQ(d.dim(), 12);
+  EXPECT_EQ(d.test.num_trajectories(), 3);
+  EXPECT_EQ(d.parameters.at("F"), 10.0);
+}
+
+TEST_F(Cli, ReportStabilityMatchesTheReferenceIntervals) {
+  struct Case { const char* scheme; double real, imag; };
+  for (auto c : {Case{"euler", 2.0, 0.0}, Case{"rk4", 2.785293563405282, 2.8284271247461903},
+                 Case{"dopri5", 3.306568, -1}, Case{"dopri8", 5.166634, 0.0}}) {
+    const std::string out = path(std::string("st_") + c.scheme);
+    const RunResult r = run(std::string("report stability --scheme ") + c.scheme + " --grid 101 --out " + out);
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto j = io::read_json_file(out + "/stability.json");
+    EXPECT_EQ(j.at("scheme"), c.scheme);
+    EXPECT_NEAR(j.at("real_axis_interval").get<double>(), c.real, 1e-6) << c.scheme;
+    if (c.imag >= 0) EXPECT_NEAR(j.at("imag_axis_interval").get<double>(), c.imag, 1e-6) << c.scheme;
+    EXPECT_TRUE(fs::exists(out + "/stability.h5"));
+  }
+}
+
+TEST_F(Cli, ReportOrderOfBuiltInAndFileTableaux) {
+  RunResult r = run("report order --scheme dopri8 --out " + path("o8"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("order 8"), std::string::npos) << r.out;
+  auto j = io::read_json_file(path("o8/order.json"));
+  EXPECT_EQ(j.at("order"), 8);
+  EXPECT_EQ(j.at("residuals_by_order").size(), 8u);
+  EXPECT_EQ(j.at("residuals_by_order")[7].at("num_conditions"), 115);
+  std::ofstream(path("heun.json")) << R"({"A": [[0, 0], [1, 0]], "b": [0.5, 0.5], "c": [0, 1]})";
+  r = run("report order --scheme " + path("heun.json") + " --out " + path("oh"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(io::read_json_file(path("oh/order.json")).at("order"), 2);
+}
+
+TEST_F(Cli, BadInputGivesOneLineAndExitTwoAndNoFile) {
+  expect_bad_input("generate --h 0 --out " + path("x.h5"), "h must be", 0);
+  expect_bad_input("generate --h -0.2 --out " + path("x.h5"), "h must be", 0);
+  expect_bad_input("generate --system lorenz84 --out " + path("x.h5"), "unknown system", 0);
+  expect_bad_input("generate --param gamma=2 --out " + path("x.h5"), "gamma", 0);
+  expect_bad_input("generate --param rho --out " + path("x.h5"), "name=value", 0);
+  expect_bad_input("generate --h abc --out " + path("x.h5"), "--h", 0);
+  expect_bad_input("generate --out /proc/trk_cannot_write/x.h5", "/proc/trk_cannot_write", 0);
+  expect_bad_input("report stability --scheme rk5 --out " + path("s"), "unknown scheme 'rk5'", 0);
+  std::ofstream(path("bad.json")) << R"({"A": [[0, 0], [1, 0]], "b": [0.5, 0.6]})";
+  expect_bad_input("report order --scheme " + path("bad.json") + " --out " + path("o"), "sum of b", 1);
+  std::ofstream(path("broken.json")) << R"({"A": [[0, 0], [1, 0]], "b": [0.5, )";
+  expect_bad_input("report stability --scheme " + path("broken.json") + " --out " + path("o"), "invalid JSON", 2);
+  std::ofstream(path("implicit.json")) << R"({"A": [[0.5, 0], [1, 0]], "b": [0.5, 0.5]})";
+  expect_bad_input("report order --scheme " + path("implicit.json") + " --out " + path("o"), "strictly lower", 3);
+  expect_bad_input("report order --scheme rk4 --out " + path("implicit.json") + "/sub", "cannot create directory", 3);
+  expect_bad_input("frobnicate", "frobnicate", 3);
+}
+
+TEST_F(Cli, HelpExitsZero) {
+  for (const char* cmd : {"--help", "generate --help", "report stability --help", "report order --help"}) {
+    const RunResult r = run(cmd);
+    EXPECT_EQ(r.code, 0) << cmd;
+    EXPECT_NE(r.out.find("--"), std::string::npos) << cmd;
+  }
+}
+
+}  // namespace
+}  // namespace trk
