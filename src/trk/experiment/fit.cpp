@@ -1,0 +1,224 @@
+#include "trk/experiment/fit.h"
+
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+
+#include "trk/core/rng.h"
+#include "trk/tableau/named_tableaux.h"
+#include "trk/tableau/order_conditions.h"
+#include "trk/tableau/stability.h"
+#include "trk/tableau/trainable_tableau.h"
+#include "trk/train/losses.h"
+#include "trk/train/stability_penalty.h"
+#include "trk/solve/rk_step.h"
+
+namespace trk {
+
+std::string FitOptions::validation_error() const {
+  if (stages < 1 || stages > 64) return "stages must be between 1 and 64";
+  if (auto e = validate_trainable_init(init, stages); !e.empty()) return e;
+  if (order < 1 || order > 4) return "order must be between 1 and 4";
+  if (iterations < 0) return "iterations must be >= 0";
+  if (batch_size < 1) return "batch size must be at least 1";
+  if (rollout_steps < 1) return "rollout steps must be at least 1";
+  if (auto e = adam.validation_error(); !e.empty()) return e;
+  if (!(stability_weight >= 0)) return "stability weight must be >= 0";
+  if (stability_states < 0) return "stability states must be >= 0";
+  if (judge_runs < 1) return "judge runs must be at least 1";
+  if (auto e = judge.validation_error(); !e.empty()) return e;
+  for (const auto& c : compare)
+    if (!is_named_tableau(c)) return "unknown comparison scheme '" + c + "'";
+  return "";
+}
+
+namespace {
+
+// Steps of the fine data per step h; throws unless h is a whole multiple of the sampling step.
+int stride_of(double h, double dt) {
+  const double r = h / dt;
+  const long m = std::lround(r);
+  if (m < 1 || std::abs(r - m) > 1e-6 * r)
+    throw std::invalid_argument("h = " + std::to_string(h) + " is not a whole multiple of the data's step " +
+                                std::to_string(dt));
+  return static_cast<int>(m);
+}
+
+// Columns of a matrix picked by index.
+Mat gather(const Mat& traj, const std::vector<long>& idx, long offset) {
+  Mat out(traj.rows(), idx.size());
+  for (size_t j = 0; j < idx.size(); ++j) out.col(j) = traj.col(idx[j] + offset);
+  return out;
+}
+
+// Start indices (trajectory, time) that have K steps of stride m after them.
+struct Starts {
+  std::vector<std::pair<int, long>> items;
+};
+
+Starts rollout_starts(const Split& s, int m, int K) {
+  Starts st;
+  for (int tr = 0; tr < s.num_trajectories(); ++tr)
+    for (long i = 0; i + static_cast<long>(K) * m < s.num_times(); ++i) st.items.emplace_back(tr, i);
+  return st;
+}
+
+std::vector<std::complex<double>> jacobian_spectrum(const VectorField& f, const Split& s, int num_states) {
+  std::vector<std::complex<double>> out;
+  long total = 0;
+  for (const auto& t : s.states) total += t.cols();
+  if (num_states <= 0 || total == 0) return out;
+  const long stride = std::max(1L, total / num_states);
+  long k = 0;
+  for (const auto& t : s.states)
+    for (long i = 0; i < t.cols(); ++i, ++k)
+      if (k % stride == 0) {
+        const Eigen::VectorXcd ev = f.jacobian(t.col(i)).eigenvalues();
+        for (auto e : ev)
+          if (e.real() < 0) out.push_back(e);
+      }
+  return out;
+}
+
+double one_step_rmse(const VectorField& f, const ButcherTableau& t, double h, int m, const Split& test) {
+  double sum = 0.0;
+  long count = 0;
+  CountedField cf(f);
+  StageTape tape;
+  for (const auto& traj : test.states) {
+    const long n = (traj.cols() - 1) / m;
+    if (n < 1) continue;
+    Mat Z(traj.rows(), n), Y(traj.rows(), n), Zn(traj.rows(), n);
+    for (long j = 0; j < n; ++j) {
+      Z.col(j) = traj.col(j * m);
+      Y.col(j) = traj.col(j * m + m);
+    }
+    rk_step(cf, t, h, Z, Zn, tape);
+    sum += (Zn - Y).squaredNorm();
+    count += Zn.size();
+  }
+  return count ? std::sqrt(sum / count) : std::nan("");
+}
+
+}  // namespace
+
+FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vector<double>& steps,
+                     const FitOptions& o, const std::function<void(const std::string&)>& log) {
+  if (auto e = o.validation_error(); !e.empty()) throw std::invalid_argument(e);
+  if (steps.empty()) throw std::invalid_argument("no step h given");
+  if (fine.dim() != f.dim())
+    throw std::invalid_argument("data dimension " + std::to_string(fine.dim()) + " differs from the system's " +
+                                std::to_string(f.dim()));
+  std::vector<double> hs = steps;
+  std::sort(hs.begin(), hs.end());
+  for (double h : hs) {
+    if (!(h > 0) || !std::isfinite(h)) throw std::invalid_argument("every h must be positive");
+    stride_of(h, fine.h);
+  }
+  // Judge from judge_runs states spread over the test split.
+  long total = 0;
+  for (const auto& t : fine.test.states) total += t.cols();
+  if (total < o.judge_runs) throw std::invalid_argument("the test split has fewer states than judge runs");
+  Mat Z0(f.dim(), o.judge_runs);
+  {
+    const long stride = total / o.judge_runs;
+    long k = 0, j = 0;
+    for (const auto& t : fine.test.states)
+      for (long i = 0; i < t.cols() && j < o.judge_runs; ++i, ++k)
+        if (k % stride == 0) Z0.col(j++) = t.col(i);
+  }
+  FitSummary summary;
+  if (log) log("reference climatology from " + std::to_string(o.judge_runs) + " test states");
+  summary.reference = reference_climatology(f, Z0, o.judge);
+  const auto spectrum =
+      o.stability_eigenvalues.empty() ? jacobian_spectrum(f, fine.train, o.stability_states) : o.stability_eigenvalues;
+
+  TrainableTableau scheme(o.stages, o.init);
+  scheme.project_order(o.order);
+  const std::string trained_name = "trk" + std::to_string(o.stages);
+  Rng rng(static_cast<std::uint64_t>(o.seed));
+  for (double h : hs) {
+    const int m = stride_of(h, fine.h);
+    if (!o.continuation) {
+      scheme = TrainableTableau(o.stages, o.init);
+      scheme.project_order(o.order);
+    }
+    const Starts starts = rollout_starts(fine.train, m, o.rollout_steps);
+    if (starts.items.empty()) throw std::invalid_argument("the training split is too short for the rollouts at h = " +
+                                                          std::to_string(h));
+    FitRow row;
+    row.h = h;
+    row.scheme = trained_name;
+    row.trained = true;
+    const auto t_start = std::chrono::steady_clock::now();
+    Adam adam(scheme.params().size(), o.adam, o.iterations);
+    StabilityPenaltyOptions sp{.weight = o.stability_weight, .step = h, .eigenvalues = spectrum};
+    Vec best = scheme.params();
+    for (int it = 0; it < o.iterations; ++it) {
+      // Mini-batch of rollouts.
+      const int n = std::min<long>(o.batch_size, starts.items.size());
+      Mat Zs(f.dim(), n);
+      std::vector<Mat> targets(o.rollout_steps, Mat(f.dim(), n));
+      for (int j = 0; j < n; ++j) {
+        const auto [tr, i] = starts.items[rng.next_u64() % starts.items.size()];
+        const Mat& traj = fine.train.states[tr];
+        Zs.col(j) = traj.col(i);
+        for (int k = 1; k <= o.rollout_steps; ++k) targets[k - 1].col(j) = traj.col(i + static_cast<long>(k) * m);
+      }
+      const Mat A = scheme.A();
+      const Vec b = scheme.b();
+      Mat A_bar, A_pen;
+      Vec b_bar, b_pen;
+      // Curriculum: rollouts grow from one step to K over the first half of the iterations.
+      const int K = std::min<int>(o.rollout_steps, 1 + (2L * it * o.rollout_steps) / std::max(1, o.iterations));
+      const std::vector<Mat> tK(targets.begin(), targets.begin() + K);
+      const RolloutLoss l =
+          rollout_mse_bounded(f, A, b, h, Zs, tK, o.judge.bound, {.A_bar = &A_bar, .b_bar = &b_bar});
+      double loss = l.loss;
+      if (o.stability_weight > 0 && !spectrum.empty()) {
+        loss += stability_penalty(A, b, sp, &A_pen, &b_pen);
+        A_bar += A_pen;
+        b_bar += b_pen;
+      }
+      row.loss_history.push_back(loss);
+      if (!std::isfinite(loss)) {
+        // A rollout blew up: step back towards the last good scheme with only the stability gradient.
+        scheme.set_params(best);
+        continue;
+      }
+      best = scheme.params();
+      Vec x = scheme.params();
+      adam.step(x, scheme.pack_gradient(A_bar, b_bar));
+      scheme.set_params(x);
+      scheme.project_order(o.order);
+      if (log && (it + 1) % std::max(1, o.iterations / 10) == 0)
+        log("h=" + std::to_string(h) + " iter " + std::to_string(it + 1) + "/" + std::to_string(o.iterations) +
+            " loss " + std::to_string(loss));
+    }
+    row.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    row.tableau = scheme.tableau(trained_name);
+    std::vector<FitRow> rows = {row};
+    for (const auto& c : o.compare) {
+      FitRow r;
+      r.h = h;
+      r.scheme = c;
+      r.tableau = named_tableau(c);
+      rows.push_back(r);
+    }
+    for (auto& r : rows) {
+      r.verdict = judge_integrates(f, r.tableau, h, Z0, summary.reference, o.judge);
+      r.one_step_rmse = one_step_rmse(f, r.tableau, h, m, fine.test);
+      r.order = order(r.tableau);
+      r.real_axis_interval = real_axis_interval(r.tableau);
+      if (log)
+        log("h=" + std::to_string(h) + " " + r.scheme + ": " + (r.verdict.integrates ? "integrates" : "fails") +
+            " (bounded " + std::to_string(r.verdict.bounded_runs) + "/" + std::to_string(r.verdict.runs) +
+            ", worst deviation " + std::to_string(r.verdict.worst_deviation) + ", one-step rmse " +
+            std::to_string(r.one_step_rmse) + ")");
+      summary.rows.push_back(std::move(r));
+    }
+  }
+  return summary;
+}
+
+}  // namespace trk

@@ -1,0 +1,65 @@
+// Known ODE (method.md, section 3): for each step h, train a TRK_q scheme on the known field f to reproduce the
+// reference flow map at step h, then judge it, and each comparison scheme, with the integrates criterion.
+// Training objective for a scheme (A, b) at step h:
+//   L = (1 / (K n dim)) sum_{k=1..K} ||Psi_h^k(z_i) - z(t_i + k h)||^2              (K-step rollouts, mini-batch)
+//     + w mean_lambda relu(|R(lambda h)| - 1)^2                                          (stability penalty)
+// over start states z_i of the fine training trajectories and lambda the eigenvalues with negative real part of
+// df/dz at training states (or a user list); after every Adam step the order conditions up to `order` are
+// restored by projection (order 1: sum b = 1). With continuation, the scheme trained at the previous (smaller)
+// h initialises the next.
+#pragma once
+#include <complex>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "trk/experiment/dataset.h"
+#include "trk/experiment/integrates.h"
+#include "trk/field/vector_field.h"
+#include "trk/tableau/butcher_tableau.h"
+#include "trk/train/adam.h"
+
+namespace trk {
+
+struct FitOptions {
+  int stages = 4;
+  std::string init = "classical";
+  int order = 1;
+  int iterations = 1500;
+  int batch_size = 256;
+  int rollout_steps = 10;
+  AdamOptions adam = {.learning_rate = 5e-3, .clip_norm = 1.0, .schedule = LrSchedule::kCosine};
+  double stability_weight = 1.0;
+  int stability_states = 200;
+  std::vector<std::complex<double>> stability_eigenvalues;  // non-empty: used instead of the Jacobian spectrum
+  bool continuation = true;
+  std::int64_t seed = 0;
+  int judge_runs = 20;
+  IntegratesOptions judge;
+  std::vector<std::string> compare = {"rk4"};
+  std::string validation_error() const;
+};
+
+struct FitRow {
+  double h = 0.0;
+  std::string scheme;                 // "trk4", "rk4", ...
+  bool trained = false;
+  ButcherTableau tableau;
+  IntegratesSummary verdict;
+  double one_step_rmse = 0.0;         // from test states, one step of h against the reference
+  int order = 0;                      // order conditions satisfied (order_conditions.h, default tolerance)
+  double real_axis_interval = 0.0;
+  std::vector<double> loss_history;   // trained rows: loss per iteration
+  double train_seconds = 0.0;
+};
+
+struct FitSummary {
+  Climatology reference;
+  std::vector<FitRow> rows;           // ordered by h, trained scheme first
+};
+
+// `fine`: a dataset whose sampling step divides every h. Throws std::invalid_argument on bad options or data.
+FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vector<double>& steps,
+                     const FitOptions& options, const std::function<void(const std::string&)>& log = {});
+
+}  // namespace trk

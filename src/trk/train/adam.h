@@ -1,0 +1,42 @@
+// Adam (Kingma & Ba 2015) with bias correction, optional clipping of the gradient's global norm, and a
+// learning-rate schedule:  m = b1 m + (1-b1) g,  v = b2 v + (1-b2) g^2,  x -= lr_t m_hat / (sqrt(v_hat) + eps).
+#pragma once
+#include <string>
+
+#include "trk/core/types.h"
+
+namespace trk {
+
+enum class LrSchedule { kConstant, kCosine, kExponential };
+std::string to_string(LrSchedule s);
+LrSchedule parse_lr_schedule(const std::string& s);  // throws std::invalid_argument listing the choices
+
+struct AdamOptions {
+  double learning_rate = 1e-3;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double clip_norm = 0.0;            // 0: no clipping
+  LrSchedule schedule = LrSchedule::kConstant;
+  double final_lr_fraction = 0.01;   // cosine / exponential: lr at the last iteration = fraction x lr
+  int warmup = 0;                    // linear warm-up iterations
+  std::string validation_error() const;
+};
+
+class Adam {
+ public:
+  Adam(Eigen::Index num_params, const AdamOptions& options, long total_iterations);
+  double learning_rate(long iteration) const;
+  // One update of x with gradient g at the current iteration (0-based, advanced by step).
+  void step(Vec& x, Vec g);
+  long iteration() const { return t_; }
+  // State for checkpoints.
+  const Vec& m() const { return m_; }
+  const Vec& v() const { return v_; }
+
+ private:
+  AdamOptions o_;
+  long total_;
+  long t_ = 0;
+  Vec m_, v_;
+};
+
+}  // namespace trk

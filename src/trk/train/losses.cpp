@@ -1,0 +1,81 @@
+#include "trk/train/losses.h"
+
+#include <cmath>
+#include <limits>
+
+#include "trk/solve/rk_step.h"
+
+namespace trk {
+
+RolloutLoss rollout_mse(const VectorField& f, const Mat& A, const Vec& b, double h, const ConstMatRef& Z0,
+                        const std::vector<Mat>& targets, const RolloutGradients& grads) {
+  const int K = static_cast<int>(targets.size()), q = static_cast<int>(b.size());
+  const double scale = 1.0 / (static_cast<double>(K) * Z0.size());
+  CountedField cf(f);
+  std::vector<StageTape> tapes(K);
+  std::vector<Mat> Z(K + 1);
+  Z[0] = Z0;
+  RolloutLoss out;
+  double loss = 0.0;
+  for (int k = 1; k <= K; ++k) {
+    Z[k].resize(Z0.rows(), Z0.cols());
+    rk_step(cf, A, b, h, Z[k - 1], Z[k], tapes[k - 1]);
+    loss += (Z[k] - targets[k - 1]).squaredNorm();
+  }
+  out.loss = loss * scale;
+  const bool finite = std::isfinite(out.loss);
+  if (!finite) out.loss = std::numeric_limits<double>::infinity();
+  if (grads.A_bar) grads.A_bar->setZero(q, q);
+  if (grads.b_bar) grads.b_bar->setZero(q);
+  if (grads.theta_bar) grads.theta_bar->setZero(f.num_params());
+  const bool want = grads.A_bar || grads.b_bar || grads.theta_bar || grads.Z0_bar;
+  if (want && finite) {
+    Mat Z_bar = (2 * scale) * (Z[K] - targets[K - 1]), Z_prev_bar;
+    for (int k = K; k >= 1; --k) {
+      rk_step_reverse(cf, A, b, h, tapes[k - 1], Z_bar,
+                      {.Z_bar = &Z_prev_bar, .theta_bar = grads.theta_bar, .A_bar = grads.A_bar, .b_bar = grads.b_bar});
+      if (k > 1) Z_prev_bar.noalias() += (2 * scale) * (Z[k - 1] - targets[k - 2]);
+      Z_bar.swap(Z_prev_bar);
+    }
+    if (grads.Z0_bar) *grads.Z0_bar = Z_bar;
+  } else if (want && grads.Z0_bar) {
+    grads.Z0_bar->setZero(Z0.rows(), Z0.cols());
+  }
+  out.num_function_evaluations = cf.num_evaluations();
+  out.num_vjp_evaluations = cf.num_vjp_evaluations();
+  return out;
+}
+
+RolloutLoss rollout_mse_bounded(const VectorField& f, const Mat& A, const Vec& b, double h, const ConstMatRef& Z0,
+                                const std::vector<Mat>& targets, double bound, const RolloutGradients& grads) {
+  CountedField cf(f);
+  StageTape tape;
+  Mat Z = Z0, Zn(Z0.rows(), Z0.cols());
+  std::vector<char> keep(Z0.cols(), 1);
+  for (size_t k = 0; k < targets.size(); ++k) {
+    rk_step(cf, A, b, h, Z, Zn, tape);
+    Z.swap(Zn);
+    for (Eigen::Index j = 0; j < Z.cols(); ++j)
+      if (keep[j] && !(Z.col(j).cwiseAbs().maxCoeff() < bound)) keep[j] = 0;
+  }
+  std::vector<Eigen::Index> idx;
+  for (Eigen::Index j = 0; j < Z0.cols(); ++j)
+    if (keep[j]) idx.push_back(j);
+  RolloutLoss out;
+  out.num_dropped = Z0.cols() - static_cast<long>(idx.size());
+  if (idx.empty()) {
+    out.loss = std::numeric_limits<double>::infinity();
+    return out;
+  }
+  std::vector<Mat> kept_targets(targets.size());
+  for (size_t k = 0; k < targets.size(); ++k) kept_targets[k] = targets[k](Eigen::all, idx);
+  RolloutGradients g = grads;
+  g.Z0_bar = nullptr;
+  const Mat Z0_kept = Z0(Eigen::all, idx);
+  RolloutLoss l = rollout_mse(f, A, b, h, Z0_kept, kept_targets, g);
+  l.num_dropped = out.num_dropped;
+  l.num_function_evaluations += cf.num_evaluations();
+  return l;
+}
+
+}  // namespace trk
