@@ -1,0 +1,182 @@
+#include "trk/field/polynomial.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <set>
+#include <tuple>
+
+#include "gradient_check.h"
+#include "trk/field/lorenz63.h"
+
+namespace trk {
+namespace {
+
+using testing::finite_difference_gradient;
+using testing::relative_gradient_error;
+
+Mat random_matrix(int rows, int cols, unsigned seed, double scale) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> n(0.0, scale);
+  Mat M(rows, cols);
+  for (auto& v : M.reshaped()) v = n(rng);
+  return M;
+}
+
+// Lorenz-63 as a degree-2 polynomial field.
+Mat lorenz63_coefficients(double sigma, double rho, double beta) {
+  const PolynomialLibrary L(3, 2);
+  Mat Xi = Mat::Zero(L.num_terms(), 3);
+  Xi(L.index("x1"), 0) = -sigma;
+  Xi(L.index("x2"), 0) = sigma;
+  Xi(L.index("x1"), 1) = rho;
+  Xi(L.index("x2"), 1) = -1;
+  Xi(L.index("x1*x3"), 1) = -1;
+  Xi(L.index("x1*x2"), 2) = 1;
+  Xi(L.index("x3"), 2) = -beta;
+  return Xi;
+}
+
+TEST(PolynomialLibrary, OrderAndNamesInDimensionThree) {
+  const PolynomialLibrary quadratic(3, 2);
+  EXPECT_EQ(quadratic.names(), (std::vector<std::string>{"1", "x1", "x2", "x3", "x1^2", "x1*x2", "x1*x3", "x2^2",
+                                                         "x2*x3", "x3^2"}));
+  EXPECT_EQ(quadratic.exponents(6), (std::vector<int>{1, 0, 1}));
+  const PolynomialLibrary cubic(3, 3);
+  ASSERT_EQ(cubic.num_terms(), 20);
+  const std::vector<std::string> cubic_terms(cubic.names().begin() + 10, cubic.names().end());
+  EXPECT_EQ(cubic_terms, (std::vector<std::string>{"x1^3", "x1^2*x2", "x1^2*x3", "x1*x2^2", "x1*x2*x3", "x1*x3^2",
+                                                   "x2^3", "x2^2*x3", "x2*x3^2", "x3^3"}));
+  EXPECT_EQ(cubic.index("x1*x2*x3"), 14);
+  EXPECT_EQ(cubic.index("x2*x1"), -1);
+  EXPECT_EQ(quadratic.index("x1^3"), -1);
+}
+
+TEST(PolynomialLibrary, SizeIsBinomialAndExponentsAreDistinctAndGraded) {
+  const std::vector<std::tuple<int, int, int>> cases{{1, 0, 1}, {1, 4, 5}, {2, 3, 10}, {4, 2, 15}, {40, 2, 861}};
+  for (auto [dim, degree, expected] : cases) {
+    const PolynomialLibrary L(dim, degree);
+    EXPECT_EQ(L.num_terms(), expected) << dim << " " << degree;
+    int previous_degree = 0;
+    std::set<std::vector<int>> seen;
+    for (int k = 0; k < L.num_terms(); ++k) {
+      int total = 0;
+      for (int e : L.exponents(k)) total += e;
+      EXPECT_GE(total, previous_degree);
+      EXPECT_LE(total, degree);
+      previous_degree = total;
+      EXPECT_TRUE(seen.insert(L.exponents(k)).second) << L.name(k);
+    }
+  }
+  EXPECT_THROW(PolynomialLibrary(0, 2), std::invalid_argument);
+  EXPECT_THROW(PolynomialLibrary(3, -1), std::invalid_argument);
+  EXPECT_THROW(PolynomialLibrary(1000, 5), std::invalid_argument);
+}
+
+TEST(PolynomialLibrary, ThetaIsTheProductOfPowers) {
+  const PolynomialLibrary L(4, 3);
+  const Mat Z = random_matrix(4, 6, 7, 2.0);
+  const Mat Theta = L.eval(Z);
+  for (int k = 0; k < L.num_terms(); ++k)
+    for (int c = 0; c < Z.cols(); ++c) {
+      double expected = 1.0;
+      for (int j = 0; j < 4; ++j) expected *= std::pow(Z(j, c), L.exponents(k)[j]);
+      EXPECT_NEAR(Theta(k, c), expected, 1e-13 * std::max(1.0, std::abs(expected))) << L.name(k);
+    }
+}
+
+TEST(PolynomialField, ParametersAreXiColumnMajor) {
+  PolynomialField f(3, 2, random_matrix(10, 3, 3, 1.0));
+  EXPECT_EQ(f.name(), "polynomial");
+  EXPECT_EQ(f.num_params(), 30);
+  const Vec theta = f.params();
+  EXPECT_EQ(theta(4 + 10 * 2), f.coefficients()(4, 2));
+  const Vec other = random_matrix(30, 1, 4, 1.0);
+  f.set_params(other);
+  EXPECT_EQ(f.params(), other);
+  EXPECT_EQ(f.coefficients()(7, 1), other(7 + 10));
+  EXPECT_THROW(f.set_params(Vec::Zero(29)), std::invalid_argument);
+  EXPECT_THROW(PolynomialField(3, 2, Mat::Zero(10, 2)), std::invalid_argument);
+  EXPECT_THROW(PolynomialField(3, 2, Mat::Zero(9, 3)), std::invalid_argument);
+}
+
+// F = Xi^T Theta column by column: equation i is sum_k Xi(k, i) theta_k(z).
+TEST(PolynomialField, EvalIsTheWeightedSumOfMonomials) {
+  const Mat Xi = random_matrix(20, 3, 5, 1.0);
+  const PolynomialField f(3, 3, Xi);
+  const Mat Z = random_matrix(3, 4, 6, 1.5);
+  Mat F(3, 4);
+  f.eval(Z, F);
+  for (int c = 0; c < 4; ++c)
+    for (int i = 0; i < 3; ++i) {
+      double expected = 0;
+      for (int k = 0; k < 20; ++k) {
+        double m = 1;
+        for (int j = 0; j < 3; ++j) m *= std::pow(Z(j, c), f.library().exponents(k)[j]);
+        expected += Xi(k, i) * m;
+      }
+      EXPECT_NEAR(F(i, c), expected, 1e-12 * std::max(1.0, std::abs(expected)));
+    }
+}
+
+// L(Z, theta) = <W, f_theta(Z)>; its gradients are exactly vjp(Z, W).
+void check_vjp(const PolynomialField& f, double state_scale) {
+  const int d = f.dim(), n = 5;
+  const Mat Z = random_matrix(d, n, 11, state_scale), W = random_matrix(d, n, 12, 1.0);
+  const Vec theta0 = f.params();
+  auto loss = [&](const Mat& Zx, const Vec& th) {
+    auto g = f.clone();
+    g->set_params(th);
+    Mat F(d, n);
+    g->eval(Zx, F);
+    return (W.array() * F.array()).sum();
+  };
+  Mat Z_bar = Mat::Constant(d, n, 0.5);  // vjp accumulates
+  Vec theta_bar = Vec::Constant(f.num_params(), -0.25);
+  f.vjp(Z, W, Z_bar, &theta_bar);
+  Z_bar.array() -= 0.5;
+  theta_bar.array() += 0.25;
+  const Vec gz = finite_difference_gradient([&](const Vec& z) { return loss(z.reshaped(d, n), theta0); },
+                                            Z.reshaped());
+  EXPECT_LT(relative_gradient_error(Z_bar.reshaped(), gz), 1e-7);
+  const Vec gt = finite_difference_gradient([&](const Vec& th) { return loss(Z, th); }, theta0);
+  EXPECT_LT(relative_gradient_error(theta_bar, gt), 1e-7);
+  // The default Jacobian (from vjp) agrees with finite differences of eval.
+  const Mat J = f.jacobian(Z.col(0));
+  for (int i = 0; i < d; ++i) {
+    const Vec gi = finite_difference_gradient(
+        [&](const Vec& z) {
+          Mat F(d, 1);
+          f.eval(z, F);
+          return F(i);
+        },
+        Z.col(0));
+    EXPECT_LT(relative_gradient_error(J.row(i).transpose(), gi), 1e-7);
+  }
+}
+
+TEST(PolynomialField, VjpMatchesFiniteDifferences) {
+  check_vjp(PolynomialField(3, 2, random_matrix(10, 3, 21, 1.0)), 2.0);
+  check_vjp(PolynomialField(4, 3, random_matrix(35, 4, 22, 1.0)), 1.0);
+  check_vjp(PolynomialField(2, 5, random_matrix(21, 2, 23, 1.0)), 0.8);
+  check_vjp(PolynomialField(3, 0, random_matrix(1, 3, 24, 1.0)), 1.0);
+}
+
+TEST(PolynomialField, WithLorenzCoefficientsEqualsLorenz63) {
+  const double sigma = 10.0, rho = 28.0, beta = 8.0 / 3.0;
+  const PolynomialField f(3, 2, lorenz63_coefficients(sigma, rho, beta));
+  const Lorenz63 lorenz(sigma, rho, beta);
+  const Mat Z = random_matrix(3, 50, 31, 15.0), U = random_matrix(3, 50, 32, 1.0);
+  Mat F(3, 50), F_lorenz(3, 50);
+  f.eval(Z, F);
+  lorenz.eval(Z, F_lorenz);
+  EXPECT_LT((F - F_lorenz).cwiseAbs().maxCoeff(), 1e-12 * F_lorenz.cwiseAbs().maxCoeff());
+  Mat Z_bar = Mat::Zero(3, 50), Z_bar_lorenz = Mat::Zero(3, 50);
+  f.vjp(Z, U, Z_bar, nullptr);
+  lorenz.vjp(Z, U, Z_bar_lorenz, nullptr);
+  EXPECT_LT((Z_bar - Z_bar_lorenz).cwiseAbs().maxCoeff(), 1e-12 * Z_bar_lorenz.cwiseAbs().maxCoeff());
+}
+
+}  // namespace
+}  // namespace trk
