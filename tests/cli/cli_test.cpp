@@ -155,3 +155,55 @@ TEST_F(Cli, HelpExitsZero) {
 
 }  // namespace
 }  // namespace trk
+
+namespace trk {
+namespace {
+
+TEST_F(Cli, FitWritesOneRowPerStepAndScheme) {
+  ASSERT_EQ(run("generate --h 0.01 --train-steps 3000 --test-steps 3000 --out " + path("fine.h5")).code, 0);
+  const RunResult r = run("fit --data " + path("fine.h5") + " --h 0.05,0.1 --iterations 40 --compare rk4,euler "
+                          "--quiet --out " + path("fit"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = io::read_json_file(path("fit/fit.json"));
+  ASSERT_EQ(j.at("rows").size(), 6u);
+  const auto& trk4 = j.at("rows")[0];
+  EXPECT_EQ(trk4.at("scheme"), "trk4");
+  EXPECT_EQ(trk4.at("h"), 0.05);
+  EXPECT_EQ(trk4.at("runs"), 20);
+  EXPECT_EQ(trk4.at("tableau").at("A").size(), 4u);
+  EXPECT_EQ(trk4.at("iterations"), 40);
+  double sum_b = 0;
+  for (const auto& v : trk4.at("tableau").at("b")) sum_b += v.get<double>();
+  EXPECT_NEAR(sum_b, 1.0, 1e-14);
+  EXPECT_GE(trk4.at("order"), 1);
+  const auto& euler = j.at("rows")[5];
+  EXPECT_EQ(euler.at("scheme"), "euler");
+  EXPECT_EQ(euler.at("h"), 0.1);
+  EXPECT_FALSE(euler.at("integrates").get<bool>());
+  EXPECT_EQ(j.at("rows")[1].at("scheme"), "rk4");
+  EXPECT_TRUE(j.at("rows")[1].at("integrates").get<bool>());  // rk4 at h = 0.05
+  EXPECT_TRUE(fs::exists(path("fit/fit.h5")));
+  // The config path: a system instead of a data file, flags override.
+  std::ofstream(path("cfg.json")) << R"({"system": "lorenz63", "generate": {"h": 0.05, "train_steps": 2000,
+    "test_steps": 2000}, "h": [0.1], "stages": 4, "compare": [], "training": {"iterations": 10}, "out": "unused"})";
+  const RunResult c = run("fit --config " + path("cfg.json") + " --iterations 20 --quiet --out " + path("fitc"));
+  ASSERT_EQ(c.code, 0) << c.err;
+  const auto jc = io::read_json_file(path("fitc/fit.json"));
+  EXPECT_EQ(jc.at("rows").size(), 1u);
+  EXPECT_EQ(jc.at("rows")[0].at("iterations"), 20);
+  EXPECT_EQ(jc.at("configuration").at("data_h"), 0.05);
+}
+
+TEST_F(Cli, FitRefusesBadInput) {
+  ASSERT_EQ(run("generate --h 0.01 --train-steps 500 --test-steps 500 --out " + path("fine.h5")).code, 0);
+  expect_bad_input("fit --data " + path("fine.h5") + " --h 0.015 --out " + path("f"), "whole multiple", 1);
+  expect_bad_input("fit --data " + path("fine.h5") + " --h 0.1 --stages 0 --out " + path("f"), "stages", 1);
+  expect_bad_input("fit --data " + path("missing.h5") + " --h 0.1 --out " + path("f"), "missing.h5", 1);
+  expect_bad_input("fit --data " + path("fine.h5") + " --out " + path("f"), "--h", 1);
+  expect_bad_input("fit --data " + path("fine.h5") + " --h 0.1 --compare rk5 --out " + path("f"), "rk5", 1);
+  std::ofstream(path("cfg.json")) << R"({"system": "lorenz63", "h": [0.1], "trainng": {}})";
+  expect_bad_input("fit --config " + path("cfg.json") + " --out " + path("f"), "trainng", 2);
+}
+
+}  // namespace
+}  // namespace trk

@@ -52,4 +52,16 @@ void ensure_writable_directory(const fs::path& dir) {
   if (::access(d.c_str(), W_OK) != 0) throw std::runtime_error(d.string() + ": directory is not writable");
 }
 
+void check_writable_directory(const fs::path& dir) {
+  std::error_code ec;
+  fs::path d = dir.empty() ? fs::path(".") : dir;
+  fs::path probe = d;
+  while (!probe.empty() && !fs::exists(probe, ec)) probe = probe.parent_path();
+  if (probe.empty()) probe = ".";
+  if (!fs::is_directory(probe, ec))
+    throw std::runtime_error(d.string() + ": cannot create directory (" + probe.string() + " is not a directory)");
+  if (::access(probe.c_str(), W_OK) != 0)
+    throw std::runtime_error(d.string() + ": directory is not writable (" + probe.string() + ")");
+}
+
 }  // namespace trk::io

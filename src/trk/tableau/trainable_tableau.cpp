@@ -98,16 +98,29 @@ void TrainableTableau::project_consistency() {
 double TrainableTableau::project_order(int p, int max_iterations) {
   project_consistency();
   if (p <= 1) return std::abs(b().sum() - 1.0);
-  double worst = 0.0;
-  for (int it = 0; it < max_iterations; ++it) {
-    const OrderConditionSystem s = order_condition_system(tableau("projection"), p);
-    worst = s.residual.cwiseAbs().maxCoeff();
-    if (worst < 1e-14) break;
-    // Minimum-norm step: J dx = -r, dx = -J^T (J J^T)^+ r (complete orthogonal decomposition for rank deficiency).
+  OrderConditionSystem s = order_condition_system(tableau("projection"), p);
+  double norm = s.residual.norm();
+  for (int it = 0; it < max_iterations && s.residual.cwiseAbs().maxCoeff() > 1e-14; ++it) {
+    // Minimum-norm Gauss-Newton step J dx = -r (complete orthogonal decomposition: rank deficiency is fine),
+    // halved until the residual decreases.
     const Vec dx = s.jacobian.completeOrthogonalDecomposition().solve(-s.residual);
-    x_ += dx;
+    const Vec x0 = x_;
+    bool improved = false;
+    for (double step = 1.0; step > 1e-4 && !improved; step *= 0.5) {
+      x_ = x0 + step * dx;
+      OrderConditionSystem trial = order_condition_system(tableau("projection"), p);
+      if (trial.residual.norm() < norm) {
+        s = std::move(trial);
+        norm = s.residual.norm();
+        improved = true;
+      }
+    }
+    if (!improved) {
+      x_ = x0;
+      break;
+    }
   }
-  return worst;
+  return s.residual.cwiseAbs().maxCoeff();
 }
 
 }  // namespace trk

@@ -1,0 +1,18 @@
+// Result tables as JSON (fit.json, ...) and their HDF5 companions (fit.h5). Rows are plain objects so that
+// `report` and other tools read them without trk.
+#pragma once
+#include <filesystem>
+
+#include "trk/experiment/fit.h"
+#include "trk/io/json_io.h"
+
+namespace trk::io {
+
+// One row per (h, scheme): h, scheme, trained, integrates, bounded_runs, runs, worst_deviation, climatology
+// {mean, std, reference_mean, reference_std}, one_step_rmse, tableau {A, b, c}, order, real_axis_interval,
+// train_seconds (trained rows).
+json fit_rows_to_json(const FitSummary& s);
+// fit.h5: /h (steps), and per row a group "<scheme>_h<h>" with A, b, c and loss_history (trained rows).
+void write_fit_h5(const std::filesystem::path& path, const FitSummary& s, const json& configuration);
+
+}  // namespace trk::io
