@@ -6,6 +6,7 @@ namespace trk::cli {
 
 void setup_generate(CLI::App& app);
 void setup_fit(CLI::App& app);
+void setup_identify(CLI::App& app);
 void setup_report(CLI::App& app);
 
 // Exit code for bad input (unknown names, invalid values, unreadable or unwritable files).

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "trk 0.1");
   trk::cli::setup_generate(app);
   trk::cli::setup_fit(app);
+  trk::cli::setup_identify(app);
   trk::cli::setup_report(app);
   if (argc > 1 && argv[1][0] != '-') {
     std::string known;

@@ -47,7 +47,8 @@ class Cli : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  // Exit code 2, a single line on stderr that mentions `needle`, and nothing left in the folder but `keep`.
+  // Exit code 2, a single line on stderr that mentions `needle`, and the folder still holds `files_before`
+  // entries (files and folders, recursively): nothing was written.
   void expect_bad_input(const std::string& args, const std::string& needle, size_t files_before) {
     const RunResult r = run(args);
     EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
@@ -203,6 +204,42 @@ TEST_F(Cli, FitRefusesBadInput) {
   expect_bad_input("fit --data " + path("fine.h5") + " --h 0.1 --compare rk5 --out " + path("f"), "rk5", 1);
   std::ofstream(path("cfg.json")) << R"({"system": "lorenz63", "h": [0.1], "trainng": {}})";
   expect_bad_input("fit --config " + path("cfg.json") + " --out " + path("f"), "trainng", 2);
+}
+
+}  // namespace
+}  // namespace trk
+
+namespace trk {
+namespace {
+
+TEST_F(Cli, IdentifyTrainsEvaluatesAndRefusesBadInput) {
+  ASSERT_EQ(run("generate --h 0.2 --train-steps 300 --test-steps 40 --out " + path("d.h5")).code, 0);
+  RunResult r = run("identify --data " + path("d.h5") + " --solver trk4 --iterations 30 --quiet --out " + path("m"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = io::read_json_file(path("m/identify.json"));
+  EXPECT_EQ(j.at("solver"), "trk4");
+  EXPECT_EQ(j.at("model"), "bilinear");
+  EXPECT_EQ(j.at("h"), 0.2);
+  EXPECT_EQ(j.at("iterations"), 30);
+  EXPECT_EQ(j.at("test_states"), 37);
+  EXPECT_EQ(j.at("nfe").at("train_forward_per_iteration").at("last"), 4);
+  EXPECT_EQ(j.at("tableau").at("b").size(), 4u);
+  EXPECT_TRUE(j.at("rmse").contains("t0+4h"));
+  EXPECT_TRUE(fs::exists(path("m/model.h5")));
+  // --evaluate on the same data reproduces the numbers.
+  r = run("identify --evaluate " + path("m/model.h5") + " --data " + path("d.h5") + " --out " + path("e"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto e = io::read_json_file(path("e/identify.json"));
+  EXPECT_EQ(e.at("rmse"), j.at("rmse"));
+  // A fixed-step model is refused on data of another step.
+  ASSERT_EQ(run("generate --h 0.3 --train-steps 50 --test-steps 20 --out " + path("d3.h5")).code, 0);
+  expect_bad_input("identify --evaluate " + path("m/model.h5") + " --data " + path("d3.h5") + " --out " + path("e3"),
+                   "trained for one step of h = 0.2", 7);
+  expect_bad_input("identify --data " + path("d.h5") + " --solver trk0 --out " + path("x"), "trk0", 7);
+  expect_bad_input("identify --data " + path("d.h5") + " --model gpt --out " + path("x"), "gpt", 7);
+  expect_bad_input("identify --data " + path("d.h5") + " --iterations -3 --out " + path("x"), "iterations", 7);
+  expect_bad_input("identify --evaluate " + path("d.h5") + " --data " + path("d.h5") + " --out " + path("x"),
+                   "trk-model", 7);
 }
 
 }  // namespace

@@ -1,0 +1,236 @@
+// trk identify: learn a neural ODE (or SINDy model) from a dataset with a given solver, or evaluate a trained
+// model on other data (--evaluate). A config runs a grid of (h, solver) cells, each in its own folder.
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+#include "cli/commands.h"
+#include "cli/parse.h"
+#include "trk/experiment/generate.h"
+#include "trk/experiment/identify.h"
+#include "trk/io/atomic_file.h"
+#include "trk/io/dataset_io.h"
+#include "trk/io/json_io.h"
+#include "trk/io/model_io.h"
+
+namespace trk::cli {
+namespace {
+
+struct IdentifyArgs {
+  std::string data, out, config, evaluate;
+  IdentifyOptions options;
+  std::string schedule = "constant";
+  bool quiet = false;
+};
+
+io::json options_json(const IdentifyOptions& o) {
+  return {{"solver", o.solver},
+          {"model", o.model},
+          {"model_options",
+           {{"num_products", o.model_options.num_products},
+            {"widths", o.model_options.widths},
+            {"activation", o.model_options.activation},
+            {"seed", o.model_options.seed}}},
+          {"iterations", o.iterations},
+          {"learning_rate", o.adam.learning_rate},
+          {"schedule", to_string(o.adam.schedule)},
+          {"final_lr_fraction", o.adam.final_lr_fraction},
+          {"clip_norm", o.adam.clip_norm},
+          {"batch_size", o.batch_size},
+          {"rollout_steps", o.rollout_steps},
+          {"tableau_init", o.tableau_init},
+          {"rtol", o.rtol},
+          {"atol", o.atol},
+          {"sindy", {{"degree", o.sindy.degree}, {"threshold", o.sindy.threshold}, {"iterations", o.sindy.iterations}}},
+          {"seed", o.seed},
+          {"chunk_size", o.chunk_size}};
+}
+
+// Training options from a JSON object (config "training" section); unknown keys refused.
+void apply_training(const io::json& t, const std::string& where, IdentifyOptions& o, std::string& schedule) {
+  static const std::vector<std::string> keys = {"model", "num_products", "widths", "activation", "model_seed",
+                                                "iterations", "learning_rate", "schedule", "final_lr_fraction",
+                                                "clip_norm", "batch_size", "rollout_steps", "tableau_init", "rtol",
+                                                "atol", "sindy_degree", "sindy_threshold", "seed", "chunk_size"};
+  if (!t.is_object()) throw std::runtime_error(where + ": training: expected an object");
+  for (const auto& [k, v] : t.items())
+    if (std::find(keys.begin(), keys.end(), k) == keys.end())
+      throw std::runtime_error(where + ": training." + k + ": unknown key");
+  auto get = [&](const char* key, auto& into) {
+    if (!t.contains(key)) return;
+    try {
+      into = t.at(key).get<std::decay_t<decltype(into)>>();
+    } catch (const io::json::exception&) {
+      throw std::runtime_error(where + ": training." + key + ": wrong type");
+    }
+  };
+  get("model", o.model);
+  get("num_products", o.model_options.num_products);
+  get("widths", o.model_options.widths);
+  get("activation", o.model_options.activation);
+  get("model_seed", o.model_options.seed);
+  get("iterations", o.iterations);
+  get("learning_rate", o.adam.learning_rate);
+  get("schedule", schedule);
+  get("final_lr_fraction", o.adam.final_lr_fraction);
+  get("clip_norm", o.adam.clip_norm);
+  get("batch_size", o.batch_size);
+  get("rollout_steps", o.rollout_steps);
+  get("tableau_init", o.tableau_init);
+  get("rtol", o.rtol);
+  get("atol", o.atol);
+  get("sindy_degree", o.sindy.degree);
+  get("sindy_threshold", o.sindy.threshold);
+  get("seed", o.seed);
+  get("chunk_size", o.chunk_size);
+}
+
+void run_one(const Dataset& d, const std::string& data_label, IdentifyOptions o, const std::string& out, bool quiet) {
+  if (auto e = o.validation_error(); !e.empty()) throw std::invalid_argument(e);
+  io::check_writable_directory(out);
+  const bool tty = !quiet && ::isatty(STDERR_FILENO);
+  if (!quiet) fmt::print(stderr, "identify: {} h={} solver={} model={}\n", data_label, d.h, o.solver, o.model);
+  IdentifySummary s = identify(d, o, [&](const std::string& line) {
+    if (!quiet) fmt::print(stderr, "{}identify: {}{}", tty ? "\r\033[K" : "", line, tty ? "" : "\n");
+  });
+  if (tty) fmt::print(stderr, "\n");
+  const io::json row = io::identify_to_json(s, d, data_label);
+  const std::filesystem::path dir(out);
+  io::ensure_writable_directory(dir);
+  io::write_model_h5(dir / "model.h5", s, row, options_json(o));
+  io::json full = row;
+  full["configuration"] = options_json(o);
+  io::write_json_atomic(dir / "identify.json", full);
+  auto cell = [](const ForecastScore& f) { return f.diverged ? std::string("> 10") : fmt::format("{:.4g}", f.rmse); };
+  fmt::print("{} h={} {}: rmse t0+h {}, t0+4h {} ({} test states; {} iterations, {:.1f} s) -> {}\n", d.system, d.h,
+             o.solver, cell(s.evaluation.at_h), cell(s.evaluation.at_4h), s.evaluation.num_states, s.iterations,
+             s.train_seconds, (dir / "identify.json").string());
+}
+
+void run_evaluate(const IdentifyArgs& a) {
+  if (a.data.empty()) throw std::invalid_argument("--evaluate needs --data OTHER.h5");
+  if (a.out.empty()) throw std::invalid_argument("--out is required");
+  io::check_writable_directory(a.out);
+  io::LoadedModel m = io::read_model_h5(a.evaluate);
+  const Dataset d = io::read_dataset(a.data);
+  if (d.dim() != m.flow_map.field->dim())
+    throw std::invalid_argument(a.data + ": dimension " + std::to_string(d.dim()) + ", the model's is " +
+                                std::to_string(m.flow_map.field->dim()));
+  const bool fixed_step = m.flow_map.solver.kind == SolverKind::kFixed || m.flow_map.solver.kind == SolverKind::kTrainable;
+  if (fixed_step && std::abs(d.h - m.flow_map.h) > 1e-9 * m.flow_map.h)
+    throw std::invalid_argument(a.data + ": h = " + fmt::format("{}", d.h) + ", but the " + m.flow_map.solver.name +
+                                " model was trained for one step of h = " + fmt::format("{}", m.flow_map.h));
+  m.flow_map.h = d.h;
+  const EvaluateSummary e = evaluate_forecasts(m.flow_map, d.test);
+  const io::json row = io::evaluation_to_json(m.row, e, d, a.data, a.evaluate);
+  io::ensure_writable_directory(a.out);
+  io::write_json_atomic(std::filesystem::path(a.out) / "identify.json", row);
+  fmt::print("evaluated {} on {}: rmse t0+h {}, t0+4h {} -> {}/identify.json\n", a.evaluate, a.data,
+             e.at_h.diverged ? "> 10" : fmt::format("{:.4g}", e.at_h.rmse),
+             e.at_4h.diverged ? "> 10" : fmt::format("{:.4g}", e.at_4h.rmse), a.out);
+}
+
+// Config: {"system": .., "generate": {...}, "h": [..], "solvers": [..], "training": {...},
+//          "solver_training": {"dopri8": {...}}, "out": DIR}: cells run one after the other into DIR/h<h>/<solver>.
+void run_config(IdentifyArgs& a, const std::function<bool(const char*)>& given) {
+  const io::json j = io::read_json_file(a.config);
+  const std::string& where = a.config;
+  static const std::vector<std::string> top = {"description", "system", "parameters", "data", "generate", "h",
+                                               "solvers", "training", "solver_training", "out"};
+  if (!j.is_object()) throw std::runtime_error(where + ": expected a JSON object");
+  for (const auto& [k, v] : j.items())
+    if (std::find(top.begin(), top.end(), k) == top.end()) throw std::runtime_error(where + ": " + k + ": unknown key");
+  std::string out = given("--out") ? a.out : j.value("out", std::string());
+  if (out.empty()) throw std::invalid_argument("--out is required (or \"out\" in the config)");
+  std::vector<double> steps = j.value("h", std::vector<double>{});
+  std::vector<std::string> solvers = j.value("solvers", std::vector<std::string>{});
+  if (given("--solver")) solvers = {a.options.solver};
+  if (solvers.empty()) throw std::runtime_error(where + ": solvers: expected a non-empty list");
+  IdentifyOptions base = a.options;
+  std::string schedule = a.schedule;
+  if (j.contains("training")) apply_training(j["training"], where, base, schedule);
+  if (given("--iterations")) base.iterations = a.options.iterations;
+  base.adam.schedule = parse_lr_schedule(schedule);
+  io::check_writable_directory(out);
+  for (const std::string& solver : solvers) parse_solver(solver);
+  std::vector<std::pair<Dataset, std::string>> datasets;
+  if (j.contains("data")) {
+    const std::string path = j["data"];
+    datasets.emplace_back(io::read_dataset(path), path);
+  } else {
+    if (steps.empty()) throw std::runtime_error(where + ": h: expected a non-empty list of steps");
+    GenerateOptions g;
+    g.system = j.value("system", std::string("lorenz63"));
+    if (j.contains("parameters"))
+      for (const auto& [k, v] : j["parameters"].items()) g.parameters[k] = v.get<double>();
+    if (j.contains("generate")) {
+      const auto& gj = j["generate"];
+      g.train_steps = gj.value("train_steps", g.train_steps);
+      g.test_steps = gj.value("test_steps", g.test_steps);
+      g.test_trajectories = gj.value("test_trajectories", g.test_trajectories);
+      g.seed = gj.value("seed", g.seed);
+      g.noise = gj.value("noise", g.noise);
+    }
+    for (double h : steps) {
+      g.h = h;
+      datasets.emplace_back(generate(g), fmt::format("{}(h={}, generated)", g.system, h));
+    }
+  }
+  for (const auto& [d, label] : datasets)
+    for (const std::string& solver : solvers) {
+      IdentifyOptions o = base;
+      o.solver = solver;
+      if (j.contains("solver_training") && j["solver_training"].contains(solver)) {
+        std::string s2 = to_string(o.adam.schedule);
+        apply_training(j["solver_training"][solver], where, o, s2);
+        o.adam.schedule = parse_lr_schedule(s2);
+      }
+      run_one(d, label, o, fmt::format("{}/h{}/{}", out, d.h, solver), a.quiet);
+    }
+}
+
+void run_identify(IdentifyArgs& a, const std::function<bool(const char*)>& given) {
+  if (!a.evaluate.empty()) return run_evaluate(a);
+  if (!a.config.empty()) return run_config(a, given);
+  if (a.data.empty()) throw std::invalid_argument("--data is required (or --config)");
+  if (a.out.empty()) throw std::invalid_argument("--out is required");
+  a.options.adam.schedule = parse_lr_schedule(a.schedule);
+  if (auto e = a.options.validation_error(); !e.empty()) throw std::invalid_argument(e);
+  const Dataset d = io::read_dataset(a.data);
+  run_one(d, a.data, a.options, a.out, a.quiet);
+}
+
+}  // namespace
+
+void setup_identify(CLI::App& app) {
+  auto a = std::make_shared<IdentifyArgs>();
+  auto* cmd = app.add_subcommand("identify", "Learn a neural ODE with a trainable RK scheme (or a baseline) from data");
+  cmd->add_option("--data", a->data, "dataset (trk-dataset HDF5)");
+  cmd->add_option("--solver", a->options.solver, "trk10 (any trkQ) | rk4 | euler | dopri8 | sr")->capture_default_str();
+  cmd->add_option("--model", a->options.model, "bilinear | mlp")->capture_default_str();
+  cmd->add_option("--widths", a->options.model_options.widths, "mlp hidden widths, e.g. 64,64")->delimiter(',');
+  cmd->add_option("--activation", a->options.model_options.activation, "mlp activation: tanh | relu");
+  cmd->add_option("--iterations", a->options.iterations, "Adam iterations")->capture_default_str();
+  cmd->add_option("--learning-rate", a->options.adam.learning_rate, "Adam learning rate")->capture_default_str();
+  cmd->add_option("--schedule", a->schedule, "constant | cosine | exponential")->capture_default_str();
+  cmd->add_option("--batch-size", a->options.batch_size, "pairs per iteration (0: full batch)")->capture_default_str();
+  cmd->add_option("--rollout-steps", a->options.rollout_steps, "K of the K-step rollout loss (1: one-step MSE)")
+      ->capture_default_str();
+  cmd->add_option("--tableau-init", a->options.tableau_init, "trk: euler_substeps | zeros | classical | a named tableau")
+      ->capture_default_str();
+  cmd->add_option("--rtol", a->options.rtol, "dopri8 relative tolerance")->capture_default_str();
+  cmd->add_option("--atol", a->options.atol, "dopri8 absolute tolerance")->capture_default_str();
+  cmd->add_option("--seed", a->options.seed, "seed of initialisation and mini-batches")->capture_default_str();
+  cmd->add_option("--threads", a->options.threads, "OpenMP threads (default: OMP_NUM_THREADS or all cores)");
+  cmd->add_option("--config", a->config, "JSON config of a grid (experiments/identify_l63.json)");
+  cmd->add_option("--evaluate", a->evaluate, "a model.h5 to evaluate on --data instead of training");
+  cmd->add_option("--out", a->out, "output folder (identify.json, model.h5)");
+  cmd->add_flag("--quiet", a->quiet, "no progress output");
+  cmd->callback([a, cmd] {
+    a->options.model_options.seed = static_cast<std::uint64_t>(a->options.seed);
+    run_identify(*a, [cmd](const char* flag) { return cmd->count(flag) > 0; });
+  });
+}
+
+}  // namespace trk::cli

@@ -1,0 +1,320 @@
+#include "trk/experiment/identify.h"
+
+#include <omp.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "trk/core/rng.h"
+#include "trk/field/polynomial.h"
+#include "trk/solve/rk_step.h"
+#include "trk/tableau/named_tableaux.h"
+#include "trk/tableau/trainable_tableau.h"
+#include "trk/train/adaptive_loss.h"
+#include "trk/train/losses.h"
+
+namespace trk {
+
+SolverSpec parse_solver(const std::string& name) {
+  SolverSpec s;
+  s.name = name;
+  if (name == "euler" || name == "rk4") {
+    s.kind = SolverKind::kFixed;
+    s.stages = named_tableau(name).num_stages();
+  } else if (name == "dopri8") {
+    s.kind = SolverKind::kAdaptive;
+    s.stages = named_tableau(name).num_stages();
+  } else if (name == "sr") {
+    s.kind = SolverKind::kSparseRegression;
+    s.stages = 0;
+  } else if (name.size() > 3 && name.rfind("trk", 0) == 0 &&
+             name.find_first_not_of("0123456789", 3) == std::string::npos && name.size() < 6) {
+    s.kind = SolverKind::kTrainable;
+    s.stages = std::stoi(name.substr(3));
+    if (s.stages < 1 || s.stages > 64) throw std::invalid_argument("solver " + name + ": stages must be 1 to 64");
+  } else {
+    throw std::invalid_argument("unknown solver '" + name + "' (euler, rk4, trkQ such as trk10, dopri8, sr)");
+  }
+  return s;
+}
+
+std::string IdentifyOptions::validation_error() const {
+  try {
+    parse_solver(solver);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  const SolverSpec s = parse_solver(solver);
+  if (s.kind != SolverKind::kSparseRegression) {
+    if (model != "bilinear" && model != "mlp") return "unknown model '" + model + "' (bilinear, mlp)";
+    if (auto e = model_options.validation_error(); !e.empty()) return e;
+  }
+  if (iterations < 0) return "iterations must be >= 0";
+  if (auto e = adam.validation_error(); !e.empty()) return e;
+  if (batch_size < 0) return "batch size must be >= 0 (0: full batch)";
+  if (rollout_steps < 1) return "rollout steps must be at least 1";
+  if (s.kind == SolverKind::kAdaptive && rollout_steps != 1) return "dopri8 trains on one-step pairs only";
+  if (s.kind == SolverKind::kTrainable)
+    if (auto e = validate_trainable_init(tableau_init, s.stages); !e.empty()) return e;
+  if (!(rtol > 0) || !(atol > 0) || !(sr_rtol > 0)) return "tolerances must be positive";
+  if (auto e = sindy.validation_error(); !e.empty()) return e;
+  if (threads < 0) return "threads must be >= 0";
+  if (chunk_size < 1) return "chunk size must be at least 1";
+  if (log_every < 0) return "log interval must be >= 0";
+  return "";
+}
+
+Mat FlowMap::apply(const ConstMatRef& Z, long* nfe) const {
+  Mat out(Z.rows(), Z.cols());
+  if (solver.kind == SolverKind::kFixed || solver.kind == SolverKind::kTrainable) {
+    CountedField cf(*field);
+    StageTape tape;
+    rk_step(cf, tableau, h, Z, out, tape);
+    if (nfe) *nfe += cf.num_evaluations() * Z.cols();
+    for (Eigen::Index j = 0; j < out.cols(); ++j)
+      if (!out.col(j).allFinite()) out.col(j).setConstant(std::nan(""));
+    return out;
+  }
+  // Adaptive: one solve per state, so that one diverging forecast does not stop the others.
+  for (Eigen::Index j = 0; j < Z.cols(); ++j) {
+    const Solution s = integrate_adaptive(*field, tableau, Z.col(j), 0.0, h, adaptive);
+    if (nfe) *nfe += s.stats.num_function_evaluations;
+    if (s.status == SolveStatus::kSuccess && s.z.allFinite())
+      out.col(j) = s.z;
+    else
+      out.col(j).setConstant(std::nan(""));
+  }
+  return out;
+}
+
+namespace {
+
+ForecastScore score(const Mat& forecast, const Mat& truth) {
+  ForecastScore s;
+  s.rmse = std::sqrt((forecast - truth).squaredNorm() / static_cast<double>(forecast.size()));
+  s.diverged = !std::isfinite(s.rmse) || s.rmse > 10.0;
+  return s;
+}
+
+// One-step pairs and K-step targets from every trajectory of a split.
+struct Pairs {
+  Mat Z0;
+  std::vector<Mat> targets;  // targets[k-1] = z(t + k h)
+};
+
+Pairs make_pairs(const Split& s, int K) {
+  long n = 0;
+  for (const auto& tr : s.states) n += std::max<long>(0, tr.cols() - K);
+  Pairs p;
+  p.Z0.resize(s.dim(), n);
+  p.targets.assign(K, Mat(s.dim(), n));
+  long c = 0;
+  for (const auto& tr : s.states)
+    for (long i = 0; i + K < tr.cols(); ++i, ++c) {
+      p.Z0.col(c) = tr.col(i);
+      for (int k = 1; k <= K; ++k) p.targets[k - 1].col(c) = tr.col(i + k);
+    }
+  return p;
+}
+
+// Gradient of the loss in the optimiser's layout [theta; tableau parameters (trk only)].
+struct LossEval {
+  double loss = 0.0;
+  Vec grad;
+  long nfe_forward = 0, nfe_backward = 0;
+};
+
+}  // namespace
+
+EvaluateSummary evaluate_forecasts(const FlowMap& psi, const Split& test) {
+  const Pairs p = make_pairs(test, 4);
+  EvaluateSummary e;
+  e.num_states = p.Z0.cols();
+  if (e.num_states == 0) throw std::invalid_argument("the test split has no state with 4 samples after it");
+  long nfe = 0;
+  Mat Z = psi.apply(p.Z0, &nfe);
+  e.at_h = score(Z, p.targets[0]);
+  for (int k = 1; k < 4; ++k) Z = psi.apply(Z, &nfe);
+  e.at_4h = score(Z, p.targets[3]);
+  e.inference_nfe_per_step = static_cast<double>(nfe) / (4.0 * e.num_states);
+  return e;
+}
+
+IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
+                         const std::function<void(const std::string&)>& log) {
+  if (auto e = o.validation_error(); !e.empty()) throw std::invalid_argument(e);
+  if (!(data.h > 0)) throw std::invalid_argument("the dataset's h must be positive");
+  const int dim = data.dim();
+  IdentifySummary out;
+  FlowMap& psi = out.flow_map;
+  psi.solver = parse_solver(o.solver);
+  psi.h = data.h;
+  psi.adaptive.control.rtol = o.rtol;
+  psi.adaptive.control.atol = o.atol;
+  psi.adaptive.max_steps = 100000;
+  const auto t_start = std::chrono::steady_clock::now();
+
+  if (psi.solver.kind == SolverKind::kSparseRegression) {
+    out.sindy = sindy(data.train.states, data.h, o.sindy);
+    psi.model = "polynomial";
+    psi.field = std::make_unique<PolynomialField>(out.sindy->field());
+    psi.tableau = named_tableau("dopri8");
+    psi.adaptive.control.rtol = psi.adaptive.control.atol = o.sr_rtol;
+    out.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    out.evaluation = evaluate_forecasts(psi, data.test);
+    return out;
+  }
+
+  psi.model = o.model;
+  psi.model_options = o.model_options;
+  psi.field = make_model(o.model, dim, o.model_options);
+  const bool trainable = psi.solver.kind == SolverKind::kTrainable;
+  const bool adaptive = psi.solver.kind == SolverKind::kAdaptive;
+  TrainableTableau scheme(trainable ? psi.solver.stages : 1, trainable ? o.tableau_init : "classical");
+  if (trainable) scheme.project_consistency();
+  psi.tableau = trainable ? scheme.tableau(o.solver) : named_tableau(o.solver);
+
+  const Pairs all = make_pairs(data.train, o.rollout_steps);
+  const long n_all = all.Z0.cols();
+  if (n_all < 1) throw std::invalid_argument("the training split has no pair for " + std::to_string(o.rollout_steps) +
+                                             "-step rollouts");
+  const int n_theta = psi.field->num_params();
+  Vec x(n_theta + (trainable ? scheme.params().size() : 0));
+  x.head(n_theta) = psi.field->params();
+  if (trainable) x.tail(scheme.params().size()) = scheme.params();
+  Adam adam(x.size(), o.adam, o.iterations);
+  Rng rng(static_cast<std::uint64_t>(o.seed) ^ 0x5eedULL);
+
+  const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
+  std::vector<std::unique_ptr<VectorField>> copies;
+  for (int t = 0; t < threads; ++t) copies.push_back(psi.field->clone());
+
+  // Loss and gradient at parameters x on the columns `cols` of the training pairs (all when empty).
+  auto evaluate = [&](const Vec& params, const std::vector<long>& cols) {
+    LossEval r;
+    const Pairs* p = &all;
+    Pairs batch;
+    if (!cols.empty()) {
+      batch.Z0 = all.Z0(Eigen::all, cols);
+      for (const Mat& t : all.targets) batch.targets.push_back(t(Eigen::all, cols));
+      p = &batch;
+    }
+    const long n = p->Z0.cols();
+    Mat A = psi.tableau.A;
+    Vec b = psi.tableau.b;
+    if (trainable) {
+      scheme.set_params(params.tail(scheme.params().size()));
+      A = scheme.A();
+      b = scheme.b();
+    }
+    for (auto& c : copies) c->set_params(params.head(n_theta));
+    r.grad = Vec::Zero(params.size());
+    if (adaptive) {
+      Vec theta_bar;
+      const AdaptiveFlowLoss l = adaptive_flow_mse(*copies[0], psi.tableau, psi.h, p->Z0, p->targets[0],
+                                                   psi.adaptive, &theta_bar);
+      r.loss = l.loss;
+      r.grad.head(n_theta) = theta_bar;
+      r.nfe_forward = l.num_forward_evaluations;
+      r.nfe_backward = l.num_backward_evaluations;
+      return r;
+    }
+    const long chunk = o.chunk_size, num_chunks = (n + chunk - 1) / chunk;
+    std::vector<double> losses(num_chunks);
+    std::vector<Vec> theta_bars(num_chunks), b_bars(num_chunks);
+    std::vector<Mat> A_bars(num_chunks);
+    std::vector<long> nfe_f(num_chunks), nfe_b(num_chunks);
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (long c = 0; c < num_chunks; ++c) {
+      const long begin = c * chunk, cols_c = std::min(chunk, n - begin);
+      std::vector<Mat> targets;
+      for (const Mat& t : p->targets) targets.push_back(t.middleCols(begin, cols_c));
+      RolloutGradients g{.A_bar = trainable ? &A_bars[c] : nullptr,
+                         .b_bar = trainable ? &b_bars[c] : nullptr,
+                         .theta_bar = &theta_bars[c]};
+      const RolloutLoss l =
+          rollout_mse(*copies[omp_get_thread_num()], A, b, psi.h, p->Z0.middleCols(begin, cols_c), targets, g);
+      const double w = static_cast<double>(cols_c) / n;
+      losses[c] = w * l.loss;
+      theta_bars[c] *= w;
+      if (trainable) {
+        A_bars[c] *= w;
+        b_bars[c] *= w;
+      }
+      nfe_f[c] = l.num_function_evaluations;
+      nfe_b[c] = l.num_vjp_evaluations;
+    }
+    Mat A_bar = Mat::Zero(A.rows(), A.cols());
+    Vec b_bar = Vec::Zero(b.size());
+    for (long c = 0; c < num_chunks; ++c) {
+      r.loss += losses[c];
+      r.grad.head(n_theta) += theta_bars[c];
+      if (trainable) {
+        A_bar += A_bars[c];
+        b_bar += b_bars[c];
+      }
+    }
+    if (trainable) r.grad.tail(scheme.params().size()) = scheme.pack_gradient(A_bar, b_bar);
+    // NFE of the flow map per iteration: evaluations along one column's rollout (every chunk makes the same).
+    r.nfe_forward = nfe_f.empty() ? 0 : nfe_f[0];
+    r.nfe_backward = nfe_b.empty() ? 0 : nfe_b[0];
+    return r;
+  };
+
+  const int log_every = o.log_every > 0 ? o.log_every : std::max(1, o.iterations / 20);
+  Vec last_good = x;
+  int bad_in_a_row = 0;
+  auto t_log = std::chrono::steady_clock::now();
+  int since_log = 0;
+  for (int it = 0; it < o.iterations; ++it) {
+    std::vector<long> cols;
+    if (o.batch_size > 0 && o.batch_size < n_all)
+      for (int j = 0; j < o.batch_size; ++j) cols.push_back(static_cast<long>(rng.next_u64() % n_all));
+    const LossEval r = evaluate(x, cols);
+    out.loss_history.push_back(r.loss);
+    out.nfe_forward_history.push_back(r.nfe_forward);
+    out.nfe_backward_history.push_back(r.nfe_backward);
+    if (!std::isfinite(r.loss) || !r.grad.allFinite()) {
+      x = last_good;
+      if (++bad_in_a_row >= 10) {
+        out.status = "non_finite_loss";
+        if (log) log("non-finite loss 10 times in a row at iteration " + std::to_string(it + 1) +
+                     ": training stopped, the last good model is kept");
+        break;
+      }
+      continue;
+    }
+    bad_in_a_row = 0;
+    last_good = x;
+    adam.step(x, r.grad);
+    if (trainable) {
+      scheme.set_params(x.tail(scheme.params().size()));
+      scheme.project_consistency();
+      x.tail(scheme.params().size()) = scheme.params();
+    }
+    out.iterations = it + 1;
+    ++since_log;
+    if (log && ((it + 1) % log_every == 0 || it + 1 == o.iterations)) {
+      const auto now = std::chrono::steady_clock::now();
+      const double secs = std::chrono::duration<double>(now - t_log).count();
+      char line[256];
+      std::snprintf(line, sizeof line, "iter %d/%d  loss %.4e  nfe %ld+%ld  %.1f it/s", it + 1, o.iterations,
+                    r.loss, r.nfe_forward, r.nfe_backward, since_log / std::max(secs, 1e-9));
+      log(line);
+      t_log = now;
+      since_log = 0;
+    }
+  }
+  psi.field->set_params(x.head(n_theta));
+  if (trainable) {
+    scheme.set_params(x.tail(scheme.params().size()));
+    psi.tableau = scheme.tableau(o.solver);
+  }
+  out.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  out.evaluation = evaluate_forecasts(psi, data.test);
+  return out;
+}
+
+}  // namespace trk

@@ -1,0 +1,99 @@
+// Identification (method.md section 3): learn f_theta from pairs (z_t, z_{t+h}) of a dataset, the flow map
+//   Psi(z_t) ~ z_{t+h} being one step of size h of euler, rk4 or a trainable TRK_q scheme (A, b trained jointly
+//   with theta, sum b = 1 held by projection), or one adaptive solve over [0, h] (dopri8, gradients through the
+//   accepted steps); or SINDy (sr) simulated by dopri8 at tight tolerance.
+// Loss: K-step rollout MSE (K = 1: the paper's one-step MSE), Adam, full batch or mini-batches, seeded.
+// Evaluation: from every test state with 4 samples after it, RMSE of Psi(z) against z(t0 + h) and of Psi^4(z)
+// against z(t0 + 4h), over components and start states; a forecast that is non-finite or has RMSE > 10 is
+// reported as diverged.
+// Parallelism: the batch is cut into fixed chunks of columns, evaluated on OpenMP threads with a copy of the model
+// each, and the chunk results are summed in chunk order, so the numbers do not depend on the thread count.
+#pragma once
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "trk/experiment/dataset.h"
+#include "trk/field/models.h"
+#include "trk/field/vector_field.h"
+#include "trk/solve/integrate.h"
+#include "trk/tableau/butcher_tableau.h"
+#include "trk/train/adam.h"
+#include "trk/train/sindy.h"
+
+namespace trk {
+
+enum class SolverKind { kFixed, kTrainable, kAdaptive, kSparseRegression };
+
+// "euler", "rk4", "trkQ" (Q >= 1 stages), "dopri8", "sr". Throws std::invalid_argument listing the choices.
+struct SolverSpec {
+  std::string name;
+  SolverKind kind = SolverKind::kTrainable;
+  int stages = 10;
+};
+SolverSpec parse_solver(const std::string& name);
+
+// A learned flow map over one sampling step h.
+struct FlowMap {
+  SolverSpec solver;
+  double h = 0.0;
+  std::string model;                  // "bilinear", "mlp", "polynomial" (sr)
+  ModelOptions model_options;
+  std::unique_ptr<VectorField> field;
+  ButcherTableau tableau;             // the fixed or trained scheme, or the adaptive pair
+  AdaptiveOptions adaptive;           // dopri8 and sr
+
+  // Z (dim x n) -> Psi(Z); columns whose solve fails or goes non-finite are NaN. Adds evaluations to *nfe.
+  Mat apply(const ConstMatRef& Z, long* nfe = nullptr) const;
+};
+
+struct IdentifyOptions {
+  std::string solver = "trk10";
+  std::string model = "bilinear";
+  ModelOptions model_options;
+  int iterations = 20000;
+  AdamOptions adam = {.learning_rate = 1e-3};
+  int batch_size = 0;                 // 0: full batch
+  int rollout_steps = 1;
+  std::string tableau_init = "euler_substeps";
+  double rtol = 1e-7, atol = 1e-9;    // dopri8 training
+  double sr_rtol = 1e-10;             // sr simulation (rtol = atol)
+  SindyOptions sindy;
+  std::int64_t seed = 0;
+  int threads = 0;                    // 0: OpenMP's default
+  int chunk_size = 250;               // columns per parallel chunk (fixed: results independent of threads)
+  int log_every = 0;                  // 0: about 20 progress lines
+  std::string validation_error() const;
+};
+
+struct ForecastScore {
+  double rmse = 0.0;
+  bool diverged = false;
+};
+
+struct EvaluateSummary {
+  ForecastScore at_h, at_4h;
+  long num_states = 0;
+  double inference_nfe_per_step = 0.0;  // evaluations of f per application of Psi (one step h)
+};
+
+struct IdentifySummary {
+  FlowMap flow_map;
+  std::string status = "completed";  // or "non_finite_loss" (training stopped, last good model kept)
+  int iterations = 0;                // completed iterations
+  double train_seconds = 0.0;
+  std::vector<double> loss_history;
+  std::vector<long> nfe_forward_history, nfe_backward_history;  // per iteration
+  std::optional<SindySummary> sindy;
+  EvaluateSummary evaluation;
+};
+
+// Throws std::invalid_argument on invalid options or data (too few samples, ...).
+IdentifySummary identify(const Dataset& data, const IdentifyOptions& options,
+                         const std::function<void(const std::string&)>& log = {});
+
+EvaluateSummary evaluate_forecasts(const FlowMap& psi, const Split& test);
+
+}  // namespace trk

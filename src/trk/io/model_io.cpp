@@ -1,0 +1,180 @@
+#include "trk/io/model_io.h"
+
+#include <cmath>
+
+#include "trk/field/polynomial.h"
+#include "trk/io/hdf5_util.h"
+#include "trk/tableau/named_tableaux.h"
+
+namespace trk::io {
+
+namespace {
+
+json number_or_null(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
+
+double mean(const std::vector<long>& v) {
+  if (v.empty()) return 0.0;
+  double s = 0;
+  for (long x : v) s += x;
+  return s / v.size();
+}
+
+}  // namespace
+
+json identify_to_json(const IdentifySummary& s, const Dataset& data, const std::string& data_path) {
+  const FlowMap& psi = s.flow_map;
+  const EvaluateSummary& e = s.evaluation;
+  json row = {{"format", "trk-identify"},
+              {"format_version", 1},
+              {"system", data.system},
+              {"h", psi.h},
+              {"solver", psi.solver.name},
+              {"model", psi.model},
+              {"rmse", {{"t0+h", number_or_null(e.at_h.rmse)}, {"t0+4h", number_or_null(e.at_4h.rmse)}}},
+              {"diverged", {{"t0+h", e.at_h.diverged}, {"t0+4h", e.at_4h.diverged}}},
+              {"test_states", e.num_states},
+              {"nfe",
+               {{"train_forward_per_iteration",
+                 {{"mean", mean(s.nfe_forward_history)},
+                  {"last", s.nfe_forward_history.empty() ? 0 : s.nfe_forward_history.back()}}},
+                {"train_backward_per_iteration",
+                 {{"mean", mean(s.nfe_backward_history)},
+                  {"last", s.nfe_backward_history.empty() ? 0 : s.nfe_backward_history.back()}}},
+                {"inference_per_step", e.inference_nfe_per_step},
+                {"inference_per_unit_time", e.inference_nfe_per_step / psi.h}}},
+              {"iterations", s.iterations},
+              {"train_seconds", s.train_seconds},
+              {"final_loss", s.loss_history.empty() ? json(nullptr) : number_or_null(s.loss_history.back())},
+              {"status", s.status},
+              {"data", data_path}};
+  if (psi.solver.kind == SolverKind::kTrainable || psi.solver.kind == SolverKind::kFixed)
+    row["tableau"] = {{"A", to_json(psi.tableau.A)}, {"b", to_json(psi.tableau.b)}, {"c", to_json(psi.tableau.c)}};
+  if (s.sindy) {
+    json coefficients = json::object();
+    for (int i = 0; i < s.sindy->dim; ++i) {
+      json terms = json::object();
+      for (size_t k = 0; k < s.sindy->names.size(); ++k)
+        if (s.sindy->Xi(k, i) != 0.0) terms[s.sindy->names[k]] = s.sindy->Xi(k, i);
+      coefficients["dx" + std::to_string(i + 1) + "/dt"] = terms;
+    }
+    row["sr_coefficients"] = coefficients;
+  }
+  return row;
+}
+
+json evaluation_to_json(const json& trained, const EvaluateSummary& e, const Dataset& data,
+                        const std::string& data_path, const std::string& model_path) {
+  json row = trained;
+  row["system"] = data.system;
+  row["rmse"] = {{"t0+h", number_or_null(e.at_h.rmse)}, {"t0+4h", number_or_null(e.at_4h.rmse)}};
+  row["diverged"] = {{"t0+h", e.at_h.diverged}, {"t0+4h", e.at_4h.diverged}};
+  row["test_states"] = e.num_states;
+  row["nfe"]["inference_per_step"] = e.inference_nfe_per_step;
+  row["nfe"]["inference_per_unit_time"] = e.inference_nfe_per_step / trained.at("h").get<double>();
+  row["data"] = data_path;
+  row["evaluated_model"] = model_path;
+  return row;
+}
+
+void write_model_h5(const std::filesystem::path& path, const IdentifySummary& s, const json& row,
+                    const json& configuration) {
+  const FlowMap& psi = s.flow_map;
+  h5::write_file_atomic(path, [&](h5::Group& root) {
+    root.write_string_attribute("format", "trk-model");
+    root.write_int_attribute("format_version", 1);
+    root.write_string_attribute("solver", psi.solver.name);
+    root.write_string_attribute("model", psi.model);
+    root.write_double_attribute("h", psi.h);
+    root.write_int_attribute("dim", psi.field->dim());
+    root.write_string_attribute("model_options",
+                                json{{"num_products", psi.model_options.num_products},
+                                     {"widths", psi.model_options.widths},
+                                     {"activation", psi.model_options.activation},
+                                     {"seed", psi.model_options.seed}}
+                                    .dump());
+    root.write_double_attribute("rtol", psi.adaptive.control.rtol);
+    root.write_double_attribute("atol", psi.adaptive.control.atol);
+    root.write_string_attribute("row", row.dump());
+    root.write_string_attribute("configuration", configuration.dump());
+    root.write_vector("params", psi.field->params());
+    root.write_matrix("A", psi.tableau.A);
+    root.write_vector("b", psi.tableau.b);
+    root.write_vector("c", psi.tableau.c);
+    if (s.sindy) root.write_int_attribute("degree", s.sindy->degree);
+    auto hist = root.create_group("history");
+    hist.write_vector("loss", Eigen::Map<const Vec>(s.loss_history.data(), s.loss_history.size()));
+    Vec nf(s.nfe_forward_history.size()), nb(s.nfe_backward_history.size());
+    for (size_t i = 0; i < s.nfe_forward_history.size(); ++i) nf(i) = s.nfe_forward_history[i];
+    for (size_t i = 0; i < s.nfe_backward_history.size(); ++i) nb(i) = s.nfe_backward_history[i];
+    hist.write_vector("nfe_forward", nf);
+    hist.write_vector("nfe_backward", nb);
+  });
+}
+
+LoadedModel read_model_h5(const std::filesystem::path& path) {
+  h5::File f = h5::File::open_read(path);
+  auto need_string = [&](const char* name) {
+    auto v = f.read_string_attribute(name);
+    if (!v) throw std::runtime_error(f.where_attribute(name) + ": missing");
+    return *v;
+  };
+  auto need_double = [&](const char* name) {
+    auto v = f.read_double_attribute(name);
+    if (!v) throw std::runtime_error(f.where_attribute(name) + ": missing");
+    return *v;
+  };
+  if (need_string("format") != "trk-model")
+    throw std::runtime_error(f.where_attribute("format") + ": expected \"trk-model\" (a model.h5 of trk identify)");
+  if (auto v = f.read_int_attribute("format_version"); !v || *v > 1)
+    throw std::runtime_error(f.where_attribute("format_version") + ": expected 1");
+  auto read_vec = [&](const char* name) {
+    const h5::Array a = f.read_array(name);
+    return Vec(Eigen::Map<const Vec>(a.values.data(), a.values.size()));
+  };
+  LoadedModel m;
+  FlowMap& psi = m.flow_map;
+  try {
+    psi.solver = parse_solver(need_string("solver"));
+    psi.model = need_string("model");
+    psi.h = need_double("h");
+    const int dim = static_cast<int>(need_double("dim"));
+    const json mo = json::parse(need_string("model_options"));
+    psi.model_options.num_products = mo.at("num_products");
+    psi.model_options.widths = mo.at("widths").get<std::vector<int>>();
+    psi.model_options.activation = mo.at("activation");
+    psi.model_options.seed = mo.at("seed");
+    m.row = json::parse(need_string("row"));
+    const Vec params = read_vec("params");
+    if (psi.solver.kind == SolverKind::kSparseRegression) {
+      const int degree = static_cast<int>(f.read_int_attribute("degree").value_or(2));
+      auto poly = std::make_unique<PolynomialField>(dim, degree);
+      poly->set_params(params);
+      psi.field = std::move(poly);
+    } else {
+      psi.field = make_model(psi.model, dim, psi.model_options);
+      if (params.size() != psi.field->num_params())
+        throw std::runtime_error(f.where("params") + ": expected " + std::to_string(psi.field->num_params()) +
+                                 " values for this model");
+      psi.field->set_params(params);
+    }
+    psi.tableau.name = psi.solver.name;
+    psi.tableau.A = f.read_matrix("A");
+    psi.tableau.b = read_vec("b");
+    psi.tableau.c = read_vec("c");
+    if (psi.solver.kind == SolverKind::kAdaptive || psi.solver.kind == SolverKind::kSparseRegression) {
+      psi.tableau = named_tableau("dopri8");
+      psi.adaptive.control.rtol = need_double("rtol");
+      psi.adaptive.control.atol = need_double("atol");
+      psi.adaptive.max_steps = 100000;
+    } else if (auto err = psi.tableau.validation_error(1e-9); !err.empty()) {
+      throw std::runtime_error(f.where("A") + ": " + err);
+    }
+  } catch (const json::exception& e) {
+    throw std::runtime_error(path.string() + ": model attributes: " + e.what());
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(path.string() + ": " + e.what());
+  }
+  return m;
+}
+
+}  // namespace trk::io

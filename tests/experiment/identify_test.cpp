@@ -1,0 +1,119 @@
+#include "trk/experiment/identify.h"
+
+#include <gtest/gtest.h>
+
+#include "trk/experiment/generate.h"
+#include "trk/field/lorenz63.h"
+#include "trk/tableau/named_tableaux.h"
+
+namespace trk {
+namespace {
+
+Dataset small_data(double h) {
+  GenerateOptions g;
+  g.h = h;
+  g.train_steps = 400;
+  g.test_steps = 60;
+  return generate(g);
+}
+
+TEST(Identify, ParsesSolvers) {
+  EXPECT_EQ(parse_solver("trk10").stages, 10);
+  EXPECT_EQ(parse_solver("trk4").kind, SolverKind::kTrainable);
+  EXPECT_EQ(parse_solver("rk4").kind, SolverKind::kFixed);
+  EXPECT_EQ(parse_solver("dopri8").kind, SolverKind::kAdaptive);
+  EXPECT_EQ(parse_solver("sr").kind, SolverKind::kSparseRegression);
+  for (const char* bad : {"trk", "trk0", "trkx", "rk5", "trk1000"}) EXPECT_THROW(parse_solver(bad), std::invalid_argument) << bad;
+}
+
+TEST(Identify, EvaluationOfTheTrueFieldIsAccurateAndCountsNfe) {
+  const Dataset d = small_data(0.02);
+  FlowMap psi;
+  psi.solver = parse_solver("dopri8");
+  psi.h = d.h;
+  psi.field = std::make_unique<Lorenz63>();
+  psi.tableau = named_tableau("dopri8");
+  psi.adaptive.control.rtol = psi.adaptive.control.atol = 1e-10;
+  const EvaluateSummary e = evaluate_forecasts(psi, d.test);
+  EXPECT_EQ(e.num_states, 57);
+  EXPECT_LT(e.at_h.rmse, 1e-6);
+  EXPECT_LT(e.at_4h.rmse, 1e-6);
+  EXPECT_FALSE(e.at_4h.diverged);
+  EXPECT_GT(e.inference_nfe_per_step, 13.0);
+  // RK4 with one step of 0.02 is good but not exact; a diverging map is reported, not dropped.
+  psi.solver = parse_solver("rk4");
+  psi.tableau = named_tableau("rk4");
+  const EvaluateSummary r = evaluate_forecasts(psi, d.test);
+  EXPECT_GT(r.at_h.rmse, 1e-6);
+  EXPECT_LT(r.at_h.rmse, 1e-2);
+  EXPECT_EQ(r.inference_nfe_per_step, 4.0);
+  psi.solver = parse_solver("euler");
+  psi.tableau = named_tableau("euler");
+  psi.h = 2.0;
+  EXPECT_TRUE(evaluate_forecasts(psi, d.test).at_4h.diverged);
+}
+
+TEST(Identify, TrainingLowersTheLossAndKeepsSumBEqualToOne) {
+  const Dataset d = small_data(0.1);
+  IdentifyOptions o;
+  o.solver = "trk4";
+  o.iterations = 300;
+  o.adam.learning_rate = 1e-2;
+  const IdentifySummary s = identify(d, o);
+  EXPECT_EQ(s.status, "completed");
+  EXPECT_EQ(s.iterations, 300);
+  EXPECT_LT(s.loss_history.back(), 0.5 * s.loss_history.front());
+  EXPECT_NEAR(s.flow_map.tableau.b.sum(), 1.0, 1e-14);
+  EXPECT_EQ(s.nfe_forward_history.back(), 4);
+  EXPECT_EQ(s.flow_map.field->num_params(), 69);
+}
+
+TEST(Identify, ResultsDoNotDependOnTheThreadCount) {
+  const Dataset d = small_data(0.1);
+  IdentifyOptions o;
+  o.solver = "trk4";
+  o.iterations = 30;
+  o.chunk_size = 50;
+  o.threads = 1;
+  const IdentifySummary one = identify(d, o);
+  o.threads = 2;
+  const IdentifySummary two = identify(d, o);
+  EXPECT_EQ(one.loss_history, two.loss_history);
+  EXPECT_EQ((one.flow_map.field->params() - two.flow_map.field->params()).norm(), 0.0);
+}
+
+TEST(Identify, SparseRegressionAndDopri8Baselines) {
+  const Dataset d = small_data(0.05);
+  IdentifyOptions o;
+  o.solver = "sr";
+  const IdentifySummary sr = identify(d, o);
+  ASSERT_TRUE(sr.sindy.has_value());
+  EXPECT_EQ(sr.iterations, 0);
+  EXPECT_LT(sr.evaluation.at_h.rmse, 1.0);  // fine enough sampling for finite differences
+  o.solver = "dopri8";
+  o.iterations = 5;
+  const IdentifySummary d8 = identify(d, o);
+  EXPECT_EQ(d8.iterations, 5);
+  EXPECT_GT(d8.nfe_forward_history.front(), 13);
+  EXPECT_GT(d8.nfe_backward_history.front(), d8.nfe_forward_history.front() / 2);
+  o.rollout_steps = 2;
+  EXPECT_NE(o.validation_error(), "");
+}
+
+TEST(Identify, RefusesBadOptions) {
+  IdentifyOptions o;
+  o.solver = "trk0";
+  EXPECT_NE(o.validation_error(), "");
+  o = {};
+  o.model = "transformer";
+  EXPECT_NE(o.validation_error().find("transformer"), std::string::npos);
+  o = {};
+  o.iterations = -1;
+  EXPECT_NE(o.validation_error(), "");
+  o = {};
+  o.tableau_init = "rk4";  // 4 stages, trk10 has 10
+  EXPECT_NE(o.validation_error(), "");
+}
+
+}  // namespace
+}  // namespace trk
