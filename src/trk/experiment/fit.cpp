@@ -1,7 +1,9 @@
 #include "trk/experiment/fit.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 
 #include "trk/core/rng.h"
@@ -25,6 +27,7 @@ std::string FitOptions::validation_error() const {
   if (auto e = adam.validation_error(); !e.empty()) return e;
   if (!(stability_weight >= 0)) return "stability weight must be >= 0";
   if (stability_states < 0) return "stability states must be >= 0";
+  if (candidates < 1) return "candidates must be at least 1";
   if (judge_runs < 1) return "judge runs must be at least 1";
   if (auto e = judge.validation_error(); !e.empty()) return e;
   for (const auto& c : compare)
@@ -44,13 +47,6 @@ int stride_of(double h, double dt) {
   return static_cast<int>(m);
 }
 
-// Columns of a matrix picked by index.
-Mat gather(const Mat& traj, const std::vector<long>& idx, long offset) {
-  Mat out(traj.rows(), idx.size());
-  for (size_t j = 0; j < idx.size(); ++j) out.col(j) = traj.col(idx[j] + offset);
-  return out;
-}
-
 // Start indices (trajectory, time) that have K steps of stride m after them.
 struct Starts {
   std::vector<std::pair<int, long>> items;
@@ -61,6 +57,20 @@ Starts rollout_starts(const Split& s, int m, int K) {
   for (int tr = 0; tr < s.num_trajectories(); ++tr)
     for (long i = 0; i + static_cast<long>(K) * m < s.num_times(); ++i) st.items.emplace_back(tr, i);
   return st;
+}
+
+// `num` states spread evenly over a split (dim x num); throws if the split has fewer states.
+Mat spread_states(const Split& s, int num, const std::string& what) {
+  long total = 0;
+  for (const auto& t : s.states) total += t.cols();
+  if (total < num) throw std::invalid_argument("the " + what + " split has fewer states than judge runs");
+  Mat Z0(s.states.front().rows(), num);
+  const long stride = total / num;
+  long k = 0, j = 0;
+  for (const auto& t : s.states)
+    for (long i = 0; i < t.cols() && j < num; ++i, ++k)
+      if (k % stride == 0) Z0.col(j++) = t.col(i);
+  return Z0;
 }
 
 std::vector<std::complex<double>> jacobian_spectrum(const VectorField& f, const Split& s, int num_states) {
@@ -100,6 +110,73 @@ double one_step_rmse(const VectorField& f, const ButcherTableau& t, double h, in
   return count ? std::sqrt(sum / count) : std::nan("");
 }
 
+struct TrainingProblem {
+  const VectorField& f;
+  const Split& train;
+  const Starts& starts;
+  const std::vector<std::complex<double>>& spectrum;
+  double h;
+  int m;  // data steps per step h
+};
+
+// Adam on the objective of fit.h from `scheme` (updated in place); returns the loss per iteration.
+std::vector<double> train_scheme(const TrainingProblem& p, const FitOptions& o, Rng& rng, TrainableTableau& scheme,
+                                 const std::function<void(const std::string&)>& log) {
+  const VectorField& f = p.f;
+  std::vector<double> history;
+  Adam adam(scheme.params().size(), o.adam, o.iterations);
+  const StabilityPenaltyOptions sp{.weight = o.stability_weight, .step = p.h, .eigenvalues = p.spectrum};
+  Vec best = scheme.params();
+  const int n = static_cast<int>(std::min<long>(o.batch_size, p.starts.items.size()));
+  Mat Zs(f.dim(), n);
+  std::vector<Mat> targets(o.rollout_steps, Mat(f.dim(), n));
+  for (int it = 0; it < o.iterations; ++it) {
+    // Mini-batch of rollouts.
+    for (int j = 0; j < n; ++j) {
+      const auto [tr, i] = p.starts.items[rng.next_u64() % p.starts.items.size()];
+      const Mat& traj = p.train.states[tr];
+      Zs.col(j) = traj.col(i);
+      for (int k = 1; k <= o.rollout_steps; ++k) targets[k - 1].col(j) = traj.col(i + static_cast<long>(k) * p.m);
+    }
+    const Mat A = scheme.A();
+    const Vec b = scheme.b();
+    Mat A_bar, A_pen;
+    Vec b_bar, b_pen;
+    // Curriculum: rollouts grow from one step to K over the first half of the iterations.
+    const int K = std::min<int>(o.rollout_steps, 1 + (2L * it * o.rollout_steps) / std::max(1, o.iterations));
+    const std::vector<Mat> tK(targets.begin(), targets.begin() + K);
+    const RolloutLoss l =
+        rollout_mse_bounded(f, A, b, p.h, Zs, tK, o.judge.bound, {.A_bar = &A_bar, .b_bar = &b_bar});
+    double loss = l.loss;
+    if (o.stability_weight > 0 && !p.spectrum.empty()) {
+      loss += stability_penalty(A, b, sp, &A_pen, &b_pen);
+      A_bar += A_pen;
+      b_bar += b_pen;
+    }
+    history.push_back(loss);
+    if (!std::isfinite(loss)) {
+      // Every rollout blew up: return to the last scheme with a finite loss.
+      scheme.set_params(best);
+      continue;
+    }
+    best = scheme.params();
+    Vec x = scheme.params();
+    adam.step(x, scheme.pack_gradient(A_bar, b_bar));
+    scheme.set_params(x);
+    scheme.project_order(o.order);
+    if (log && (it + 1) % std::max(1, o.iterations / 10) == 0)
+      log("h=" + std::to_string(p.h) + " iter " + std::to_string(it + 1) + "/" + std::to_string(o.iterations) +
+          " loss " + std::to_string(loss));
+  }
+  return history;
+}
+
+// Candidate order: more bounded runs first, then the smaller climatology deviation.
+bool better(const IntegratesSummary& a, const IntegratesSummary& b) {
+  if (a.bounded_runs != b.bounded_runs) return a.bounded_runs > b.bounded_runs;
+  return a.worst_deviation < b.worst_deviation;
+}
+
 }  // namespace
 
 FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vector<double>& steps,
@@ -115,21 +192,13 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
     if (!(h > 0) || !std::isfinite(h)) throw std::invalid_argument("every h must be positive");
     stride_of(h, fine.h);
   }
-  // Judge from judge_runs states spread over the test split.
-  long total = 0;
-  for (const auto& t : fine.test.states) total += t.cols();
-  if (total < o.judge_runs) throw std::invalid_argument("the test split has fewer states than judge runs");
-  Mat Z0(f.dim(), o.judge_runs);
-  {
-    const long stride = total / o.judge_runs;
-    long k = 0, j = 0;
-    for (const auto& t : fine.test.states)
-      for (long i = 0; i < t.cols() && j < o.judge_runs; ++i, ++k)
-        if (k % stride == 0) Z0.col(j++) = t.col(i);
-  }
+  // Judge from judge_runs states spread over the test split; select candidates from as many training states.
+  const Mat Z0 = spread_states(fine.test, o.judge_runs, "test");
   FitSummary summary;
   if (log) log("reference climatology from " + std::to_string(o.judge_runs) + " test states");
   summary.reference = reference_climatology(f, Z0, o.judge);
+  const Mat Z_val = o.candidates > 1 ? spread_states(fine.train, o.judge_runs, "training") : Mat();
+  const Climatology val_reference = o.candidates > 1 ? reference_climatology(f, Z_val, o.judge) : Climatology();
   const auto spectrum =
       o.stability_eigenvalues.empty() ? jacobian_spectrum(f, fine.train, o.stability_states) : o.stability_eigenvalues;
 
@@ -151,50 +220,25 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
     row.scheme = trained_name;
     row.trained = true;
     const auto t_start = std::chrono::steady_clock::now();
-    Adam adam(scheme.params().size(), o.adam, o.iterations);
-    StabilityPenaltyOptions sp{.weight = o.stability_weight, .step = h, .eigenvalues = spectrum};
-    Vec best = scheme.params();
-    for (int it = 0; it < o.iterations; ++it) {
-      // Mini-batch of rollouts.
-      const int n = std::min<long>(o.batch_size, starts.items.size());
-      Mat Zs(f.dim(), n);
-      std::vector<Mat> targets(o.rollout_steps, Mat(f.dim(), n));
-      for (int j = 0; j < n; ++j) {
-        const auto [tr, i] = starts.items[rng.next_u64() % starts.items.size()];
-        const Mat& traj = fine.train.states[tr];
-        Zs.col(j) = traj.col(i);
-        for (int k = 1; k <= o.rollout_steps; ++k) targets[k - 1].col(j) = traj.col(i + static_cast<long>(k) * m);
+    const TrainingProblem problem{f, fine.train, starts, spectrum, h, m};
+    std::optional<TrainableTableau> kept;
+    IntegratesSummary kept_verdict;
+    for (int c = 0; c < o.candidates; ++c) {
+      TrainableTableau candidate = scheme;
+      std::vector<double> history = train_scheme(problem, o, rng, candidate, log);
+      if (o.candidates > 1) {
+        const IntegratesSummary v = judge_integrates(f, candidate.tableau(trained_name), h, Z_val, val_reference, o.judge);
+        if (log)
+          log("h=" + std::to_string(h) + " candidate " + std::to_string(c + 1) + ": bounded " +
+              std::to_string(v.bounded_runs) + "/" + std::to_string(v.runs) + " on training states, deviation " +
+              std::to_string(v.worst_deviation));
+        if (kept && !better(v, kept_verdict)) continue;
+        kept_verdict = v;
       }
-      const Mat A = scheme.A();
-      const Vec b = scheme.b();
-      Mat A_bar, A_pen;
-      Vec b_bar, b_pen;
-      // Curriculum: rollouts grow from one step to K over the first half of the iterations.
-      const int K = std::min<int>(o.rollout_steps, 1 + (2L * it * o.rollout_steps) / std::max(1, o.iterations));
-      const std::vector<Mat> tK(targets.begin(), targets.begin() + K);
-      const RolloutLoss l =
-          rollout_mse_bounded(f, A, b, h, Zs, tK, o.judge.bound, {.A_bar = &A_bar, .b_bar = &b_bar});
-      double loss = l.loss;
-      if (o.stability_weight > 0 && !spectrum.empty()) {
-        loss += stability_penalty(A, b, sp, &A_pen, &b_pen);
-        A_bar += A_pen;
-        b_bar += b_pen;
-      }
-      row.loss_history.push_back(loss);
-      if (!std::isfinite(loss)) {
-        // A rollout blew up: step back towards the last good scheme with only the stability gradient.
-        scheme.set_params(best);
-        continue;
-      }
-      best = scheme.params();
-      Vec x = scheme.params();
-      adam.step(x, scheme.pack_gradient(A_bar, b_bar));
-      scheme.set_params(x);
-      scheme.project_order(o.order);
-      if (log && (it + 1) % std::max(1, o.iterations / 10) == 0)
-        log("h=" + std::to_string(h) + " iter " + std::to_string(it + 1) + "/" + std::to_string(o.iterations) +
-            " loss " + std::to_string(loss));
+      kept = candidate;
+      row.loss_history = std::move(history);
     }
+    scheme = *kept;
     row.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
     row.tableau = scheme.tableau(trained_name);
     std::vector<FitRow> rows = {row};

@@ -5,8 +5,9 @@
 //     + w mean_lambda relu(|R(lambda h)| - 1)^2                                          (stability penalty)
 // over start states z_i of the fine training trajectories and lambda the eigenvalues with negative real part of
 // df/dz at training states (or a user list); after every Adam step the order conditions up to `order` are
-// restored by projection (order 1: sum b = 1). With continuation, the scheme trained at the previous (smaller)
-// h initialises the next.
+// restored by projection (order 1: sum b = 1). With continuation, the scheme kept at the previous (smaller) h
+// initialises the next. At each h, `candidates` trainings with different mini-batch streams are run and the one
+// that best meets the integrates criterion from training states (a validation set; the test states judge) is kept.
 #pragma once
 #include <complex>
 #include <functional>
@@ -25,14 +26,17 @@ struct FitOptions {
   int stages = 4;
   std::string init = "classical";
   int order = 1;
-  int iterations = 1500;
-  int batch_size = 256;
-  int rollout_steps = 10;
+  int iterations = 5000;
+  int batch_size = 1024;
+  int rollout_steps = 3;
   AdamOptions adam = {.learning_rate = 5e-3, .clip_norm = 1.0, .schedule = LrSchedule::kCosine};
-  double stability_weight = 1.0;
+  double stability_weight = 1e6;
   int stability_states = 200;
   std::vector<std::complex<double>> stability_eigenvalues;  // non-empty: used instead of the Jacobian spectrum
   bool continuation = true;
+  // Independently seeded trainings per h; the one that best integrates from `judge_runs` training states
+  // (most bounded runs, then smallest deviation) is kept and continued from.
+  int candidates = 3;
   std::int64_t seed = 0;
   int judge_runs = 20;
   IntegratesOptions judge;
