@@ -78,7 +78,7 @@ void apply_config(const io::json& j, const std::string& where, FitArgs& a, const
     if (!t.is_object()) fail("training", "expected an object");
     static const std::vector<std::string> keys = {
         "init", "order", "iterations", "batch_size", "rollout_steps", "learning_rate", "schedule", "clip_norm",
-        "stability_weight", "stability_states", "continuation", "seed", "judge_runs"};
+        "stability_weight", "stability_states", "continuation", "candidates", "seed", "judge_runs"};
     for (const auto& [k, v] : t.items())
       if (std::find(keys.begin(), keys.end(), k) == keys.end()) fail("training." + k, "unknown key");
     FitOptions& o = a.options;
@@ -93,6 +93,7 @@ void apply_config(const io::json& j, const std::string& where, FitArgs& a, const
     get(t, "stability_weight", o.stability_weight, "training.stability_weight", "--stability-weight");
     get(t, "stability_states", o.stability_states, "training.stability_states", nullptr);
     get(t, "continuation", o.continuation, "training.continuation", nullptr);
+    get(t, "candidates", o.candidates, "training.candidates", "--candidates");
     get(t, "seed", o.seed, "training.seed", "--seed");
     get(t, "judge_runs", o.judge_runs, "training.judge_runs", nullptr);
   }
@@ -119,6 +120,7 @@ io::json configuration_json(const FitArgs& a, const Dataset& d) {
             {"stability_weight", o.stability_weight},
             {"stability_states", o.stability_states},
             {"continuation", o.continuation},
+            {"candidates", o.candidates},
             {"seed", o.seed},
             {"judge_runs", o.judge_runs}}},
           {"program", "trk fit 0.1"}};
@@ -189,6 +191,10 @@ void setup_fit(CLI::App& app) {
   cmd->add_option("--learning-rate", a->options.adam.learning_rate, "Adam learning rate")->capture_default_str();
   cmd->add_option("--schedule", a->schedule, "constant | cosine | exponential")->capture_default_str();
   cmd->add_option("--stability-weight", a->options.stability_weight, "weight of the stability penalty")
+      ->capture_default_str();
+  cmd->add_option("--candidates", a->options.candidates,
+                  "trainings per h (different mini-batch streams); the one that integrates best from training "
+                  "states is kept")
       ->capture_default_str();
   cmd->add_flag("--no-continuation", a->no_continuation, "start every h from --init instead of the previous h");
   cmd->add_option("--seed", a->options.seed, "seed of the mini-batches")->capture_default_str();
