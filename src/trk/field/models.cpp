@@ -1,0 +1,36 @@
+#include "trk/field/models.h"
+
+#include <stdexcept>
+
+#include "trk/field/bilinear.h"
+#include "trk/field/mlp.h"
+
+namespace trk {
+
+std::string ModelOptions::validation_error() const {
+  if (num_products < 1) return "num-products must be at least 1, got " + std::to_string(num_products);
+  if (widths.empty()) return "widths must list at least one hidden layer width";
+  for (size_t i = 0; i < widths.size(); ++i)
+    if (widths[i] < 1)
+      return "widths must all be at least 1, got " + std::to_string(widths[i]) + " at position " +
+             std::to_string(i + 1);
+  if (!parse_activation(activation))
+    return "activation must be one of tanh, relu, got '" + activation + "'";
+  return "";
+}
+
+std::vector<std::string> model_names() { return {"bilinear", "mlp"}; }
+
+std::unique_ptr<VectorField> make_model(const std::string& name, int dim, const ModelOptions& options) {
+  if (name != "bilinear" && name != "mlp") {
+    std::string known;
+    for (const auto& n : model_names()) known += (known.empty() ? "" : ", ") + n;
+    throw std::invalid_argument("unknown model '" + name + "' (known: " + known + ")");
+  }
+  if (dim < 1) throw std::invalid_argument("model dimension must be at least 1, got " + std::to_string(dim));
+  if (auto err = options.validation_error(); !err.empty()) throw std::invalid_argument(err);
+  if (name == "bilinear") return std::make_unique<BilinearField>(dim, options.num_products, options.seed);
+  return std::make_unique<MlpField>(dim, options.widths, *parse_activation(options.activation), options.seed);
+}
+
+}  // namespace trk
