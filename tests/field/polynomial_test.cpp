@@ -16,13 +16,7 @@ namespace {
 using testing::finite_difference_gradient;
 using testing::relative_gradient_error;
 
-Mat random_matrix(int rows, int cols, unsigned seed, double scale) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> n(0.0, scale);
-  Mat M(rows, cols);
-  for (auto& v : M.reshaped()) v = n(rng);
-  return M;
-}
+using testing::random_matrix;
 
 // Lorenz-63 as a degree-2 polynomial field.
 Mat lorenz63_coefficients(double sigma, double rho, double beta) {
