@@ -55,6 +55,13 @@ std::string IdentifyOptions::validation_error() const {
   if (auto e = adam.validation_error(); !e.empty()) return e;
   if (batch_size < 0) return "batch size must be >= 0 (0: full batch)";
   if (rollout_steps < 1) return "rollout steps must be at least 1";
+  if (refine_iterations < 0) return "refine iterations must be >= 0";
+  if (refine_rollout_iterations < 0) return "refine rollout iterations must be >= 0";
+  if (refine_rollout_steps < 1) return "refine rollout steps must be at least 1";
+  if (refine_memory < 1) return "refine memory must be at least 1";
+  if (meet_iterations < 0 || lm_iterations < 0) return "meet and lm iterations must be >= 0";
+  if (lm_rollout_steps < 1) return "lm rollout steps must be at least 1";
+  if (!(lm_horizon_decay >= 0)) return "lm horizon decay must be >= 0";
   if (s.kind == SolverKind::kAdaptive && rollout_steps != 1) return "dopri8 trains on one-step pairs only";
   if (s.kind == SolverKind::kTrainable)
     if (auto e = validate_trainable_init(tableau_init, s.stages); !e.empty()) return e;
@@ -191,23 +198,30 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
   std::vector<std::unique_ptr<VectorField>> copies;
   for (int t = 0; t < threads; ++t) copies.push_back(psi.field->clone());
 
+  // Meet-in-the-middle continuation (trainable solvers): a half-step scheme of q/2 stages, trained jointly with
+  // theta from q/2 Euler sub-steps; two of its steps of h/2 make the initial TRK_q of the main phase.
+  const int meet_iterations = trainable ? o.meet_iterations : 0;
+  TrainableTableau half(std::max(1, psi.solver.stages / 2), "euler_substeps");
+  half.project_consistency();
+
   // Loss and gradient at parameters x on the columns `cols` of the training pairs (all when empty).
-  auto evaluate = [&](const Vec& params, const std::vector<long>& cols) {
+  auto evaluate_on = [&](const Pairs& base, const Vec& params, const std::vector<long>& cols, bool meet = false) {
     LossEval r;
-    const Pairs* p = &all;
+    const Pairs* p = &base;
     Pairs batch;
     if (!cols.empty()) {
-      batch.Z0 = all.Z0(Eigen::all, cols);
-      for (const Mat& t : all.targets) batch.targets.push_back(t(Eigen::all, cols));
+      batch.Z0 = base.Z0(Eigen::all, cols);
+      for (const Mat& t : base.targets) batch.targets.push_back(t(Eigen::all, cols));
       p = &batch;
     }
     const long n = p->Z0.cols();
     Mat A = psi.tableau.A;
     Vec b = psi.tableau.b;
+    TrainableTableau& tab = meet ? half : scheme;
     if (trainable) {
-      scheme.set_params(params.tail(scheme.params().size()));
-      A = scheme.A();
-      b = scheme.b();
+      tab.set_params(params.tail(tab.params().size()));
+      A = tab.A();
+      b = tab.b();
     }
     for (auto& c : copies) c->set_params(params.head(n_theta));
     r.grad = Vec::Zero(params.size());
@@ -234,8 +248,27 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
       RolloutGradients g{.A_bar = trainable ? &A_bars[c] : nullptr,
                          .b_bar = trainable ? &b_bars[c] : nullptr,
                          .theta_bar = &theta_bars[c]};
-      const RolloutLoss l =
-          rollout_mse(*copies[omp_get_thread_num()], A, b, psi.h, p->Z0.middleCols(begin, cols_c), targets, g);
+      RolloutLoss l;
+      if (!meet) {
+        l = rollout_mse(*copies[omp_get_thread_num()], A, b, psi.h, p->Z0.middleCols(begin, cols_c), targets, g);
+      } else {
+        // Both halves against the other's end point (held fixed): their gradients add up to the gradient of the
+        // symmetric loss.
+        CountedField cf(*copies[omp_get_thread_num()]);
+        StageTape tape;
+        Mat Mf(dim, cols_c), Mb(dim, cols_c);
+        rk_step(cf, A, b, 0.5 * psi.h, p->Z0.middleCols(begin, cols_c), Mf, tape);
+        rk_step(cf, A, b, -0.5 * psi.h, targets[0], Mb, tape);
+        Mat Ab2;
+        Vec bb2, tb2;
+        l = rollout_mse(*copies[omp_get_thread_num()], A, b, 0.5 * psi.h, p->Z0.middleCols(begin, cols_c), {Mb}, g);
+        const RolloutLoss l2 = rollout_mse(*copies[omp_get_thread_num()], A, b, -0.5 * psi.h, targets[0], {Mf},
+                                           {.A_bar = &Ab2, .b_bar = &bb2, .theta_bar = &tb2});
+        if (!std::isfinite(l2.loss)) l.loss = l2.loss;
+        theta_bars[c] += tb2;
+        A_bars[c] += Ab2;
+        b_bars[c] += bb2;
+      }
       const double w = static_cast<double>(cols_c) / n;
       losses[c] = w * l.loss;
       theta_bars[c] *= w;
@@ -256,11 +289,16 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
         b_bar += b_bars[c];
       }
     }
-    if (trainable) r.grad.tail(scheme.params().size()) = scheme.pack_gradient(A_bar, b_bar);
+    // The half-step scheme stays q/2 Euler sub-steps (a trainable one learns to cheat: an explicit scheme run
+    // backwards is no inverse of the forward step, and the meeting point can be matched by maps far from the flow).
+    if (trainable && !meet) r.grad.tail(tab.params().size()) = tab.pack_gradient(A_bar, b_bar);
     // NFE of the flow map per iteration: evaluations along one column's rollout (every chunk makes the same).
     r.nfe_forward = nfe_f.empty() ? 0 : nfe_f[0];
     r.nfe_backward = nfe_b.empty() ? 0 : nfe_b[0];
     return r;
+  };
+  auto evaluate = [&](const Vec& params, const std::vector<long>& cols, bool meet) {
+    return evaluate_on(all, params, cols, meet);
   };
 
   const int log_every = o.log_every > 0 ? o.log_every : std::max(1, o.iterations / 20);
@@ -268,14 +306,51 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
   int bad_in_a_row = 0;
   auto t_log = std::chrono::steady_clock::now();
   int since_log = 0;
-  for (int it = 0; it < o.iterations; ++it) {
+  bool in_meet_layout = false;
+  if (meet_iterations > 0) {
+    x.conservativeResize(n_theta + half.params().size());
+    x.tail(half.params().size()) = half.params();
+    last_good = x;
+    adam = Adam(x.size(), o.adam, meet_iterations);
+    in_meet_layout = true;
+  }
+  auto compose = [&] {
+      // Two half steps as one TRK_q: A = [A'/2 0; 1 b'^T/2 A'/2] (plus a zero stage when q is odd), b = [b'; b']/2.
+      half.set_params(x.tail(half.params().size()));
+      const int qh = half.num_stages(), q = scheme.num_stages();
+      const Mat Ah = half.A();
+      const Vec bh = half.b();
+      ButcherTableau t;
+      t.A = Mat::Zero(q, q);
+      t.b = Vec::Zero(q);
+      t.A.topLeftCorner(qh, qh) = 0.5 * Ah;
+      t.A.block(qh, qh, qh, qh) = 0.5 * Ah;
+      t.A.block(qh, 0, qh, qh) = 0.5 * Vec::Ones(qh) * bh.transpose();
+      t.b.head(qh) = 0.5 * bh;
+      t.b.segment(qh, qh) = 0.5 * bh;
+      t.c = t.A.rowwise().sum();
+      scheme = TrainableTableau::from_tableau(t);
+      scheme.project_consistency();
+      x.conservativeResize(n_theta + scheme.params().size());
+      x.tail(scheme.params().size()) = scheme.params();
+      last_good = x;
+      adam = Adam(x.size(), o.adam, o.iterations);
+      in_meet_layout = false;
+  };
+  for (int it = 0; it < o.iterations + meet_iterations; ++it) {
+    const bool meet = it < meet_iterations;
+    if (it == meet_iterations && in_meet_layout) compose();
     std::vector<long> cols;
     if (o.batch_size > 0 && o.batch_size < n_all)
       for (int j = 0; j < o.batch_size; ++j) cols.push_back(static_cast<long>(rng.next_u64() % n_all));
-    const LossEval r = evaluate(x, cols);
-    out.loss_history.push_back(r.loss);
-    out.nfe_forward_history.push_back(r.nfe_forward);
-    out.nfe_backward_history.push_back(r.nfe_backward);
+    const LossEval r = evaluate(x, cols, meet);
+    if (meet) {
+      out.meet_loss_history.push_back(r.loss);
+    } else {
+      out.loss_history.push_back(r.loss);
+      out.nfe_forward_history.push_back(r.nfe_forward);
+      out.nfe_backward_history.push_back(r.nfe_backward);
+    }
     if (!std::isfinite(r.loss) || !r.grad.allFinite()) {
       x = last_good;
       if (++bad_in_a_row >= 10) {
@@ -290,22 +365,181 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
     last_good = x;
     adam.step(x, r.grad);
     if (trainable) {
-      scheme.set_params(x.tail(scheme.params().size()));
-      scheme.project_consistency();
-      x.tail(scheme.params().size()) = scheme.params();
+      TrainableTableau& tab = meet ? half : scheme;
+      tab.set_params(x.tail(tab.params().size()));
+      tab.project_consistency();
+      x.tail(tab.params().size()) = tab.params();
     }
-    out.iterations = it + 1;
+    if (meet)
+      out.meet_iterations = it + 1;
+    else
+      out.iterations = it + 1 - meet_iterations;
     ++since_log;
-    if (log && ((it + 1) % log_every == 0 || it + 1 == o.iterations)) {
+    if (log && ((it + 1) % log_every == 0 || it + 1 == o.iterations + meet_iterations)) {
       const auto now = std::chrono::steady_clock::now();
       const double secs = std::chrono::duration<double>(now - t_log).count();
       char line[256];
-      std::snprintf(line, sizeof line, "iter %d/%d  loss %.4e  nfe %ld+%ld  %.1f it/s", it + 1, o.iterations,
+      std::snprintf(line, sizeof line, "%s %d/%d  loss %.4e  nfe %ld+%ld  %.1f it/s", meet ? "meet" : "iter", it + 1,
+                    o.iterations + meet_iterations,
                     r.loss, r.nfe_forward, r.nfe_backward, since_log / std::max(secs, 1e-9));
       log(line);
       t_log = now;
       since_log = 0;
     }
+  }
+  if (in_meet_layout) compose();
+  // Levenberg-Marquardt: residuals r(x) = k^-d (Z_k - Y_k) / sqrt(K n dim), k = 1..K, stacked, plus a heavily weighted
+  // row for sum b - 1; Jacobian by forward differences.
+  auto residuals = [&](const Pairs& P, const Vec& params) {
+    const int K = static_cast<int>(P.targets.size());
+    const long n = P.Z0.cols();
+    Mat A = psi.tableau.A;
+    Vec b = psi.tableau.b;
+    if (trainable) {
+      scheme.set_params(params.tail(scheme.params().size()));
+      A = scheme.A();
+      b = scheme.b();
+    }
+    copies[0]->set_params(params.head(n_theta));
+    CountedField cf(*copies[0]);
+    StageTape tape;
+    Vec r(K * n * dim + (trainable ? 1 : 0));
+    Mat Z = P.Z0, Zn(dim, n);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(K) * n * dim);
+    for (int k = 0; k < K; ++k) {
+      rk_step(cf, A, b, psi.h, Z, Zn, tape);
+      Z = Zn;
+      Eigen::Map<Mat>(r.data() + k * n * dim, dim, n) =
+          (scale * std::pow(k + 1.0, -o.lm_horizon_decay)) * (Z - P.targets[k]);
+    }
+    if (trainable) r(r.size() - 1) = 1e3 * (b.sum() - 1.0);
+    return r;
+  };
+  auto levenberg_marquardt = [&](const Pairs& P, int iterations) {
+    Vec r = residuals(P, x);
+    double loss = r.squaredNorm(), mu = 1e-3;
+    for (int it = 0; it < iterations && std::isfinite(loss); ++it) {
+      Mat J(r.size(), x.size());
+      for (Eigen::Index i = 0; i < x.size(); ++i) {
+        Vec xp = x;
+        const double e = 1e-7 * std::max(1.0, std::abs(x(i)));
+        xp(i) += e;
+        J.col(i) = (residuals(P, xp) - r) / e;
+      }
+      const Mat JTJ = J.transpose() * J;
+      const Vec g = J.transpose() * r;
+      bool accepted = false;
+      for (int tries = 0; tries < 20 && !accepted; ++tries) {
+        Mat M = JTJ;
+        M.diagonal() += mu * (JTJ.diagonal().array() + 1e-12).matrix();
+        const Vec d = -M.ldlt().solve(g);
+        Vec xn = x + d;
+        if (trainable) {
+          scheme.set_params(xn.tail(scheme.params().size()));
+          scheme.project_consistency();
+          xn.tail(scheme.params().size()) = scheme.params();
+        }
+        const Vec rn = residuals(P, xn);
+        const double ln = rn.squaredNorm();
+        if (std::isfinite(ln) && ln < loss) {
+          x = xn;
+          r = rn;
+          loss = ln;
+          mu = std::max(mu / 3.0, 1e-12);
+          accepted = true;
+        } else {
+          mu *= 4.0;
+        }
+      }
+      if (!accepted) break;
+      out.refine_loss_history.push_back(loss);
+      ++out.refine_iterations;
+      if (log && ((it + 1) % std::max(1, iterations / 20) == 0 || it + 1 == iterations)) {
+        char line[256];
+        std::snprintf(line, sizeof line, "lm %d/%d  loss %.4e  mu %.1e", it + 1, iterations, loss, mu);
+        log(line);
+      }
+    }
+  };
+  auto refine = [&](const Pairs& refine_pairs, int iterations, const char* label) {
+    const long nb = trainable ? scheme.num_stages() : 0;
+    // Gradient projected onto the tangent space of {sum b = 1}: every L-BFGS direction stays in it.
+    auto project = [&](Vec g) {
+      if (nb > 0) g.tail(nb).array() -= g.tail(nb).mean();
+      return g;
+    };
+    LossEval r = evaluate_on(refine_pairs, x, {});
+    Vec g = project(r.grad);
+    std::vector<Vec> S, Y;
+    int done = 0;
+    for (int it = 0; it < iterations && std::isfinite(r.loss); ++it) {
+      // Two-loop recursion.
+      Vec d = -g;
+      const int m = static_cast<int>(S.size());
+      std::vector<double> alpha(m), rho(m);
+      for (int i = m - 1; i >= 0; --i) {
+        rho[i] = 1.0 / S[i].dot(Y[i]);
+        alpha[i] = rho[i] * S[i].dot(d);
+        d -= alpha[i] * Y[i];
+      }
+      if (m > 0) d *= S[m - 1].dot(Y[m - 1]) / Y[m - 1].squaredNorm();
+      for (int i = 0; i < m; ++i) {
+        const double beta = rho[i] * Y[i].dot(d);
+        d += (alpha[i] - beta) * S[i];
+      }
+      double slope = g.dot(d);
+      if (!(slope < 0)) {
+        S.clear();
+        Y.clear();
+        d = -g;
+        slope = g.dot(d);
+      }
+      double t = S.empty() ? std::min(1.0, 1e-3 / std::max(g.norm(), 1e-300)) : 1.0;
+      LossEval trial;
+      Vec x_new;
+      bool accepted = false;
+      for (int ls = 0; ls < 40; ++ls, t *= 0.5) {
+        x_new = x + t * d;
+        trial = evaluate_on(refine_pairs, x_new, {});
+        if (std::isfinite(trial.loss) && trial.grad.allFinite() && trial.loss <= r.loss + 1e-4 * t * slope) {
+          accepted = true;
+          break;
+        }
+      }
+      if (!accepted) break;
+      const Vec g_new = project(trial.grad);
+      Vec s_k = x_new - x, y_k = g_new - g;
+      if (s_k.dot(y_k) > 1e-12 * s_k.norm() * y_k.norm()) {
+        S.push_back(std::move(s_k));
+        Y.push_back(std::move(y_k));
+        if (static_cast<int>(S.size()) > o.refine_memory) {
+          S.erase(S.begin());
+          Y.erase(Y.begin());
+        }
+      }
+      x = x_new;
+      g = g_new;
+      r = trial;
+      if (trainable) {
+        scheme.set_params(x.tail(scheme.params().size()));
+        scheme.project_consistency();
+        x.tail(scheme.params().size()) = scheme.params();
+      }
+      out.refine_loss_history.push_back(r.loss);
+      ++done;
+      if (log && ((it + 1) % std::max(1, iterations / 20) == 0 || it + 1 == iterations)) {
+        char line[256];
+        std::snprintf(line, sizeof line, "%s %d/%d  loss %.4e", label, it + 1, iterations, r.loss);
+        log(line);
+      }
+    }
+    out.refine_iterations += done;
+  };
+  if (!adaptive && out.status == "completed" && out.iterations == o.iterations) {
+    if (o.refine_iterations > 0) refine(all, o.refine_iterations, "refine");
+    if (o.refine_rollout_iterations > 0)
+      refine(make_pairs(data.train, o.refine_rollout_steps), o.refine_rollout_iterations, "refine rollout");
+    if (o.lm_iterations > 0) levenberg_marquardt(make_pairs(data.train, o.lm_rollout_steps), o.lm_iterations);
   }
   psi.field->set_params(x.head(n_theta));
   if (trainable) {

@@ -53,11 +53,26 @@ struct IdentifyOptions {
   std::string solver = "trk10";
   std::string model = "bilinear";
   ModelOptions model_options;
-  int iterations = 20000;
-  AdamOptions adam = {.learning_rate = 1e-3};
+  int iterations = 10000;             // Adam iterations of the main phase
+  AdamOptions adam = {.learning_rate = 3e-3, .clip_norm = 1.0, .schedule = LrSchedule::kCosine, .warmup = 500};
   int batch_size = 0;                 // 0: full batch
   int rollout_steps = 1;
   std::string tableau_init = "euler_substeps";
+  // Continuation (euler, rk4, trkQ): before the Adam iterations above, meet_iterations Adam iterations (same
+  // settings) on the meet-in-the-middle loss mean ||Psi_{h/2}(z_t) - Psi_{-h/2}(z_{t+h})||^2 / dim, a problem of
+  // step h/2 whose landscape is much milder than the one of step h.
+  int meet_iterations = 10000;
+  // Refinement after Adam (euler, rk4, trkQ; not dopri8, whose loss is not smooth in theta): L-BFGS on the
+  // full batch, first refine_iterations on the rollout_steps-step loss, then refine_rollout_iterations on the
+  // refine_rollout_steps-step loss (sum b = 1 kept by projecting the gradient).
+  int refine_iterations = 20000;
+  int refine_rollout_iterations = 0;
+  int refine_rollout_steps = 4;
+  int refine_memory = 20;
+  // Then Levenberg-Marquardt on the lm_rollout_steps-step residuals (Jacobian by forward differences).
+  int lm_iterations = 500;
+  int lm_rollout_steps = 4;
+  double lm_horizon_decay = 0.0;      // d: the residual of step k is weighted by k^-d (errors grow with k)
   double rtol = 1e-7, atol = 1e-9;    // dopri8 training
   double sr_rtol = 1e-10;             // sr simulation (rtol = atol)
   SindyOptions sindy;
@@ -82,10 +97,14 @@ struct EvaluateSummary {
 struct IdentifySummary {
   FlowMap flow_map;
   std::string status = "completed";  // or "non_finite_loss" (training stopped, last good model kept)
-  int iterations = 0;                // completed iterations
+  int iterations = 0;                // completed Adam iterations of the main phase
   double train_seconds = 0.0;
-  std::vector<double> loss_history;
-  std::vector<long> nfe_forward_history, nfe_backward_history;  // per iteration
+  std::vector<double> loss_history;  // main Adam phase (the loss of options.rollout_steps-step rollouts)
+  std::vector<long> nfe_forward_history, nfe_backward_history;  // per iteration of the main phase
+  int meet_iterations = 0;           // completed continuation iterations and their (meet-in-the-middle) loss
+  std::vector<double> meet_loss_history;
+  int refine_iterations = 0;         // completed L-BFGS and Levenberg-Marquardt iterations and their loss
+  std::vector<double> refine_loss_history;
   std::optional<SindySummary> sindy;
   EvaluateSummary evaluation;
 };
