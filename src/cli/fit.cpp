@@ -78,7 +78,7 @@ void apply_config(const io::json& j, const std::string& where, FitArgs& a, const
     if (!t.is_object()) fail("training", "expected an object");
     static const std::vector<std::string> keys = {
         "init", "order", "iterations", "batch_size", "rollout_steps", "learning_rate", "schedule", "clip_norm",
-        "stability_weight", "stability_states", "continuation", "candidates", "seed", "judge_runs"};
+        "stability_weight", "stability_states", "continuation", "candidates", "selection_runs", "seed", "judge_runs"};
     for (const auto& [k, v] : t.items())
       if (std::find(keys.begin(), keys.end(), k) == keys.end()) fail("training." + k, "unknown key");
     FitOptions& o = a.options;
@@ -94,6 +94,7 @@ void apply_config(const io::json& j, const std::string& where, FitArgs& a, const
     get(t, "stability_states", o.stability_states, "training.stability_states", nullptr);
     get(t, "continuation", o.continuation, "training.continuation", nullptr);
     get(t, "candidates", o.candidates, "training.candidates", "--candidates");
+    get(t, "selection_runs", o.selection_runs, "training.selection_runs", nullptr);
     get(t, "seed", o.seed, "training.seed", "--seed");
     get(t, "judge_runs", o.judge_runs, "training.judge_runs", nullptr);
   }
@@ -121,6 +122,7 @@ io::json configuration_json(const FitArgs& a, const Dataset& d) {
             {"stability_states", o.stability_states},
             {"continuation", o.continuation},
             {"candidates", o.candidates},
+            {"selection_runs", o.selection_runs},
             {"seed", o.seed},
             {"judge_runs", o.judge_runs}}},
           {"program", "trk fit 0.1"}};

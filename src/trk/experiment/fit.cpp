@@ -29,6 +29,7 @@ std::string FitOptions::validation_error() const {
   if (stability_states < 0) return "stability states must be >= 0";
   if (candidates < 1) return "candidates must be at least 1";
   if (judge_runs < 1) return "judge runs must be at least 1";
+  if (selection_runs < 1) return "selection runs must be at least 1";
   if (auto e = judge.validation_error(); !e.empty()) return e;
   for (const auto& c : compare)
     if (!is_named_tableau(c)) return "unknown comparison scheme '" + c + "'";
@@ -192,12 +193,12 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
     if (!(h > 0) || !std::isfinite(h)) throw std::invalid_argument("every h must be positive");
     stride_of(h, fine.h);
   }
-  // Judge from judge_runs states spread over the test split; select candidates from as many training states.
+  // Judge from judge_runs states spread over the test split; select candidates from selection_runs training states.
   const Mat Z0 = spread_states(fine.test, o.judge_runs, "test");
   FitSummary summary;
   if (log) log("reference climatology from " + std::to_string(o.judge_runs) + " test states");
   summary.reference = reference_climatology(f, Z0, o.judge);
-  const Mat Z_val = o.candidates > 1 ? spread_states(fine.train, o.judge_runs, "training") : Mat();
+  const Mat Z_val = o.candidates > 1 ? spread_states(fine.train, o.selection_runs, "training") : Mat();
   const Climatology val_reference = o.candidates > 1 ? reference_climatology(f, Z_val, o.judge) : Climatology();
   const auto spectrum =
       o.stability_eigenvalues.empty() ? jacobian_spectrum(f, fine.train, o.stability_states) : o.stability_eigenvalues;

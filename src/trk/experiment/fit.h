@@ -37,6 +37,7 @@ struct FitOptions {
   // Independently seeded trainings per h; the one that best integrates from `judge_runs` training states
   // (most bounded runs, then smallest deviation) is kept and continued from.
   int candidates = 3;
+  int selection_runs = 100;        // training states the candidates are judged from (more: fewer lucky picks)
   std::int64_t seed = 0;
   int judge_runs = 20;
   IntegratesOptions judge;
