@@ -44,7 +44,15 @@ io::json options_json(const IdentifyOptions& o) {
           {"atol", o.atol},
           {"sindy", {{"degree", o.sindy.degree}, {"threshold", o.sindy.threshold}, {"iterations", o.sindy.iterations}}},
           {"seed", o.seed},
-          {"chunk_size", o.chunk_size}};
+          {"chunk_size", o.chunk_size},
+          {"warmup", o.adam.warmup},
+          {"meet_iterations", o.meet_iterations},
+          {"refine_iterations", o.refine_iterations},
+          {"refine_rollout_iterations", o.refine_rollout_iterations},
+          {"refine_rollout_steps", o.refine_rollout_steps},
+          {"lm_iterations", o.lm_iterations},
+          {"lm_rollout_steps", o.lm_rollout_steps},
+          {"lm_horizon_decay", o.lm_horizon_decay}};
 }
 
 // Training options from a JSON object (config "training" section); unknown keys refused.
@@ -52,7 +60,10 @@ void apply_training(const io::json& t, const std::string& where, IdentifyOptions
   static const std::vector<std::string> keys = {"model", "num_products", "widths", "activation", "model_seed",
                                                 "iterations", "learning_rate", "schedule", "final_lr_fraction",
                                                 "clip_norm", "batch_size", "rollout_steps", "tableau_init", "rtol",
-                                                "atol", "sindy_degree", "sindy_threshold", "seed", "chunk_size"};
+                                                "atol", "sindy_degree", "sindy_threshold", "seed", "chunk_size",
+                                                "warmup", "meet_iterations", "refine_iterations",
+                                                "refine_rollout_iterations", "refine_rollout_steps", "lm_iterations",
+                                                "lm_rollout_steps", "lm_horizon_decay"};
   if (!t.is_object()) throw std::runtime_error(where + ": training: expected an object");
   for (const auto& [k, v] : t.items())
     if (std::find(keys.begin(), keys.end(), k) == keys.end())
@@ -84,6 +95,14 @@ void apply_training(const io::json& t, const std::string& where, IdentifyOptions
   get("sindy_threshold", o.sindy.threshold);
   get("seed", o.seed);
   get("chunk_size", o.chunk_size);
+  get("warmup", o.adam.warmup);
+  get("meet_iterations", o.meet_iterations);
+  get("refine_iterations", o.refine_iterations);
+  get("refine_rollout_iterations", o.refine_rollout_iterations);
+  get("refine_rollout_steps", o.refine_rollout_steps);
+  get("lm_iterations", o.lm_iterations);
+  get("lm_rollout_steps", o.lm_rollout_steps);
+  get("lm_horizon_decay", o.lm_horizon_decay);
 }
 
 void run_one(const Dataset& d, const std::string& data_label, IdentifyOptions o, const std::string& out, bool quiet) {
@@ -151,6 +170,9 @@ void run_config(IdentifyArgs& a, const std::function<bool(const char*)>& given) 
   std::string schedule = a.schedule;
   if (j.contains("training")) apply_training(j["training"], where, base, schedule);
   if (given("--iterations")) base.iterations = a.options.iterations;
+  if (given("--meet-iterations")) base.meet_iterations = a.options.meet_iterations;
+  if (given("--refine-iterations")) base.refine_iterations = a.options.refine_iterations;
+  if (given("--lm-iterations")) base.lm_iterations = a.options.lm_iterations;
   base.adam.schedule = parse_lr_schedule(schedule);
   io::check_writable_directory(out);
   for (const std::string& solver : solvers) parse_solver(solver);
@@ -214,6 +236,14 @@ void setup_identify(CLI::App& app) {
   cmd->add_option("--iterations", a->options.iterations, "Adam iterations")->capture_default_str();
   cmd->add_option("--learning-rate", a->options.adam.learning_rate, "Adam learning rate")->capture_default_str();
   cmd->add_option("--schedule", a->schedule, "constant | cosine | exponential")->capture_default_str();
+  cmd->add_option("--meet-iterations", a->options.meet_iterations,
+                  "Adam iterations of the meet-in-the-middle continuation before the main phase (fixed-step solvers)")
+      ->capture_default_str();
+  cmd->add_option("--refine-iterations", a->options.refine_iterations, "L-BFGS iterations after Adam (fixed-step)")
+      ->capture_default_str();
+  cmd->add_option("--lm-iterations", a->options.lm_iterations,
+                  "Levenberg-Marquardt iterations on the 4-step residuals at the end (fixed-step)")
+      ->capture_default_str();
   cmd->add_option("--batch-size", a->options.batch_size, "pairs per iteration (0: full batch)")->capture_default_str();
   cmd->add_option("--rollout-steps", a->options.rollout_steps, "K of the K-step rollout loss (1: one-step MSE)")
       ->capture_default_str();

@@ -214,7 +214,8 @@ namespace {
 
 TEST_F(Cli, IdentifyTrainsEvaluatesAndRefusesBadInput) {
   ASSERT_EQ(run("generate --h 0.2 --train-steps 300 --test-steps 40 --out " + path("d.h5")).code, 0);
-  RunResult r = run("identify --data " + path("d.h5") + " --solver trk4 --iterations 30 --quiet --out " + path("m"));
+  RunResult r = run("identify --data " + path("d.h5") + " --solver trk4 --iterations 30 --meet-iterations 20 "
+                    "--refine-iterations 10 --lm-iterations 2 --quiet --out " + path("m"));
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = io::read_json_file(path("m/identify.json"));
   EXPECT_EQ(j.at("solver"), "trk4");

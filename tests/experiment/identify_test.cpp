@@ -17,6 +17,17 @@ Dataset small_data(double h) {
   return generate(g);
 }
 
+// Only the main Adam phase: unit tests keep the continuation and refinement stages short or off.
+IdentifyOptions main_phase_only(const std::string& solver, int iterations) {
+  IdentifyOptions o;
+  o.solver = solver;
+  o.iterations = iterations;
+  o.meet_iterations = 0;
+  o.refine_iterations = 0;
+  o.lm_iterations = 0;
+  return o;
+}
+
 TEST(Identify, ParsesSolvers) {
   EXPECT_EQ(parse_solver("trk10").stages, 10);
   EXPECT_EQ(parse_solver("trk4").kind, SolverKind::kTrainable);
@@ -55,9 +66,7 @@ TEST(Identify, EvaluationOfTheTrueFieldIsAccurateAndCountsNfe) {
 
 TEST(Identify, TrainingLowersTheLossAndKeepsSumBEqualToOne) {
   const Dataset d = small_data(0.1);
-  IdentifyOptions o;
-  o.solver = "trk4";
-  o.iterations = 300;
+  IdentifyOptions o = main_phase_only("trk4", 300);
   o.adam.learning_rate = 1e-2;
   const IdentifySummary s = identify(d, o);
   EXPECT_EQ(s.status, "completed");
@@ -70,9 +79,10 @@ TEST(Identify, TrainingLowersTheLossAndKeepsSumBEqualToOne) {
 
 TEST(Identify, ResultsDoNotDependOnTheThreadCount) {
   const Dataset d = small_data(0.1);
-  IdentifyOptions o;
-  o.solver = "trk4";
-  o.iterations = 30;
+  IdentifyOptions o = main_phase_only("trk4", 30);
+  o.meet_iterations = 20;
+  o.refine_iterations = 20;
+  o.lm_iterations = 2;
   o.chunk_size = 50;
   o.threads = 1;
   const IdentifySummary one = identify(d, o);
@@ -80,6 +90,20 @@ TEST(Identify, ResultsDoNotDependOnTheThreadCount) {
   const IdentifySummary two = identify(d, o);
   EXPECT_EQ(one.loss_history, two.loss_history);
   EXPECT_EQ((one.flow_map.field->params() - two.flow_map.field->params()).norm(), 0.0);
+}
+
+TEST(Identify, ContinuationAndRefinementStagesRunAndHelp) {
+  const Dataset d = small_data(0.2);
+  IdentifyOptions o = main_phase_only("trk4", 200);
+  const IdentifySummary plain = identify(d, o);
+  o.meet_iterations = 200;
+  o.refine_iterations = 100;
+  o.lm_iterations = 5;
+  const IdentifySummary staged = identify(d, o);
+  EXPECT_EQ(staged.meet_iterations, 200);
+  EXPECT_GT(staged.refine_iterations, 0);
+  EXPECT_NEAR(staged.flow_map.tableau.b.sum(), 1.0, 1e-13);
+  EXPECT_LT(staged.evaluation.at_h.rmse, plain.evaluation.at_h.rmse);
 }
 
 TEST(Identify, SparseRegressionAndDopri8Baselines) {
