@@ -14,6 +14,7 @@
 #include "trk/tableau/trainable_tableau.h"
 #include "trk/train/adaptive_loss.h"
 #include "trk/train/losses.h"
+#include "trk/train/meet_loss.h"
 
 namespace trk {
 
@@ -252,22 +253,8 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
       if (!meet) {
         l = rollout_mse(*copies[omp_get_thread_num()], A, b, psi.h, p->Z0.middleCols(begin, cols_c), targets, g);
       } else {
-        // Both halves against the other's end point (held fixed): their gradients add up to the gradient of the
-        // symmetric loss.
-        CountedField cf(*copies[omp_get_thread_num()]);
-        StageTape tape;
-        Mat Mf(dim, cols_c), Mb(dim, cols_c);
-        rk_step(cf, A, b, 0.5 * psi.h, p->Z0.middleCols(begin, cols_c), Mf, tape);
-        rk_step(cf, A, b, -0.5 * psi.h, targets[0], Mb, tape);
-        Mat Ab2;
-        Vec bb2, tb2;
-        l = rollout_mse(*copies[omp_get_thread_num()], A, b, 0.5 * psi.h, p->Z0.middleCols(begin, cols_c), {Mb}, g);
-        const RolloutLoss l2 = rollout_mse(*copies[omp_get_thread_num()], A, b, -0.5 * psi.h, targets[0], {Mf},
-                                           {.A_bar = &Ab2, .b_bar = &bb2, .theta_bar = &tb2});
-        if (!std::isfinite(l2.loss)) l.loss = l2.loss;
-        theta_bars[c] += tb2;
-        A_bars[c] += Ab2;
-        b_bars[c] += bb2;
+        l = meet_in_the_middle_mse(*copies[omp_get_thread_num()], A, b, psi.h, p->Z0.middleCols(begin, cols_c),
+                                   targets[0], g);
       }
       const double w = static_cast<double>(cols_c) / n;
       losses[c] = w * l.loss;
