@@ -4,8 +4,18 @@
 #include <malloc.h>
 
 #include <exception>
+#include <string>
 
 #include "cli/commands.h"
+
+namespace {
+// Errors are reported on one line.
+std::string one_line(std::string msg) {
+  for (char& c : msg)
+    if (c == '\n') c = ' ';
+  return msg;
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   // Training loops free and reallocate stage buffers every iteration; glibc's default would hand the top of the
@@ -40,16 +50,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::string msg = e.what();
-    for (char& c : msg)
-      if (c == '\n') c = ' ';
-    fmt::print(stderr, "trk: error: {} (see --help)\n", msg);
+    fmt::print(stderr, "trk: error: {} (see --help)\n", one_line(e.what()));
     return trk::cli::kBadInput;
   } catch (const std::exception& e) {
-    std::string msg = e.what();
-    for (char& c : msg)
-      if (c == '\n') c = ' ';
-    fmt::print(stderr, "trk: error: {}\n", msg);
+    fmt::print(stderr, "trk: error: {}\n", one_line(e.what()));
     return trk::cli::kBadInput;
   }
   return 0;
