@@ -83,36 +83,6 @@ Mat eval(const VectorField& f, const Mat& Z) {
   return F;
 }
 
-// L(Z, theta) = <W, f_theta(Z)>; its gradients are exactly vjp(Z, W).
-void check_vjp(const VectorField& f, double state_scale, int n = 5) {
-  const int d = f.dim();
-  const Mat Z = random_matrix(d, n, 11, state_scale), W = random_matrix(d, n, 12, 1.0);
-  const Vec theta0 = f.params();
-  auto loss = [&](const Mat& Zx, const Vec& th) {
-    auto g = f.clone();
-    g->set_params(th);
-    return (W.array() * eval(*g, Zx).array()).sum();
-  };
-  Mat Z_bar = Mat::Zero(d, n);
-  Vec theta_bar = Vec::Zero(f.num_params());
-  f.vjp(Z, W, Z_bar, &theta_bar);
-  const Vec gz = finite_difference_gradient([&](const Vec& z) { return loss(z.reshaped(d, n), theta0); },
-                                            Z.reshaped());
-  const Vec gt = finite_difference_gradient([&](const Vec& th) { return loss(Z, th); }, theta0);
-  EXPECT_LT(relative_gradient_error(Z_bar.reshaped(), gz), 1e-6) << f.name();
-  EXPECT_LT(relative_gradient_error(theta_bar, gt), 1e-6) << f.name();
-  EXPECT_GT(gt.norm(), 1e-3) << f.name();  // the check is not vacuous
-
-  // Accumulation: Z_bar and theta_bar get +=; without theta_bar, Z_bar is the same.
-  Mat Z_bar2 = Mat::Constant(d, n, 1.0);
-  Vec theta_bar2 = Vec::Constant(f.num_params(), 2.0);
-  f.vjp(Z, W, Z_bar2, &theta_bar2);
-  EXPECT_LT(max_abs(Z_bar2 - Mat::Constant(d, n, 1.0) - Z_bar), 1e-12 * (1 + max_abs(Z_bar)));
-  EXPECT_LT(max_abs(theta_bar2 - Vec::Constant(f.num_params(), 2.0) - theta_bar), 1e-12 * (1 + max_abs(theta_bar)));
-  Mat Z_bar3 = Mat::Zero(d, n);
-  f.vjp(Z, W, Z_bar3, nullptr);
-  EXPECT_EQ(Z_bar3, Z_bar);
-}
 
 // Batch of n (several blocks and a partial one) against one state at a time, for eval and vjp.
 void check_batch_equals_columns(const VectorField& f, int n, double state_scale) {
@@ -208,8 +178,8 @@ TEST(Bilinear, RepresentsLorenz63Exactly) {
 }
 
 TEST(Bilinear, VjpMatchesFiniteDifferences) {
-  check_vjp(BilinearField(3, 3, 1), 2.0);
-  check_vjp(BilinearField(5, 2, 2), 2.0);
+  testing::expect_vjp_matches_finite_differences(BilinearField(3, 3, 1), 2.0, 1e-6);
+  testing::expect_vjp_matches_finite_differences(BilinearField(5, 2, 2), 2.0, 1e-6);
 }
 
 TEST(Bilinear, BatchEqualsColumnByColumn) {
@@ -250,16 +220,16 @@ TEST(Mlp, EvalMatchesReferenceForward) {
   }
 }
 
-TEST(Mlp, VjpMatchesFiniteDifferencesTanh) { check_vjp(MlpField(3, {16, 16}, Activation::kTanh, 1), 2.0); }
+TEST(Mlp, VjpMatchesFiniteDifferencesTanh) { testing::expect_vjp_matches_finite_differences(MlpField(3, {16, 16}, Activation::kTanh, 1), 2.0, 1e-6); }
 
 TEST(Mlp, VjpMatchesFiniteDifferencesReluAwayFromKinks) {
   MlpField f(4, {8, 2}, Activation::kRelu, 3);
-  // The states of check_vjp keep every pre-activation far from the kink compared with the difference steps.
+  // The states of expect_vjp_matches_finite_differences keep every pre-activation far from the kink compared with the difference steps.
   const Mat Z = random_matrix(4, 5, 11, 1.0);
   double min_pre = std::numeric_limits<double>::infinity();
   for (int j = 0; j < Z.cols(); ++j) reference_mlp(f.params(), {8, 2}, Activation::kRelu, Z.col(j), &min_pre);
   ASSERT_GT(min_pre, 1e-3);
-  check_vjp(f, 1.0);
+  testing::expect_vjp_matches_finite_differences(f, 1.0, 1e-6);
 }
 
 TEST(Mlp, BatchEqualsColumnByColumn) {

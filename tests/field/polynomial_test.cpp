@@ -114,47 +114,12 @@ TEST(PolynomialField, EvalIsTheWeightedSumOfMonomials) {
     }
 }
 
-// L(Z, theta) = <W, f_theta(Z)>; its gradients are exactly vjp(Z, W).
-void check_vjp(const PolynomialField& f, double state_scale) {
-  const int d = f.dim(), n = 5;
-  const Mat Z = random_matrix(d, n, 11, state_scale), W = random_matrix(d, n, 12, 1.0);
-  const Vec theta0 = f.params();
-  auto loss = [&](const Mat& Zx, const Vec& th) {
-    auto g = f.clone();
-    g->set_params(th);
-    Mat F(d, n);
-    g->eval(Zx, F);
-    return (W.array() * F.array()).sum();
-  };
-  Mat Z_bar = Mat::Constant(d, n, 0.5);  // vjp accumulates
-  Vec theta_bar = Vec::Constant(f.num_params(), -0.25);
-  f.vjp(Z, W, Z_bar, &theta_bar);
-  Z_bar.array() -= 0.5;
-  theta_bar.array() += 0.25;
-  const Vec gz = finite_difference_gradient([&](const Vec& z) { return loss(z.reshaped(d, n), theta0); },
-                                            Z.reshaped());
-  EXPECT_LT(relative_gradient_error(Z_bar.reshaped(), gz), 1e-7);
-  const Vec gt = finite_difference_gradient([&](const Vec& th) { return loss(Z, th); }, theta0);
-  EXPECT_LT(relative_gradient_error(theta_bar, gt), 1e-7);
-  // The default Jacobian (from vjp) agrees with finite differences of eval.
-  const Mat J = f.jacobian(Z.col(0));
-  for (int i = 0; i < d; ++i) {
-    const Vec gi = finite_difference_gradient(
-        [&](const Vec& z) {
-          Mat F(d, 1);
-          f.eval(z, F);
-          return F(i);
-        },
-        Z.col(0));
-    EXPECT_LT(relative_gradient_error(J.row(i).transpose(), gi), 1e-7);
-  }
-}
 
 TEST(PolynomialField, VjpMatchesFiniteDifferences) {
-  check_vjp(PolynomialField(3, 2, random_matrix(10, 3, 21, 1.0)), 2.0);
-  check_vjp(PolynomialField(4, 3, random_matrix(35, 4, 22, 1.0)), 1.0);
-  check_vjp(PolynomialField(2, 5, random_matrix(21, 2, 23, 1.0)), 0.8);
-  check_vjp(PolynomialField(3, 0, random_matrix(1, 3, 24, 1.0)), 1.0);
+  testing::expect_vjp_matches_finite_differences(PolynomialField(3, 2, random_matrix(10, 3, 21, 1.0)), 2.0, 1e-7);
+  testing::expect_vjp_matches_finite_differences(PolynomialField(4, 3, random_matrix(35, 4, 22, 1.0)), 1.0, 1e-7);
+  testing::expect_vjp_matches_finite_differences(PolynomialField(2, 5, random_matrix(21, 2, 23, 1.0)), 0.8, 1e-7);
+  testing::expect_vjp_matches_finite_differences(PolynomialField(3, 0, random_matrix(1, 3, 24, 1.0)), 1.0, 1e-7);
 }
 
 TEST(PolynomialField, WithLorenzCoefficientsEqualsLorenz63) {

@@ -16,48 +16,20 @@ using testing::relative_gradient_error;
 
 using testing::random_matrix;
 
-// L(Z, theta) = <W, f_theta(Z)>; its gradients are exactly vjp(Z, W).
-void check_vjp(VectorField& f, double state_scale) {
-  const int d = f.dim(), n = 5;
-  const Mat Z = random_matrix(d, n, 1, state_scale), W = random_matrix(d, n, 2, 1.0);
-  const Vec theta0 = f.params();
-  auto loss = [&](const Mat& Zx, const Vec& th) {
-    auto g = f.clone();
-    g->set_params(th);
-    Mat F(d, n);
-    g->eval(Zx, F);
-    return (W.array() * F.array()).sum();
-  };
-  Mat Z_bar = Mat::Zero(d, n);
-  Vec theta_bar = Vec::Zero(f.num_params());
-  f.vjp(Z, W, Z_bar, &theta_bar);
-  const Vec gz = finite_difference_gradient([&](const Vec& z) { return loss(z.reshaped(d, n), theta0); },
-                                            Z.reshaped());
-  EXPECT_LT(relative_gradient_error(Z_bar.reshaped(), gz), 1e-7) << f.name();
-  if (f.num_params() > 0) {
-    const Vec gt = finite_difference_gradient([&](const Vec& th) { return loss(Z, th); }, theta0);
-    EXPECT_LT(relative_gradient_error(theta_bar, gt), 1e-7) << f.name();
-  }
-  // The Jacobian agrees with the vjp.
-  const Mat J = f.jacobian(Z.col(0));
-  Mat zb = Mat::Zero(d, 1);
-  f.vjp(Z.col(0), W.col(0), zb, nullptr);
-  EXPECT_LT((J.transpose() * W.col(0) - zb).norm(), 1e-10 * std::max(1.0, zb.norm())) << f.name();
-}
 
 TEST(VectorField, Lorenz63VjpMatchesFiniteDifferences) {
   Lorenz63 f;
-  check_vjp(f, 10.0);
+  testing::expect_vjp_matches_finite_differences(f, 10.0, 1e-7);
 }
 
 TEST(VectorField, Lorenz96VjpMatchesFiniteDifferences) {
   Lorenz96 f(7, 8.0);
-  check_vjp(f, 3.0);
+  testing::expect_vjp_matches_finite_differences(f, 3.0, 1e-7);
 }
 
 TEST(VectorField, LinearVjpMatchesFiniteDifferences) {
   LinearField f(random_matrix(4, 4, 3, 1.0));
-  check_vjp(f, 1.0);
+  testing::expect_vjp_matches_finite_differences(f, 1.0, 1e-7);
 }
 
 TEST(VectorField, Lorenz63Values) {
