@@ -1,6 +1,7 @@
 // trk identify: learn a neural ODE (or SINDy model) from a dataset with a given solver, or evaluate a trained
 // model on other data (--evaluate). A config runs a grid of (h, solver) cells, each in its own folder.
 #include <fmt/core.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <stdexcept>
@@ -21,6 +22,7 @@ struct IdentifyArgs {
   std::string data, out, config, evaluate;
   IdentifyOptions options;
   std::string schedule = "constant";
+  std::vector<double> only_h;  // --config: run only the cells of these steps
   bool quiet = false;
 };
 
@@ -178,6 +180,7 @@ void run_config(IdentifyArgs& a, const std::function<bool(const char*)>& given) 
   for (const std::string& solver : solvers) parse_solver(solver);
   std::vector<std::pair<Dataset, std::string>> datasets;
   if (j.contains("data")) {
+    if (!a.only_h.empty()) throw std::invalid_argument("--h selects steps of a config that generates its data; " + where + " names a data file");
     const std::string path = j["data"];
     datasets.emplace_back(io::read_dataset(path), path);
   } else {
@@ -193,6 +196,12 @@ void run_config(IdentifyArgs& a, const std::function<bool(const char*)>& given) 
       g.test_trajectories = gj.value("test_trajectories", g.test_trajectories);
       g.seed = gj.value("seed", g.seed);
       g.noise = gj.value("noise", g.noise);
+    }
+    if (!a.only_h.empty()) {
+      for (double h : a.only_h)
+        if (std::none_of(steps.begin(), steps.end(), [&](double s) { return std::abs(s - h) <= 1e-12 * s; }))
+          throw std::invalid_argument(fmt::format("--h {}: not one of the config's steps ({})", h, fmt::join(steps, ", ")));
+      steps = a.only_h;
     }
     for (double h : steps) {
       g.h = h;
@@ -216,6 +225,7 @@ void run_identify(IdentifyArgs& a, const std::function<bool(const char*)>& given
   if (!a.evaluate.empty()) return run_evaluate(a);
   if (!a.config.empty()) return run_config(a, given);
   if (a.data.empty()) throw std::invalid_argument("--data is required (or --config)");
+  if (!a.only_h.empty()) throw std::invalid_argument("--h selects cells of a --config; a dataset's step is its own");
   if (a.out.empty()) throw std::invalid_argument("--out is required");
   a.options.adam.schedule = parse_lr_schedule(a.schedule);
   if (auto e = a.options.validation_error(); !e.empty()) throw std::invalid_argument(e);
@@ -254,6 +264,8 @@ void setup_identify(CLI::App& app) {
   cmd->add_option("--seed", a->options.seed, "seed of initialisation and mini-batches")->capture_default_str();
   cmd->add_option("--threads", a->options.threads, "OpenMP threads (default: OMP_NUM_THREADS or all cores)");
   cmd->add_option("--config", a->config, "JSON config of a grid (experiments/identify_l63.json)");
+  cmd->add_option("--h", a->only_h, "with --config: run only the cells of these steps (with --solver: one cell)")
+      ->delimiter(',');
   cmd->add_option("--evaluate", a->evaluate, "a model.h5 to evaluate on --data instead of training");
   cmd->add_option("--out", a->out, "output folder (identify.json, model.h5)");
   cmd->add_flag("--quiet", a->quiet, "no progress output");

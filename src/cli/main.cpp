@@ -52,6 +52,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     fmt::print(stderr, "trk: error: {} (see --help)\n", one_line(e.what()));
     return trk::cli::kBadInput;
+  } catch (const trk::cli::FailingVerdict& e) {
+    fmt::print(stderr, "trk: {}\n", one_line(e.what()));
+    return trk::cli::kFailingVerdict;
   } catch (const std::exception& e) {
     fmt::print(stderr, "trk: error: {}\n", one_line(e.what()));
     return trk::cli::kBadInput;

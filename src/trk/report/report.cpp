@@ -1,0 +1,87 @@
+#include "trk/report/report.h"
+
+#include <fmt/core.h>
+
+#include "trk/io/atomic_file.h"
+#include "trk/report/plots.h"
+#include "trk/report/tables.h"
+
+namespace trk::report {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string image(const Plot& p, bool rendered) {
+  if (rendered) return fmt::format("![{0}]({1}.svg)\n\n", p.title, p.stem);
+  return fmt::format("*{0}*: not rendered (gnuplot missing); run `gnuplot {1}.gp` in this folder.\n\n", p.title,
+                     p.stem);
+}
+
+}  // namespace
+
+ReportSummary write_report(const Results& results, const fs::path& dir, const ReportOptions& options,
+                           const std::function<void(const std::string&)>& log) {
+  io::ensure_writable_directory(dir);
+  ReportSummary s;
+  auto emit = [&](const std::string& stem, const Table& t) {
+    io::write_text_atomic(dir / (stem + ".md"), t.markdown);
+    io::write_text_atomic(dir / (stem + ".json"), t.json.dump(2) + "\n");
+    ++s.tables;
+  };
+  const Table rmse = rmse_table(results), fit = fit_table(results), nfe = nfe_table(results),
+              order = order_table(results);
+  emit("rmse_table", rmse);
+  emit("fit_table", fit);
+  emit("nfe", nfe);
+  emit("order_table", order);
+
+  const bool render = options.render && gnuplot_available();
+  if (options.render && !render) s.warnings.push_back("gnuplot not found: plots written as data and scripts only");
+  auto draw = [&](const std::vector<Plot>& plots) {
+    std::string md;
+    for (const Plot& p : plots) {
+      write_plot(dir, p);
+      ++s.plots;
+      std::string why;
+      bool ok = false;
+      if (render) {
+        ok = render_plot(dir, p, &why);
+        if (ok) ++s.rendered;
+        else s.warnings.push_back(why);
+      }
+      if (log) log(fmt::format("plot {}{}", p.stem, ok ? ".svg" : " (data and script)"));
+      md += image(p, ok);
+    }
+    return md;
+  };
+  const std::string nfe_md = draw(nfe_plots(results));
+  const std::string stability_md = draw(stability_plots(results));
+  const std::string order_md = draw(order_residual_plots(results));
+
+  std::string index = "# trk report\n\n";
+  index += "Collected from: " + (options.sources.empty() ? std::string("-") : "") ;
+  for (size_t i = 0; i < options.sources.size(); ++i) index += (i ? ", " : "") + ("`" + options.sources[i] + "`");
+  index += fmt::format(" ({} identify cells, {} fit rows). Nothing here was re-trained.\n\n", results.identify.size(),
+                       results.fit.size());
+  index += "## Identification: RMSE of the forecast at t0+h and t0+4h\n\n"
+           "From every test state, the learned flow map applied once and four times; \"> 10\" marks a forecast that "
+           "diverged (non-finite or RMSE > 10). Data: `rmse_table.json`.\n\n" +
+           rmse.markdown;
+  index += "## Known ODE: does the trained scheme integrate?\n\n"
+           "The integrates criterion (method.md): every run bounded over 1000 time units and the climatology within "
+           "10% of the reference. Data: `fit_table.json`.\n\n" +
+           fit.markdown;
+  index += "## Cost: function evaluations (NFE)\n\nData: `nfe.json`.\n\n" + nfe.markdown + "\n" + nfe_md;
+  index += "## Stability regions of the trained schemes\n\n" +
+           (stability_md.empty() ? std::string("No trained scheme found.\n\n") : stability_md);
+  index += "## Order conditions of the trained schemes\n\nData: `order_table.json`.\n\n" + order.markdown + "\n" +
+           order_md;
+  if (!s.warnings.empty()) {
+    index += "## Warnings\n\n";
+    for (const auto& w : s.warnings) index += "- " + w + "\n";
+  }
+  io::write_text_atomic(dir / "index.md", index);
+  return s;
+}
+
+}  // namespace trk::report

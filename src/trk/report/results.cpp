@@ -1,0 +1,191 @@
+#include "trk/report/results.h"
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <stdexcept>
+#include <tuple>
+
+#include "trk/io/json_io.h"
+
+namespace trk::report {
+namespace fs = std::filesystem;
+using io::json;
+
+namespace {
+
+[[noreturn]] void fail(const fs::path& file, const std::string& field, const std::string& what) {
+  throw std::invalid_argument(file.string() + ": " + field + ": " + what);
+}
+
+const json& member(const json& j, const fs::path& file, const std::string& field) {
+  // field may be a dotted path ("rmse.t0+h"): the keys of these files contain no dots other than as separators.
+  const json* at = &j;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = field.find('.', start);
+    const std::string key = field.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!at->is_object() || !at->contains(key)) fail(file, field, "missing");
+    at = &(*at)[key];
+    if (dot == std::string::npos) return *at;
+    start = dot + 1;
+  }
+}
+
+double number(const json& j, const fs::path& file, const std::string& field) {
+  const json& v = member(j, file, field);
+  if (!v.is_number()) fail(file, field, "expected a number");
+  return v.get<double>();
+}
+
+std::string text(const json& j, const fs::path& file, const std::string& field) {
+  const json& v = member(j, file, field);
+  if (!v.is_string()) fail(file, field, "expected a string");
+  return v.get<std::string>();
+}
+
+bool boolean(const json& j, const fs::path& file, const std::string& field) {
+  const json& v = member(j, file, field);
+  if (!v.is_boolean()) fail(file, field, "expected true or false");
+  return v.get<bool>();
+}
+
+Forecast forecast(const json& j, const fs::path& file, const std::string& horizon) {
+  Forecast f;
+  f.diverged = boolean(j, file, "diverged." + horizon);
+  const json& r = member(j, file, "rmse." + horizon);
+  if (r.is_number()) {
+    f.rmse = r.get<double>();
+  } else if (!r.is_null()) {
+    fail(file, "rmse." + horizon, "expected a number or null");
+  }
+  if (!f.rmse && !f.diverged) fail(file, "rmse." + horizon, "null, but the forecast is not marked diverged");
+  return f;
+}
+
+void check_format(const json& j, const fs::path& file, const std::string& format) {
+  if (!j.is_object()) fail(file, "(top level)", "expected a JSON object");
+  if (text(j, file, "format") != format) fail(file, "format", "expected \"" + format + "\"");
+  const double v = number(j, file, "format_version");
+  if (v != 1) fail(file, "format_version", "version " + member(j, file, "format_version").dump() + " is not supported (this trk reads 1)");
+}
+
+IdentifyResult read_identify(const fs::path& file) {
+  const json j = io::read_json_file(file);
+  check_format(j, file, "trk-identify");
+  IdentifyResult r;
+  r.file = file;
+  r.system = text(j, file, "system");
+  r.model = text(j, file, "model");
+  r.solver = text(j, file, "solver");
+  r.status = j.contains("status") && j["status"].is_string() ? j["status"].get<std::string>() : "completed";
+  r.h = number(j, file, "h");
+  if (!(r.h > 0)) fail(file, "h", "expected a positive step");
+  r.at_h = forecast(j, file, "t0+h");
+  r.at_4h = forecast(j, file, "t0+4h");
+  r.test_states = static_cast<long>(number(j, file, "test_states"));
+  r.nfe_forward_mean = number(j, file, "nfe.train_forward_per_iteration.mean");
+  r.nfe_forward_last = number(j, file, "nfe.train_forward_per_iteration.last");
+  r.nfe_backward_mean = number(j, file, "nfe.train_backward_per_iteration.mean");
+  r.nfe_backward_last = number(j, file, "nfe.train_backward_per_iteration.last");
+  r.inference_nfe_per_step = number(j, file, "nfe.inference_per_step");
+  r.inference_nfe_per_unit_time = number(j, file, "nfe.inference_per_unit_time");
+  r.iterations = static_cast<long>(number(j, file, "iterations"));
+  r.train_seconds = number(j, file, "train_seconds");
+  if (j.contains("tableau")) r.tableau = io::tableau_from_json(j["tableau"], file.string() + ": tableau");
+  if (r.tableau) r.tableau->name = r.solver;
+  return r;
+}
+
+std::vector<FitResult> read_fit(const fs::path& file) {
+  const json j = io::read_json_file(file);
+  check_format(j, file, "trk-fit");
+  const std::string system = j.contains("configuration") && j["configuration"].contains("system") &&
+                                     j["configuration"]["system"].is_string()
+                                 ? j["configuration"]["system"].get<std::string>()
+                                 : std::string("unknown");
+  const json& rows = member(j, file, "rows");
+  if (!rows.is_array()) fail(file, "rows", "expected an array");
+  std::vector<FitResult> out;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const json& row = rows[i];
+    const fs::path where = file.string() + ": rows[" + std::to_string(i) + "]";
+    FitResult r;
+    r.file = file;
+    r.system = system;
+    r.scheme = text(row, where, "scheme");
+    r.h = number(row, where, "h");
+    r.trained = boolean(row, where, "trained");
+    r.integrates = boolean(row, where, "integrates");
+    r.bounded_runs = static_cast<long>(number(row, where, "bounded_runs"));
+    r.runs = static_cast<long>(number(row, where, "runs"));
+    r.worst_deviation = row.contains("worst_deviation") && row["worst_deviation"].is_number()
+                            ? row["worst_deviation"].get<double>()
+                            : 0.0;
+    r.one_step_rmse = number(row, where, "one_step_rmse");
+    r.real_axis_interval = number(row, where, "real_axis_interval");
+    r.order = static_cast<int>(number(row, where, "order"));
+    r.tableau = io::tableau_from_json(member(row, where, "tableau"), where.string() + ": tableau");
+    r.tableau.name = r.scheme;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace
+
+int solver_rank(const std::string& solver) {
+  static const std::array<const char*, 5> paper = {"sr", "euler", "rk4", "dopri8", "trk10"};
+  for (size_t i = 0; i < paper.size(); ++i)
+    if (solver == paper[i]) return static_cast<int>(i);
+  return static_cast<int>(paper.size());
+}
+
+Results collect_results(const std::vector<fs::path>& roots) {
+  std::vector<fs::path> files;
+  for (const fs::path& root : roots) {
+    std::error_code ec;
+    if (fs::is_regular_file(root, ec)) {
+      files.push_back(root);
+      continue;
+    }
+    if (!fs::is_directory(root, ec)) throw std::invalid_argument(root.string() + ": no such folder or results file");
+    for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (it->is_regular_file() && (name == "fit.json" || name == "identify.json")) files.push_back(it->path());
+    }
+    if (ec) throw std::invalid_argument(root.string() + ": cannot list (" + ec.message() + ")");
+  }
+  std::sort(files.begin(), files.end());
+  files.erase(std::unique(files.begin(), files.end()), files.end());
+
+  Results out;
+  for (const fs::path& f : files) {
+    if (f.filename() == "identify.json") {
+      out.identify.push_back(read_identify(f));
+    } else if (f.filename() == "fit.json") {
+      for (auto& r : read_fit(f)) out.fit.push_back(std::move(r));
+    } else {
+      throw std::invalid_argument(f.string() + ": not a results file (expected fit.json or identify.json)");
+    }
+  }
+  auto ikey = [](const IdentifyResult& r) { return std::make_tuple(r.system, r.h, solver_rank(r.solver), r.solver, r.model); };
+  std::stable_sort(out.identify.begin(), out.identify.end(), [&](const auto& a, const auto& b) { return ikey(a) < ikey(b); });
+  for (size_t i = 1; i < out.identify.size(); ++i)
+    if (ikey(out.identify[i - 1]) == ikey(out.identify[i]))
+      throw std::invalid_argument(out.identify[i].file.string() + ": the same cell (" + out.identify[i].system + ", " +
+                                  out.identify[i].model + ", " + out.identify[i].solver + ", h " +
+                                  io::json(out.identify[i].h).dump() + ") as " + out.identify[i - 1].file.string() +
+                                  "; give folders with one result per cell");
+  auto fkey = [](const FitResult& r) { return std::make_tuple(r.system, r.h, !r.trained, r.scheme); };
+  std::stable_sort(out.fit.begin(), out.fit.end(), [&](const auto& a, const auto& b) { return fkey(a) < fkey(b); });
+  for (size_t i = 1; i < out.fit.size(); ++i)
+    if (fkey(out.fit[i - 1]) == fkey(out.fit[i]))
+      throw std::invalid_argument(out.fit[i].file.string() + ": the same fit row (" + out.fit[i].scheme + ", h " +
+                                  io::json(out.fit[i].h).dump() + ") as " + out.fit[i - 1].file.string() +
+                                  "; give folders with one result per cell");
+  return out;
+}
+
+}  // namespace trk::report

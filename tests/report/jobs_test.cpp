@@ -1,0 +1,97 @@
+// The job lists of the reproduction (experiments/*.jobs): every job names a cell of its config, and a job runs
+// unchanged as a Slurm array task (scripts/slurm_array.sh) on this machine.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "run_trk.h"
+#include "trk/io/json_io.h"
+
+namespace fs = std::filesystem;
+
+namespace trk {
+namespace {
+
+using trk::testing::run_command;
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty()) out.push_back(l);
+  return out;
+}
+
+std::string option(const std::string& cmd, const std::string& name) {
+  std::istringstream in(cmd);
+  for (std::string w; in >> w;)
+    if (w == name && in >> w) return w;
+  return "";
+}
+
+class JobList : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(JobList, EveryJobNamesACellOfItsConfigAndEveryCellHasAJob) {
+  const std::string jobfile = std::string("experiments/") + GetParam();
+  const auto r = run_command("scripts/jobs.sh " + jobfile + " OUT TRK");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto jobs = lines(r.out);
+  ASSERT_FALSE(jobs.empty());
+  std::map<std::string, std::set<std::pair<std::string, double>>> cells;  // identify config -> (solver, h)
+  int fits = 0;
+  for (const std::string& job : jobs) {
+    ASSERT_EQ(job.rfind("TRK ", 0), 0u) << job;
+    EXPECT_NE(job.find("--out OUT/"), std::string::npos) << job;
+    const std::string config = option(job, "--config");
+    ASSERT_TRUE(fs::exists(fs::path(TRK_SOURCE_DIR) / config)) << job;
+    const io::json j = io::read_json_file(fs::path(TRK_SOURCE_DIR) / config);
+    if (job.find("TRK fit ") == 0) {
+      ++fits;
+      continue;
+    }
+    ASSERT_EQ(job.find("TRK identify "), 0u) << job;
+    const std::string solver = option(job, "--solver");
+    const double h = std::stod(option(job, "--h"));
+    const auto solvers = j.at("solvers").get<std::vector<std::string>>();
+    const auto steps = j.at("h").get<std::vector<double>>();
+    EXPECT_NE(std::find(solvers.begin(), solvers.end(), solver), solvers.end()) << job;
+    EXPECT_NE(std::find(steps.begin(), steps.end(), h), steps.end()) << job;
+    EXPECT_TRUE(cells[config].insert({solver, h}).second) << "twice: " << job;
+  }
+  EXPECT_EQ(fits, 1);
+  for (const auto& [config, have] : cells) {
+    const io::json j = io::read_json_file(fs::path(TRK_SOURCE_DIR) / config);
+    EXPECT_EQ(have.size(), j.at("solvers").size() * j.at("h").size()) << config << ": a cell without a job";
+  }
+  const auto count = run_command("scripts/jobs.sh " + jobfile + " OUT TRK --count");
+  EXPECT_EQ(std::stoul(count.out), jobs.size());
+  EXPECT_EQ(run_command("scripts/jobs.sh " + jobfile + " OUT TRK --line " + std::to_string(jobs.size() + 1)).code, 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Experiments, JobList, ::testing::Values("reproduce.jobs", "regress.jobs"));
+
+TEST(SlurmArray, RunsOneTaskOfTheJobListByHand) {
+  // The job of the regression list that trains SINDy at h = 0.2 (fast): found by its line number.
+  const auto all = lines(run_command("scripts/jobs.sh experiments/regress.jobs OUT TRK").out);
+  size_t task = 0;
+  for (size_t i = 0; i < all.size(); ++i)
+    if (all[i].find("--h 0.2 --solver sr ") != std::string::npos) task = i + 1;
+  ASSERT_GT(task, 0u);
+  const fs::path out = fs::temp_directory_path() / ("trk_slurm_" + std::to_string(::getpid()));
+  fs::remove_all(out);
+  const auto r = run_command("SLURM_ARRAY_TASK_ID=" + std::to_string(task) +
+                             " scripts/slurm_array.sh experiments/regress.jobs " + out.string() + " " + TRK_BINARY);
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_TRUE(fs::exists(out / "identify_l63/h0.2/sr/identify.json")) << r.out << r.err;
+  // Outside an array task it refuses to guess.
+  EXPECT_NE(run_command("env -u SLURM_ARRAY_TASK_ID scripts/slurm_array.sh experiments/regress.jobs " + out.string()).code, 0);
+  fs::remove_all(out);
+}
+
+}  // namespace
+}  // namespace trk

@@ -1,0 +1,235 @@
+// trk report: collecting results, the tables, the plots' data, the regression check (library and exit codes).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "run_trk.h"
+#include "trk/io/json_io.h"
+#include "trk/report/check.h"
+#include "trk/report/plots.h"
+#include "trk/report/results.h"
+#include "trk/report/tables.h"
+#include "trk/tableau/named_tableaux.h"
+
+namespace fs = std::filesystem;
+
+namespace trk::report {
+namespace {
+
+using io::json;
+
+json identify_row(const std::string& solver, double h, double rmse_h, double rmse_4h) {
+  auto cell = [](double x) { return std::isfinite(x) && x <= 10 ? json(x) : json(nullptr); };
+  json row = {{"format", "trk-identify"},
+              {"format_version", 1},
+              {"system", "lorenz63"},
+              {"h", h},
+              {"solver", solver},
+              {"model", solver == "sr" ? "polynomial" : "bilinear"},
+              {"rmse", {{"t0+h", cell(rmse_h)}, {"t0+4h", cell(rmse_4h)}}},
+              {"diverged", {{"t0+h", !(rmse_h <= 10)}, {"t0+4h", !(rmse_4h <= 10)}}},
+              {"test_states", 496},
+              {"nfe",
+               {{"train_forward_per_iteration", {{"mean", 10.0}, {"last", 10}}},
+                {"train_backward_per_iteration", {{"mean", 10.0}, {"last", 10}}},
+                {"inference_per_step", 10.0},
+                {"inference_per_unit_time", 10.0 / h}}},
+              {"iterations", 100},
+              {"train_seconds", 1.5},
+              {"status", "completed"}};
+  if (solver == "rk4") row["tableau"] = io::tableau_to_json(named_tableau("rk4"));
+  return row;
+}
+
+json fit_file(bool integrates_017) {
+  const json tab = io::tableau_to_json(named_tableau("rk4"));
+  auto row = [&](double h, const std::string& scheme, bool trained, bool integrates, int bounded) {
+    return json{{"h", h},         {"scheme", scheme},  {"trained", trained}, {"integrates", integrates},
+                {"bounded_runs", bounded}, {"runs", 20}, {"worst_deviation", 0.05}, {"one_step_rmse", 0.1},
+                {"order", 4},     {"real_axis_interval", 2.785}, {"tableau", tab}};
+  };
+  return {{"format", "trk-fit"},
+          {"format_version", 1},
+          {"configuration", {{"system", "lorenz63"}}},
+          {"rows",
+           {row(0.1, "trk4", true, true, 20), row(0.1, "rk4", false, true, 20),
+            row(0.17, "trk4", true, integrates_017, integrates_017 ? 20 : 18), row(0.17, "rk4", false, false, 10)}}};
+}
+
+class Report : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("trk_report_" + std::to_string(::getpid()) + "_" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  // A results folder: identify cells (solver, h, rmse at t0+h, at t0+4h; > 10 diverged) and a fit.json.
+  fs::path write_results(const std::string& name, double trk10_rmse, bool integrates_017 = true) {
+    const fs::path dir = root_ / name;
+    auto put = [&](const fs::path& file, const json& j) {
+      fs::create_directories(file.parent_path());
+      std::ofstream(file) << j.dump(1);
+    };
+    put(dir / "identify/h0.2/trk10/identify.json", identify_row("trk10", 0.2, trk10_rmse, 0.02));
+    put(dir / "identify/h0.2/rk4/identify.json", identify_row("rk4", 0.2, 2.0, 11.0));
+    put(dir / "identify/h0.2/sr/identify.json", identify_row("sr", 0.2, INFINITY, 6.0));
+    put(dir / "fit/fit.json", fit_file(integrates_017));
+    return dir;
+  }
+  fs::path root_;
+};
+
+TEST_F(Report, CollectsEveryResultBelowTheFoldersInTableOrder) {
+  const Results r = collect_results({write_results("a", 0.01)});
+  ASSERT_EQ(r.identify.size(), 3u);
+  EXPECT_EQ(r.identify[0].solver, "sr");  // the paper's row order: sr, euler, rk4, dopri8, trk10
+  EXPECT_EQ(r.identify[1].solver, "rk4");
+  EXPECT_EQ(r.identify[2].solver, "trk10");
+  EXPECT_TRUE(r.identify[0].at_h.diverged);
+  EXPECT_FALSE(r.identify[0].at_h.rmse.has_value());
+  EXPECT_DOUBLE_EQ(*r.identify[2].at_h.rmse, 0.01);
+  EXPECT_TRUE(r.identify[1].tableau.has_value());
+  EXPECT_FALSE(r.identify[1].trained_scheme());  // rk4 is fixed, not trained
+  ASSERT_EQ(r.fit.size(), 4u);
+  EXPECT_EQ(r.fit[0].scheme, "trk4");  // trained scheme first at each h
+  EXPECT_EQ(r.fit[0].system, "lorenz63");
+}
+
+TEST_F(Report, RefusesMalformedFilesNamingTheFileAndField) {
+  const fs::path dir = write_results("a", 0.01);
+  const fs::path file = dir / "identify/h0.2/trk10/identify.json";
+  json j = identify_row("trk10", 0.2, 0.01, 0.02);
+  j["rmse"].erase("t0+4h");
+  std::ofstream(file) << j.dump();
+  try {
+    collect_results({dir});
+    FAIL() << "accepted a row without rmse.t0+4h";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("trk10/identify.json"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("rmse.t0+4h"), std::string::npos) << e.what();
+  }
+  j = identify_row("trk10", 0.2, 0.01, 0.02);
+  j["format_version"] = 2;
+  std::ofstream(file) << j.dump();
+  EXPECT_THROW(collect_results({dir}), std::invalid_argument);
+  std::ofstream(file) << "{ not json";
+  EXPECT_ANY_THROW(collect_results({dir}));
+  EXPECT_THROW(collect_results({root_ / "missing"}), std::invalid_argument);
+}
+
+TEST_F(Report, RefusesTwoFilesForTheSameCell) {
+  const fs::path a = write_results("a", 0.01), b = write_results("b", 0.02);
+  EXPECT_THROW(collect_results({a, b}), std::invalid_argument);
+}
+
+TEST_F(Report, RmseTableHasThePapersLayoutAndValues) {
+  const Table t = rmse_table(collect_results({write_results("a", 0.0123)}));
+  // Ours with the talk's in brackets; a diverged cell reads "> 10"; solvers with no result still show the talk's.
+  EXPECT_NE(t.markdown.find("| trk10 | 0.0123 (0.017) | 0.02 (0.02) |"), std::string::npos) << t.markdown;
+  EXPECT_NE(t.markdown.find("| sr | > 10 (9.06) | 6 (6.02) |"), std::string::npos) << t.markdown;
+  EXPECT_NE(t.markdown.find("| rk4 | 2 (2.05) | > 10 (3.82) |"), std::string::npos) << t.markdown;
+  EXPECT_NE(t.markdown.find("| euler | - (4.27) | - (> 10) |"), std::string::npos) << t.markdown;
+  EXPECT_NE(t.markdown.find("h = 0.4: t0+h"), std::string::npos);
+  const json& rows = t.json["tables"][0]["rows"];
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_EQ(rows[4]["solver"], "trk10");
+  EXPECT_DOUBLE_EQ(rows[4]["cells"][0]["ours"]["rmse"].get<double>(), 0.0123);
+  EXPECT_DOUBLE_EQ(rows[4]["cells"][0]["paper"]["rmse"].get<double>(), 0.017);
+}
+
+TEST_F(Report, FitTableGivesVerdictsWithBoundedRuns) {
+  const Table t = fit_table(collect_results({write_results("a", 0.01, false)}));
+  EXPECT_NE(t.markdown.find("| 0.1 | **yes** (20/20) | **yes** (20/20) |"), std::string::npos) << t.markdown;
+  EXPECT_NE(t.markdown.find("| 0.17 | no (18/20) | no (10/20) |"), std::string::npos) << t.markdown;
+}
+
+TEST_F(Report, StabilityPlotOfRk4CrossesTheRealAxisAtItsInterval) {
+  Results r;
+  FitResult f;
+  f.system = "lorenz63";
+  f.scheme = "trk4";
+  f.h = 0.1;
+  f.trained = true;
+  f.tableau = named_tableau("rk4");
+  r.fit.push_back(f);
+  const std::vector<Plot> plots = stability_plots(r);
+  ASSERT_EQ(plots.size(), 1u);
+  // Block 0 (the trained scheme) is RK4's boundary: its leftmost point is -2.785 on the real axis, its highest
+  // point above the imaginary-axis interval 2.828 (the curve bulges out right of the axis, to Im ~ 2.94).
+  double re_min = 0, im_max = 0;
+  std::istringstream in(plots[0].data.substr(0, plots[0].data.find("\n\n\n")));
+  for (double re, im; in >> re >> im;) {
+    re_min = std::min(re_min, re);
+    im_max = std::max(im_max, im);
+  }
+  EXPECT_NEAR(re_min, -2.785, 2e-3);
+  EXPECT_GT(im_max, 2.83);
+  EXPECT_LT(im_max, 3.0);
+  EXPECT_NE(plots[0].script.find("stability_fit_lorenz63_trk4_h0.1.svg.tmp"), std::string::npos);
+}
+
+TEST_F(Report, CheckPassesOnTheSameResultsAndFailsOnARegression) {
+  const Results base = collect_results({write_results("base", 0.0100)});
+  EXPECT_EQ(check_results(base, base).regressions(), 0);
+  // 0.5% worse: a regression at the default (tight) tolerance, not with rtol 1%.
+  const Results worse = collect_results({write_results("worse", 0.01005)});
+  const CheckReport rep = check_results(base, worse);
+  EXPECT_EQ(rep.regressions(), 1);
+  EXPECT_NE(rep.text().find("lorenz63 bilinear trk10 h=0.2 t0+h"), std::string::npos) << rep.text();
+  EXPECT_NE(rep.text().find("WORSE"), std::string::npos);
+  EXPECT_EQ(check_results(base, worse, {.rtol = 0.01, .atol = 0}).regressions(), 0);
+  // Better is reported, not failed.
+  const CheckReport better = check_results(base, collect_results({write_results("better", 0.005)}));
+  EXPECT_EQ(better.regressions(), 0);
+  EXPECT_NE(better.text().find("better"), std::string::npos);
+  // A cell that now diverges, a fit verdict lost, a missing cell.
+  EXPECT_EQ(check_results(base, collect_results({write_results("div", 11.0)})).regressions(), 1);
+  EXPECT_EQ(check_results(base, collect_results({write_results("fit", 0.01, false)})).regressions(), 1);
+  fs::remove_all(root_ / "fit" / "identify" / "h0.2" / "rk4");
+  EXPECT_EQ(check_results(base, collect_results({root_ / "fit"})).regressions(), 1 + 2);
+}
+
+TEST_F(Report, CheckCommandExitsZeroOneAndTwo) {
+  using trk::testing::run_trk;
+  const fs::path base = write_results("base", 0.0100), same = write_results("same", 0.0100),
+                 worse = write_results("worse", 0.0110);
+  auto r = run_trk("report --check " + base.string() + " --results " + same.string());
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("-> ok"), std::string::npos) << r.out;
+  r = run_trk("report --check " + base.string() + " --results " + worse.string());
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("0.01 -> 0.011"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("1 regression"), std::string::npos) << r.err;
+  r = run_trk("report --check " + base.string() + " --results " + worse.string() + " --rtol 0.2");
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  r = run_trk("report --check " + (root_ / "nothing").string() + " --results " + worse.string());
+  EXPECT_EQ(r.code, 2) << r.out << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  r = run_trk("report --check " + base.string() + " --results " + worse.string() + " --rtol -1");
+  EXPECT_EQ(r.code, 2) << r.out << r.err;
+}
+
+TEST_F(Report, ReportCommandWritesTablesPlotsAndIndex) {
+  using trk::testing::run_trk;
+  const fs::path dir = write_results("a", 0.01), out = root_ / "report";
+  const auto r = run_trk("report --results " + dir.string() + " --out " + out.string() + " --no-render --quiet");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  for (const char* f : {"index.md", "rmse_table.md", "rmse_table.json", "fit_table.md", "fit_table.json", "nfe.md",
+                        "nfe.json", "order_table.md", "order_residuals_fit.gp", "stability_fit_lorenz63_trk4_h0.1.gp",
+                        "stability_fit_lorenz63_trk4_h0.1.dat"})
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  for (const auto& e : fs::directory_iterator(out))  // nothing left under a temporary name
+    EXPECT_EQ(e.path().string().find(".tmp"), std::string::npos) << e.path();
+  const std::string index = trk::testing::slurp(out / "index.md");
+  EXPECT_NE(index.find("0.01 (0.017)"), std::string::npos);
+  EXPECT_NE(index.find("not rendered"), std::string::npos);  // --no-render says so instead of a broken image
+  // No results below the folder: bad input.
+  fs::create_directories(root_ / "empty");
+  EXPECT_EQ(run_trk("report --results " + (root_ / "empty").string() + " --out " + out.string()).code, 2);
+}
+
+}  // namespace
+}  // namespace trk::report
