@@ -123,7 +123,53 @@ void BilinearField::eval(const ConstMatRef& Z, MatRef F) const {
   }
 }
 
+// act->saved[3 k + 0, 1, 2] = Y, X2, H of block k (kBlock rows, the workspace's layout): the reverse pass runs the
+// same kernels on the same shapes as when it recomputes them.
+void BilinearField::eval_saving(const ConstMatRef& Z, MatRef F, FieldActivations& act) const {
+  assert(Z.rows() == dim_ && F.rows() == dim_ && F.cols() == Z.cols());
+  const int d = dim_, m = num_products_;
+  const double* th = theta_.data();
+  const ConstMapMat Tt(th + layout_.trans_weight, d + m, d), Ot(th + layout_.out_weight, d, d);
+  const double *bt = th + layout_.trans_bias, *bo = th + layout_.out_bias;
+  Workspace& ws = workspace;
+  ws.reserve(d, m);
+  const Eigen::Index num_blocks = (Z.cols() + kBlock - 1) / kBlock;
+  act.saved.resize(3 * num_blocks);
+  act.num_states = Z.cols();
+  auto fit = [](Mat& A, Eigen::Index cols) {
+    if (A.rows() != kBlock || A.cols() != cols) A.resize(kBlock, cols);
+  };
+  for (Eigen::Index c = 0; c < Z.cols(); c += kBlock) {
+    const Eigen::Index nb = std::min(kBlock, Z.cols() - c), k = c / kBlock;
+    fit(act.saved[3 * k], d + 2 * m), fit(act.saved[3 * k + 1], d + m), fit(act.saved[3 * k + 2], d);
+    auto Zt = ws.Zt.topRows(nb);
+    auto Y = act.saved[3 * k].topRows(nb);
+    auto X2 = act.saved[3 * k + 1].topRows(nb);
+    auto H = act.saved[3 * k + 2].topRows(nb);
+    auto Ft = ws.Ft.topRows(nb);
+    load_block(Z, c, nb, Zt);
+    affine(Zt, S_, s_.data(), Y);  // [a | left | right]
+    X2.leftCols(d) = Y.leftCols(d);
+    X2.rightCols(m) = Y.middleCols(d, m).cwiseProduct(Y.rightCols(m));  // [a | p]
+    affine(X2, Tt, bt, H);
+    affine(H, Ot, bo, Ft);
+    store_block<false>(Ft, c, F);
+  }
+}
+
 void BilinearField::vjp(const ConstMatRef& Z, const ConstMatRef& U, MatRef Z_bar, Vec* theta_bar) const {
+  vjp_impl(Z, nullptr, U, Z_bar, theta_bar);
+}
+
+void BilinearField::vjp_saved(const ConstMatRef& Z, const FieldActivations& act, const ConstMatRef& U, MatRef Z_bar,
+                              Vec* theta_bar) const {
+  const bool usable = !act.empty() && act.num_states == Z.cols() &&
+                      static_cast<Eigen::Index>(act.saved.size()) == 3 * ((Z.cols() + kBlock - 1) / kBlock);
+  vjp_impl(Z, usable ? &act : nullptr, U, Z_bar, theta_bar);
+}
+
+void BilinearField::vjp_impl(const ConstMatRef& Z, const FieldActivations* act, const ConstMatRef& U, MatRef Z_bar,
+                             Vec* theta_bar) const {
   assert(Z.rows() == dim_ && U.rows() == dim_ && Z_bar.rows() == dim_);
   assert(U.cols() == Z.cols() && Z_bar.cols() == Z.cols());
   assert(!theta_bar || theta_bar->size() == layout_.size);
@@ -137,25 +183,32 @@ void BilinearField::vjp(const ConstMatRef& Z, const ConstMatRef& U, MatRef Z_bar
   ws.S_bar.setZero(d, d + 2 * m);  // gradient of (S, s), summed over the blocks
   ws.s_bar.setZero(d + 2 * m);
   for (Eigen::Index c = 0; c < Z.cols(); c += kBlock) {
-    const Eigen::Index nb = std::min(kBlock, Z.cols() - c);
+    const Eigen::Index nb = std::min(kBlock, Z.cols() - c), k = c / kBlock;
     auto Zt = ws.Zt.topRows(nb);
     auto Ut = ws.Ut.topRows(nb);
-    auto Y = ws.Y.topRows(nb);
-    auto X2 = ws.X2.topRows(nb);
+    // Forward: Y = [a | left | right], X2 = [a | p], H (kept by eval_saving, or computed here).
+    const Mat& Ym = act ? act->saved[3 * k] : ws.Y;
+    const Mat& X2m = act ? act->saved[3 * k + 1] : ws.X2;
+    const Mat& Hm = act ? act->saved[3 * k + 2] : ws.H;
+    auto Y = Ym.topRows(nb);
+    auto X2 = X2m.topRows(nb);
     auto Hbar = ws.Hbar.topRows(nb);
     auto Ybar = ws.Ybar.topRows(nb);
     auto Zbt = ws.Zbt.topRows(nb);
     load_block(Z, c, nb, Zt);
     load_block(U, c, nb, Ut);
-    // Forward: Y = [a | left | right], X2 = [a | p].
-    affine(Zt, S_, s_.data(), Y);
-    X2.leftCols(d) = Y.leftCols(d);
-    X2.rightCols(m) = Y.middleCols(d, m).cwiseProduct(Y.rightCols(m));
-    if (tb) {
-      auto H = ws.H.topRows(nb);
-      affine(X2, Tt, bt, H);
-      add_gram(H, Ut, MapMat(tb + layout_.out_weight, d, d), tb + layout_.out_bias);
+    if (!act) {
+      auto Yw = ws.Y.topRows(nb);
+      auto X2w = ws.X2.topRows(nb);
+      affine(Zt, S_, s_.data(), Yw);
+      X2w.leftCols(d) = Yw.leftCols(d);
+      X2w.rightCols(m) = Yw.middleCols(d, m).cwiseProduct(Yw.rightCols(m));
+      if (tb) {
+        auto Hw = ws.H.topRows(nb);
+        affine(X2w, Tt, bt, Hw);
+      }
     }
+    if (tb) add_gram(Hm.topRows(nb), Ut, MapMat(tb + layout_.out_weight, d, d), tb + layout_.out_bias);
     // Reverse through out and trans.
     affine(Ut, Ot.transpose(), nullptr, Hbar);
     if (tb) {

@@ -22,7 +22,8 @@
 //
 // Evaluation runs on blocks of states with the states along rows (torch's layout, so that the small products
 // vectorise over states), with per-thread scratch space: eval and vjp may be called from several threads at
-// once, on one object or several.
+// once, on one object or several. vjp recomputes the forward pass of each block; vjp_saved takes it from
+// eval_saving, with the same result bit for bit.
 #pragma once
 #include <cstdint>
 
@@ -55,10 +56,17 @@ class BilinearField final : public VectorField {
 
   void eval(const ConstMatRef& Z, MatRef F) const override;
   void vjp(const ConstMatRef& Z, const ConstMatRef& U, MatRef Z_bar, Vec* theta_bar) const override;
+  // Keeps [a | left | right], [a | p] and h, block by block (4 d + 3 m doubles per state).
+  Eigen::Index activation_size() const override { return 4 * dim_ + 3 * num_products_; }
+  void eval_saving(const ConstMatRef& Z, MatRef F, FieldActivations& act) const override;
+  void vjp_saved(const ConstMatRef& Z, const FieldActivations& act, const ConstMatRef& U, MatRef Z_bar,
+                 Vec* theta_bar) const override;
   std::unique_ptr<VectorField> clone() const override { return std::make_unique<BilinearField>(*this); }
 
  private:
   void assemble();
+  void vjp_impl(const ConstMatRef& Z, const FieldActivations* act, const ConstMatRef& U, MatRef Z_bar,
+                Vec* theta_bar) const;
 
   int dim_, num_products_;
   BilinearLayout layout_;

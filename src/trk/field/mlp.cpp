@@ -171,38 +171,73 @@ void MlpField::set_params(const ConstVecRef& theta) {
   theta_ = theta;
 }
 
-// Block [c, c + nb) of Z into the workspace (Zt), and the activations of the hidden layers (X[l]).
-void MlpField::forward_hidden(const ConstMatRef& Z, Eigen::Index c, Eigen::Index nb) const {
+// Block [c, c + nb) of Z into the workspace (Zt), and the activations of the hidden layers into X[l].
+void MlpField::forward_hidden(const ConstMatRef& Z, Eigen::Index c, Eigen::Index nb, Mat* X) const {
   Workspace& ws = workspace;
   load_block(Z, c, nb, ws.Zt.topRows(nb));
   for (int l = 0; l + 1 < num_layers(); ++l) {
     const ConstMapMat M(theta_.data() + weight_offset(l), sizes_[l], sizes_[l + 1]);
-    auto X = ws.X[l].topRows(nb);
+    auto Xl = X[l].topRows(nb);
     if (l == 0)
-      affine(ws.Zt.topRows(nb), M, nullptr, X);
+      affine(ws.Zt.topRows(nb), M, nullptr, Xl);
     else
-      affine(ws.X[l - 1].topRows(nb), M, nullptr, X);
-    activate(activation_, theta_.data() + bias_offset(l), X);
+      affine(X[l - 1].topRows(nb), M, nullptr, Xl);
+    activate(activation_, theta_.data() + bias_offset(l), Xl);
   }
 }
 
-void MlpField::eval(const ConstMatRef& Z, MatRef F) const {
+Eigen::Index MlpField::activation_size() const {
+  Eigen::Index s = 0;
+  for (int w : widths_) s += w;
+  return s;
+}
+
+// act (when given): for block k (states [k kBlock, (k + 1) kBlock)), act->saved[k L + l] holds X[l], kBlock rows,
+// exactly the workspace's layout, so that the reverse pass runs the same kernels on the same shapes.
+void MlpField::eval_impl(const ConstMatRef& Z, MatRef F, FieldActivations* act) const {
   assert(Z.rows() == dim_ && F.rows() == dim_ && F.cols() == Z.cols());
   const int L = num_layers() - 1;  // hidden layers
   const double* th = theta_.data();
   auto M = [&](int l) { return ConstMapMat(th + weight_offset(l), sizes_[l], sizes_[l + 1]); };
   Workspace& ws = workspace;
   ws.reserve(sizes_);
+  if (act) {
+    const Eigen::Index num_blocks = (Z.cols() + kBlock - 1) / kBlock;
+    act->saved.resize(num_blocks * L);
+    for (Eigen::Index k = 0; k < num_blocks; ++k)
+      for (int l = 0; l < L; ++l)
+        if (act->saved[k * L + l].rows() != kBlock || act->saved[k * L + l].cols() != sizes_[l + 1])
+          act->saved[k * L + l].resize(kBlock, sizes_[l + 1]);
+    act->num_states = Z.cols();
+  }
   for (Eigen::Index c = 0; c < Z.cols(); c += kBlock) {
     const Eigen::Index nb = std::min(kBlock, Z.cols() - c);
     auto Ft = ws.Ft.topRows(nb);
-    forward_hidden(Z, c, nb);
-    affine(ws.X[L - 1].topRows(nb), M(L), th + bias_offset(L), Ft);
+    Mat* X = act ? &act->saved[(c / kBlock) * L] : ws.X.data();
+    forward_hidden(Z, c, nb, X);
+    affine(X[L - 1].topRows(nb), M(L), th + bias_offset(L), Ft);
     store_block<false>(Ft, c, F);
   }
 }
 
+void MlpField::eval(const ConstMatRef& Z, MatRef F) const { eval_impl(Z, F, nullptr); }
+
+void MlpField::eval_saving(const ConstMatRef& Z, MatRef F, FieldActivations& act) const { eval_impl(Z, F, &act); }
+
 void MlpField::vjp(const ConstMatRef& Z, const ConstMatRef& U, MatRef Z_bar, Vec* theta_bar) const {
+  vjp_impl(Z, nullptr, U, Z_bar, theta_bar);
+}
+
+void MlpField::vjp_saved(const ConstMatRef& Z, const FieldActivations& act, const ConstMatRef& U, MatRef Z_bar,
+                         Vec* theta_bar) const {
+  const bool usable = !act.empty() && act.num_states == Z.cols() &&
+                      static_cast<Eigen::Index>(act.saved.size()) ==
+                          ((Z.cols() + kBlock - 1) / kBlock) * (num_layers() - 1);
+  vjp_impl(Z, usable ? &act : nullptr, U, Z_bar, theta_bar);
+}
+
+void MlpField::vjp_impl(const ConstMatRef& Z, const FieldActivations* act, const ConstMatRef& U, MatRef Z_bar,
+                        Vec* theta_bar) const {
   assert(Z.rows() == dim_ && U.rows() == dim_ && Z_bar.rows() == dim_);
   assert(U.cols() == Z.cols() && Z_bar.cols() == Z.cols());
   assert(!theta_bar || theta_bar->size() == theta_.size());
@@ -214,7 +249,14 @@ void MlpField::vjp(const ConstMatRef& Z, const ConstMatRef& U, MatRef Z_bar, Vec
   ws.reserve(sizes_);
   for (Eigen::Index c = 0; c < Z.cols(); c += kBlock) {
     const Eigen::Index nb = std::min(kBlock, Z.cols() - c);
-    forward_hidden(Z, c, nb);
+    const Mat* X;
+    if (act) {
+      X = &act->saved[(c / kBlock) * L];
+      load_block(Z, c, nb, ws.Zt.topRows(nb));
+    } else {
+      forward_hidden(Z, c, nb, ws.X.data());
+      X = ws.X.data();
+    }
     load_block(U, c, nb, ws.Ut.topRows(nb));
     // Reverse: G (in *g, n_{l+1} columns) is dL/d(pre-activation of layer l); starts as U for the output layer.
     Mat* g = &ws.Ut;
@@ -222,15 +264,15 @@ void MlpField::vjp(const ConstMatRef& Z, const ConstMatRef& U, MatRef Z_bar, Vec
     for (int l = L; l >= 0; --l) {
       const auto G = g->topLeftCorner(nb, sizes_[l + 1]);
       if (tb) {
-        const auto X = l == 0 ? ws.Zt.topRows(nb) : ws.X[l - 1].topRows(nb);
-        add_gram(X, G, MapMat(tb + weight_offset(l), sizes_[l], sizes_[l + 1]), tb + bias_offset(l));
+        const auto Xin = l == 0 ? std::as_const(ws.Zt).topRows(nb) : X[l - 1].topRows(nb);
+        add_gram(Xin, G, MapMat(tb + weight_offset(l), sizes_[l], sizes_[l + 1]), tb + bias_offset(l));
       }
       if (l > 0) {
         Mat* g_next = &ws.G[next];
         next ^= 1;
         auto G_in = g_next->topLeftCorner(nb, sizes_[l]);
         affine(G, M(l).transpose(), nullptr, G_in);
-        multiply_by_derivative(activation_, ws.X[l - 1].topRows(nb), G_in);
+        multiply_by_derivative(activation_, X[l - 1].topRows(nb), G_in);
         g = g_next;
       } else {
         auto Zbt = ws.Ft.topRows(nb);

@@ -14,7 +14,8 @@
 //
 // Evaluation runs on blocks of states with the states along rows (torch's layout), layer by layer with
 // Eigen matrix products, and per-thread scratch space: eval and vjp may be called from several threads at once,
-// on one object or several. vjp recomputes the forward pass of the block (it is given Z, not the activations).
+// on one object or several. vjp recomputes the forward pass of the block (it is given Z, not the activations);
+// vjp_saved takes them from eval_saving, with the same result bit for bit.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -63,10 +64,20 @@ class MlpField final : public VectorField {
 
   void eval(const ConstMatRef& Z, MatRef F) const override;
   void vjp(const ConstMatRef& Z, const ConstMatRef& U, MatRef Z_bar, Vec* theta_bar) const override;
+  // Keeps the hidden layers' activations, block by block (sum of widths doubles per state).
+  Eigen::Index activation_size() const override;
+  void eval_saving(const ConstMatRef& Z, MatRef F, FieldActivations& act) const override;
+  void vjp_saved(const ConstMatRef& Z, const FieldActivations& act, const ConstMatRef& U, MatRef Z_bar,
+                 Vec* theta_bar) const override;
   std::unique_ptr<VectorField> clone() const override { return std::make_unique<MlpField>(*this); }
 
  private:
-  void forward_hidden(const ConstMatRef& Z, Eigen::Index c, Eigen::Index nb) const;
+  // Activations of the hidden layers for the block [c, c + nb) of Z into X[0 .. L-1]; the block of Z into the
+  // thread's workspace.
+  void forward_hidden(const ConstMatRef& Z, Eigen::Index c, Eigen::Index nb, Mat* X) const;
+  void eval_impl(const ConstMatRef& Z, MatRef F, FieldActivations* act) const;
+  void vjp_impl(const ConstMatRef& Z, const FieldActivations* act, const ConstMatRef& U, MatRef Z_bar,
+                Vec* theta_bar) const;
 
   int dim_;
   std::vector<int> widths_;

@@ -2,13 +2,23 @@
 //   eval:  F = f(Z)
 //   vjp:   given U = dL/dF (dim x n):  Z_bar += (df/dz)^T U  column by column,
 //          theta_bar += sum over columns of (df/dtheta)^T U   (when theta_bar is given)
+// A network's vjp needs the activations of its forward pass: vjp recomputes them from Z, while eval_saving keeps
+// them (FieldActivations) for vjp_saved, which gives the same result as vjp bit for bit without recomputing.
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "trk/core/types.h"
 
 namespace trk {
+
+// What eval_saving keeps for vjp_saved; opaque to the solvers. Empty: nothing kept (vjp_saved recomputes).
+struct FieldActivations {
+  std::vector<Mat> saved;
+  Eigen::Index num_states = 0;
+  bool empty() const { return saved.empty(); }
+};
 
 class VectorField {
  public:
@@ -21,6 +31,19 @@ class VectorField {
 
   virtual void eval(const ConstMatRef& Z, MatRef F) const = 0;
   virtual void vjp(const ConstMatRef& Z, const ConstMatRef& U, MatRef Z_bar, Vec* theta_bar) const = 0;
+
+  // Doubles per state that eval_saving keeps (0: nothing; eval_saving is eval and vjp_saved is vjp).
+  virtual Eigen::Index activation_size() const { return 0; }
+  // eval, keeping the activations in act (or leaving act empty).
+  virtual void eval_saving(const ConstMatRef& Z, MatRef F, FieldActivations& act) const {
+    act.saved.clear();
+    eval(Z, F);
+  }
+  // vjp at Z given act from eval_saving at the same Z and parameters (empty act: recomputes, as vjp).
+  virtual void vjp_saved(const ConstMatRef& Z, const FieldActivations& act, const ConstMatRef& U, MatRef Z_bar,
+                         Vec* theta_bar) const {
+    vjp(Z, U, Z_bar, theta_bar);
+  }
 
   // df/dz at one state (dim x dim), by default from vjp with unit cotangents.
   virtual Mat jacobian(const ConstVecRef& z) const;
@@ -41,6 +64,15 @@ class CountedField {
   void vjp(const ConstMatRef& Z, const ConstMatRef& U, MatRef Z_bar, Vec* theta_bar) {
     ++num_vjp_evaluations_;
     f_.vjp(Z, U, Z_bar, theta_bar);
+  }
+  void eval_saving(const ConstMatRef& Z, MatRef F, FieldActivations& act) {
+    ++num_evaluations_;
+    f_.eval_saving(Z, F, act);
+  }
+  void vjp_saved(const ConstMatRef& Z, const FieldActivations& act, const ConstMatRef& U, MatRef Z_bar,
+                 Vec* theta_bar) {
+    ++num_vjp_evaluations_;
+    f_.vjp_saved(Z, act, U, Z_bar, theta_bar);
   }
   long num_evaluations() const { return num_evaluations_; }
   long num_vjp_evaluations() const { return num_vjp_evaluations_; }

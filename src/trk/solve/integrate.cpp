@@ -10,6 +10,7 @@ Solution integrate_fixed(const VectorField& f, const ButcherTableau& tableau, co
                          long num_steps) {
   CountedField cf(f);
   StageTape tape;
+  tape.keep_activations = false;  // no reverse pass here
   Solution sol;
   sol.z = Z0;
   Mat Z_next(Z0.rows(), Z0.cols());
@@ -66,6 +67,7 @@ Solution integrate_adaptive(const VectorField& f, const ButcherTableau& tableau,
 
   CountedField cf(f);
   StageTape tape;
+  tape.keep_activations = false;  // no reverse pass here
   tape.resize(q, static_cast<int>(Z0.rows()), Z0.cols());
   StepAdjuster adjuster(options.control, order);
   Solution sol;

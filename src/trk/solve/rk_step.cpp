@@ -114,6 +114,9 @@ void rk_step(CountedField& f, const Mat& A, const Vec& b, double h, const ConstM
     tape.resize(q, static_cast<int>(Z.rows()), Z.cols());
     if (k1_known) tape.K[0] = k1;
   }
+  const bool keep = tape.keep_activations &&
+                    f.field().activation_size() * q * Z.cols() <= StageTape::kActivationBudget;
+  tape.activations.resize(q);
   std::vector<Term> terms;
   std::vector<const Mat*> mats;
   terms.reserve(q);
@@ -125,8 +128,16 @@ void rk_step(CountedField& f, const Mat& A, const Vec& b, double h, const ConstM
     for (int j = 0; j < i; ++j)
       if (A(i, j) != 0.0) terms.push_back({h * A(i, j), nullptr}), mats.push_back(&tape.K[j]);
     fused_sum<false>(Z, 1.0, terms, mats, tape.Y[i]);
-    if (i == 0 && k1_known) continue;
-    f.eval(tape.Y[i], tape.K[i]);
+    if (i == 0 && k1_known) {
+      tape.activations[0].saved.clear();  // K_1 came from elsewhere
+      continue;
+    }
+    if (keep) {
+      f.eval_saving(tape.Y[i], tape.K[i], tape.activations[i]);
+    } else {
+      tape.activations[i].saved.clear();
+      f.eval(tape.Y[i], tape.K[i]);
+    }
   }
   // Z_next = Z + sum_i (h b_i) K_i
   terms.clear();
@@ -156,7 +167,10 @@ void rk_step_reverse(CountedField& f, const Mat& A, const Vec& b, double h, cons
       if (A(l, i) != 0.0) terms.push_back({h * A(l, i), nullptr}), mats.push_back(&Y_bar[l]);
     fused_sum<true>(Z_next_bar, h * b(i), terms, mats, K_bar);
     Y_bar[i].setZero(rows, cols);
-    f.vjp(tape.Y[i], K_bar, Y_bar[i], out.theta_bar);
+    if (i < static_cast<int>(tape.activations.size()) && !tape.activations[i].empty())
+      f.vjp_saved(tape.Y[i], tape.activations[i], K_bar, Y_bar[i], out.theta_bar);
+    else
+      f.vjp(tape.Y[i], K_bar, Y_bar[i], out.theta_bar);
   }
   if (out.Z_bar) {
     // Z_bar = Z_next_bar + sum_i Y_bar_i
@@ -166,8 +180,25 @@ void rk_step_reverse(CountedField& f, const Mat& A, const Vec& b, double h, cons
     out.Z_bar->resize(rows, cols);
     fused_sum<false>(Z_next_bar, 1.0, terms, mats, *out.Z_bar);
   }
-  if (out.b_bar)
-    for (int i = 0; i < q; ++i) (*out.b_bar)(i) += h * (Z_next_bar.cwiseProduct(tape.K[i])).sum();
+  if (out.b_bar) {
+    // b_bar_i += h <Z_next_bar, K_i>. Eigen sums `Z_next_bar.cwiseProduct(K_i).sum()` of a strided Ref one element
+    // after the other in column-major order (first product, then fused multiply-adds): one latency-bound chain per
+    // stage. The q chains run here side by side, each in that order, so the sums are the same bit for bit.
+    std::vector<double> dot(q);
+    std::vector<const double*> K(q);
+    for (int i = 0; i < q; ++i) K[i] = tape.K[i].data();
+    for (Eigen::Index j = 0; j < cols; ++j) {
+      const double* z = Z_next_bar.col(j).data();
+      for (Eigen::Index r = 0; r < rows; ++r) {
+        const Eigen::Index e = j * rows + r;
+        if (e == 0)
+          for (int i = 0; i < q; ++i) dot[i] = z[r] * K[i][e];
+        else
+          for (int i = 0; i < q; ++i) dot[i] = madd(z[r], K[i][e], dot[i]);
+      }
+    }
+    for (int i = 0; i < q; ++i) (*out.b_bar)(i) += h * dot[i];
+  }
   if (out.A_bar)
     for (int l = 1; l < q; ++l)
       for (int j = 0; j < l; ++j) (*out.A_bar)(l, j) += h * (Y_bar[l].cwiseProduct(tape.K[j])).sum();
