@@ -241,7 +241,9 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
     std::vector<Vec> theta_bars(num_chunks), b_bars(num_chunks);
     std::vector<Mat> A_bars(num_chunks);
     std::vector<long> nfe_f(num_chunks), nfe_b(num_chunks);
-#pragma omp parallel for schedule(static) num_threads(threads)
+    // Dynamic: a thread that the OS deschedules does not hold up chunks another could take; each chunk's result
+    // has its own slot and the sum below runs in chunk order, so the numbers do not depend on who computed what.
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (long c = 0; c < num_chunks; ++c) {
       const long begin = c * chunk, cols_c = std::min(chunk, n - begin);
       std::vector<Mat> targets;

@@ -197,7 +197,7 @@ void rk_step_reverse(CountedField& f, const Mat& A, const Vec& b, double h, cons
           for (int i = 0; i < q; ++i) dot[i] = madd(z[r], K[i][e], dot[i]);
       }
     }
-    for (int i = 0; i < q; ++i) (*out.b_bar)(i) += h * dot[i];
+    for (int i = 0; i < q; ++i) (*out.b_bar)(i) = madd(h, dot[i], (*out.b_bar)(i));
   }
   if (out.A_bar)
     for (int l = 1; l < q; ++l)
