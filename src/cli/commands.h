@@ -18,4 +18,14 @@ struct FailingVerdict : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Long runs stop cleanly on SIGINT and SIGTERM: the handler only records the signal (a second one kills as
+// usual); fit and identify poll stop_signal() every iteration, write a checkpoint and throw Interrupted, on which
+// main prints the message and exits with 128 + signal (130 for SIGINT, 143 for SIGTERM).
+void install_stop_handlers();
+int stop_signal();  // 0 while no signal has arrived
+struct Interrupted : std::runtime_error {
+  Interrupted(const std::string& what, int signal) : std::runtime_error(what), exit_code(128 + signal) {}
+  int exit_code;
+};
+
 }  // namespace trk::cli

@@ -4,6 +4,8 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <optional>
 #include <stdexcept>
 
 #include "cli/commands.h"
@@ -11,6 +13,7 @@
 #include "trk/experiment/fit.h"
 #include "trk/experiment/generate.h"
 #include "trk/io/atomic_file.h"
+#include "trk/io/checkpoint_io.h"
 #include "trk/io/dataset_io.h"
 #include "trk/io/json_io.h"
 #include "trk/io/results_io.h"
@@ -27,6 +30,8 @@ struct FitArgs {
   std::string schedule = "cosine";
   bool no_continuation = false;
   bool quiet = false;
+  int checkpoint_every = 1000;  // training iterations between checkpoints (0: only when stopped by a signal)
+  bool resume = false;
 };
 
 // Reads the config file into args; flags given on the command line win (CLI11 has stored them already, and
@@ -143,7 +148,7 @@ void run_fit(FitArgs& a, const std::function<bool(const char*)>& given) {
 
   Dataset d;
   if (!a.data.empty()) {
-    d = io::read_dataset(a.data);
+    d = read_dataset_bounded(a.data);
   } else {
     a.generate.system = a.system;
     for (const auto& [k, v] : parse_parameters(a.params)) a.generate.parameters[k] = v;
@@ -151,15 +156,54 @@ void run_fit(FitArgs& a, const std::function<bool(const char*)>& given) {
     d = generate(a.generate);
   }
   const auto f = make_system(d.system, d.parameters);  // throws for systems trk does not know
-  FitSummary s = fit_sweep(*f, d, a.steps, a.options, [&](const std::string& line) {
-    if (a.quiet) return;
-    const bool progress = line.find(" iter ") != std::string::npos;
-    if (progress && !tty) return;
-    fmt::print(stderr, "{}fit: {}{}", tty ? "\r\033[K" : "", line, progress ? "" : "\n");
-  });
-  const std::filesystem::path dir(a.out);
-  io::ensure_writable_directory(dir);
+  if (!a.data.empty() && d.dim() != f->dim())
+    throw std::invalid_argument(fmt::format("{}: /train/states: expected dim {} (the system {}), found {}", a.data,
+                                            f->dim(), d.system, d.dim()));
+  const std::filesystem::path dir(a.out), checkpoint = dir / "checkpoint.h5";
   const io::json config = configuration_json(a, d);
+  std::optional<io::FitCheckpointFile> saved;
+  FitHooks hooks;
+  if (a.resume && std::filesystem::exists(checkpoint)) {
+    saved = io::read_fit_checkpoint(checkpoint);
+    if (saved->configuration != config)
+      throw std::invalid_argument(checkpoint.string() + ": configuration: the checkpoint is of another run (options "
+                                  "or data differ); remove it or run without --resume");
+    hooks.resume = &saved->state;
+    if (!a.quiet)
+      fmt::print(stderr, "fit: resuming from h #{}, candidate {}, iteration {}\n", saved->state.h_index + 1,
+                 saved->state.candidate + 1, saved->state.iteration + 1);
+  }
+  if (std::filesystem::is_directory(dir)) io::remove_stale_temporaries(dir);  // left by a killed run
+  hooks.checkpoint_every = a.checkpoint_every;
+  hooks.stop_requested = [] { return stop_signal() != 0; };
+  hooks.save = [&](const FitCheckpoint& c) {
+    io::ensure_writable_directory(dir);
+    io::write_fit_checkpoint(checkpoint, c, config);
+  };
+  install_stop_handlers();
+  FitSummary s;
+  try {
+    s = fit_sweep(
+        *f, d, a.steps, a.options,
+        [&](const std::string& line) {
+          if (a.quiet) return;
+          const bool progress = line.find(" iter ") != std::string::npos;
+          if (progress && !tty) return;
+          fmt::print(stderr, "{}fit: {}{}", tty ? "\r\033[K" : "", line, progress ? "" : "\n");
+        },
+        hooks);
+  } catch (const std::invalid_argument& e) {
+    // What fit_sweep refuses is the data (steps that do not divide, splits too short): name the file.
+    if (a.data.empty() || hooks.resume) throw;
+    throw std::invalid_argument(a.data + ": " + e.what());
+  }
+  if (s.status == "interrupted") {
+    const int sig = stop_signal();
+    throw Interrupted(fmt::format("interrupted by {}: checkpoint written to {}; continue with the same command and "
+                                  "--resume", sig == SIGTERM ? "SIGTERM" : "SIGINT", checkpoint.string()),
+                      sig);
+  }
+  io::ensure_writable_directory(dir);
   io::write_fit_h5(dir / "fit.h5", s, config);
   io::write_json_atomic(dir / "fit.json", {{"format", "trk-fit"},
                                            {"format_version", 1},
@@ -169,6 +213,8 @@ void run_fit(FitArgs& a, const std::function<bool(const char*)>& given) {
   for (const auto& r : s.rows)
     fmt::print("{:>6}  {:>8}  {:>10}  {:>5}/{:<2}  {:>10.4f}\n", r.h, r.scheme, r.verdict.integrates ? "yes" : "no",
                r.verdict.bounded_runs, r.verdict.runs, r.verdict.worst_deviation);
+  std::error_code ignored;
+  std::filesystem::remove(checkpoint, ignored);  // the results are complete
   fmt::print("wrote {} and {}\n", (dir / "fit.json").string(), (dir / "fit.h5").string());
 }
 
@@ -203,7 +249,14 @@ void setup_fit(CLI::App& app) {
   cmd->add_option("--param", a->params, "system parameter when the config names a system, e.g. rho=28");
   cmd->add_option("--out", a->out, "output folder (fit.json, fit.h5)");
   cmd->add_flag("--quiet", a->quiet, "no progress output");
-  cmd->callback([a, cmd] { run_fit(*a, [cmd](const char* flag) { return cmd->count(flag) > 0; }); });
+  cmd->add_option("--checkpoint-every", a->checkpoint_every,
+                  "training iterations between checkpoints in DIR/checkpoint.h5 (0: only on SIGINT/SIGTERM)")
+      ->capture_default_str();
+  cmd->add_flag("--resume", a->resume, "continue from DIR/checkpoint.h5 (same options and data)");
+  cmd->callback([a, cmd] {
+    if (a->checkpoint_every < 0) throw std::invalid_argument("--checkpoint-every must be >= 0");
+    run_fit(*a, [cmd](const char* flag) { return cmd->count(flag) > 0; });
+  });
 }
 
 }  // namespace trk::cli

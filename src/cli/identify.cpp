@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <csignal>
+#include <optional>
 #include <stdexcept>
 
 #include "cli/commands.h"
@@ -11,6 +14,7 @@
 #include "trk/experiment/generate.h"
 #include "trk/experiment/identify.h"
 #include "trk/io/atomic_file.h"
+#include "trk/io/checkpoint_io.h"
 #include "trk/io/dataset_io.h"
 #include "trk/io/json_io.h"
 #include "trk/io/model_io.h"
@@ -24,6 +28,8 @@ struct IdentifyArgs {
   std::string schedule = "constant";
   std::vector<double> only_h;  // --config: run only the cells of these steps
   bool quiet = false;
+  int checkpoint_every = 1000;  // iterations between checkpoints (0: only when stopped by a signal)
+  bool resume = false;
 };
 
 io::json options_json(const IdentifyOptions& o) {
@@ -54,7 +60,20 @@ io::json options_json(const IdentifyOptions& o) {
           {"refine_rollout_steps", o.refine_rollout_steps},
           {"lm_iterations", o.lm_iterations},
           {"lm_rollout_steps", o.lm_rollout_steps},
-          {"lm_horizon_decay", o.lm_horizon_decay}};
+          {"lm_horizon_decay", o.lm_horizon_decay},
+          {"on_divergence", o.on_divergence}};
+}
+
+// The training data of a cell is at least one rollout long and the test split has a state with 4 samples after it.
+void check_enough_samples(const Dataset& d, const std::string& label, const IdentifyOptions& o) {
+  if (parse_solver(o.solver).kind == SolverKind::kSparseRegression) return;
+  const int need = 1 + std::max({o.rollout_steps, 1});
+  if (d.train.num_times() < need)
+    throw std::invalid_argument(fmt::format("{}: /train/states: expected at least {} time samples for {}-step "
+                                            "rollouts, found {}", label, need, o.rollout_steps, d.train.num_times()));
+  if (d.test.num_times() < 5)
+    throw std::invalid_argument(fmt::format("{}: /test/states: expected at least 5 time samples (a start and 4 "
+                                            "steps to score), found {}", label, d.test.num_times()));
 }
 
 // Training options from a JSON object (config "training" section); unknown keys refused.
@@ -65,7 +84,7 @@ void apply_training(const io::json& t, const std::string& where, IdentifyOptions
                                                 "atol", "sindy_degree", "sindy_threshold", "seed", "chunk_size",
                                                 "warmup", "meet_iterations", "refine_iterations",
                                                 "refine_rollout_iterations", "refine_rollout_steps", "lm_iterations",
-                                                "lm_rollout_steps", "lm_horizon_decay"};
+                                                "lm_rollout_steps", "lm_horizon_decay", "on_divergence"};
   if (!t.is_object()) throw std::runtime_error(where + ": training: expected an object");
   for (const auto& [k, v] : t.items())
     if (std::find(keys.begin(), keys.end(), k) == keys.end())
@@ -105,24 +124,70 @@ void apply_training(const io::json& t, const std::string& where, IdentifyOptions
   get("lm_iterations", o.lm_iterations);
   get("lm_rollout_steps", o.lm_rollout_steps);
   get("lm_horizon_decay", o.lm_horizon_decay);
+  get("on_divergence", o.on_divergence);
 }
 
-void run_one(const Dataset& d, const std::string& data_label, IdentifyOptions o, const std::string& out, bool quiet) {
+void run_one(const Dataset& d, const std::string& data_label, IdentifyOptions o, const std::string& out,
+             const IdentifyArgs& a) {
+  const bool quiet = a.quiet;
   if (auto e = o.validation_error(); !e.empty()) throw std::invalid_argument(e);
+  check_enough_samples(d, data_label, o);
   io::check_writable_directory(out);
+  const std::filesystem::path dir(out), checkpoint = dir / "checkpoint.h5";
+  // What a checkpoint must match to be resumed: the options (threads aside: results do not depend on them) and data.
+  const io::json configuration = {{"options", options_json(o)},
+                                  {"data", data_label},
+                                  {"h", d.h},
+                                  {"train", {d.train.num_trajectories(), d.train.num_times(), d.dim()}},
+                                  {"test", {d.test.num_trajectories(), d.test.num_times(), d.dim()}}};
+  std::optional<io::IdentifyCheckpointFile> saved;
+  IdentifyHooks hooks;
+  if (a.resume) {
+    if (std::filesystem::exists(checkpoint)) {
+      saved = io::read_identify_checkpoint(checkpoint);
+      if (saved->configuration != configuration)
+        throw std::invalid_argument(checkpoint.string() + ": configuration: the checkpoint is of another run (options "
+                                    "or data differ); remove it or run without --resume");
+      hooks.resume = &saved->state;
+      if (!quiet)
+        fmt::print(stderr, "identify: resuming {} from {} iteration {}\n", out, saved->state.phase,
+                   saved->state.iteration + 1);
+    } else if (std::filesystem::exists(dir / "identify.json")) {
+      if (!quiet) fmt::print(stderr, "identify: {} is done already (identify.json, no checkpoint)\n", out);
+      return;
+    }
+  }
+  if (std::filesystem::is_directory(dir)) io::remove_stale_temporaries(dir);  // left by a killed run
+  hooks.checkpoint_every = a.checkpoint_every;
+  hooks.stop_requested = [] { return stop_signal() != 0; };
+  hooks.save = [&](const IdentifyCheckpoint& c) {
+    io::ensure_writable_directory(dir);
+    io::write_identify_checkpoint(checkpoint, c, configuration);
+  };
+  install_stop_handlers();
   const bool tty = !quiet && ::isatty(STDERR_FILENO);
   if (!quiet) fmt::print(stderr, "identify: {} h={} solver={} model={}\n", data_label, d.h, o.solver, o.model);
-  IdentifySummary s = identify(d, o, [&](const std::string& line) {
-    if (!quiet) fmt::print(stderr, "{}identify: {}{}", tty ? "\r\033[K" : "", line, tty ? "" : "\n");
-  });
+  IdentifySummary s = identify(
+      d, o,
+      [&](const std::string& line) {
+        if (!quiet) fmt::print(stderr, "{}identify: {}{}", tty ? "\r\033[K" : "", line, tty ? "" : "\n");
+      },
+      hooks);
   if (tty) fmt::print(stderr, "\n");
+  if (s.status == "interrupted") {
+    const int sig = stop_signal();
+    throw Interrupted(fmt::format("interrupted by {}: checkpoint written to {}; continue with the same command and "
+                                  "--resume", sig == SIGTERM ? "SIGTERM" : "SIGINT", checkpoint.string()),
+                      sig);
+  }
   const io::json row = io::identify_to_json(s, d, data_label);
-  const std::filesystem::path dir(out);
   io::ensure_writable_directory(dir);
   io::write_model_h5(dir / "model.h5", s, row, options_json(o));
   io::json full = row;
   full["configuration"] = options_json(o);
   io::write_json_atomic(dir / "identify.json", full);
+  std::error_code ignored;
+  std::filesystem::remove(checkpoint, ignored);  // the results are complete
   auto cell = [](const ForecastScore& f) { return f.diverged ? std::string("> 10") : fmt::format("{:.4g}", f.rmse); };
   fmt::print("{} h={} {}: rmse t0+h {}, t0+4h {} ({} test states; {} iterations, {:.1f} s) -> {}\n", d.system, d.h,
              o.solver, cell(s.evaluation.at_h), cell(s.evaluation.at_4h), s.evaluation.num_states, s.iterations,
@@ -134,7 +199,7 @@ void run_evaluate(const IdentifyArgs& a) {
   if (a.out.empty()) throw std::invalid_argument("--out is required");
   io::check_writable_directory(a.out);
   io::LoadedModel m = io::read_model_h5(a.evaluate);
-  const Dataset d = io::read_dataset(a.data);
+  const Dataset d = read_dataset_bounded(a.data);
   if (d.dim() != m.flow_map.field->dim())
     throw std::invalid_argument(a.data + ": dimension " + std::to_string(d.dim()) + ", the model's is " +
                                 std::to_string(m.flow_map.field->dim()));
@@ -182,7 +247,7 @@ void run_config(IdentifyArgs& a, const std::function<bool(const char*)>& given) 
   if (j.contains("data")) {
     if (!a.only_h.empty()) throw std::invalid_argument("--h selects steps of a config that generates its data; " + where + " names a data file");
     const std::string path = j["data"];
-    datasets.emplace_back(io::read_dataset(path), path);
+    datasets.emplace_back(read_dataset_bounded(path), path);
   } else {
     if (steps.empty()) throw std::runtime_error(where + ": h: expected a non-empty list of steps");
     GenerateOptions g;
@@ -217,7 +282,7 @@ void run_config(IdentifyArgs& a, const std::function<bool(const char*)>& given) 
         apply_training(j["solver_training"][solver], where, o, s2);
         o.adam.schedule = parse_lr_schedule(s2);
       }
-      run_one(d, label, o, fmt::format("{}/h{}/{}", out, d.h, solver), a.quiet);
+      run_one(d, label, o, fmt::format("{}/h{}/{}", out, d.h, solver), a);
     }
 }
 
@@ -229,8 +294,8 @@ void run_identify(IdentifyArgs& a, const std::function<bool(const char*)>& given
   if (a.out.empty()) throw std::invalid_argument("--out is required");
   a.options.adam.schedule = parse_lr_schedule(a.schedule);
   if (auto e = a.options.validation_error(); !e.empty()) throw std::invalid_argument(e);
-  const Dataset d = io::read_dataset(a.data);
-  run_one(d, a.data, a.options, a.out, a.quiet);
+  const Dataset d = read_dataset_bounded(a.data);
+  run_one(d, a.data, a.options, a.out, a);
 }
 
 }  // namespace
@@ -269,7 +334,17 @@ void setup_identify(CLI::App& app) {
   cmd->add_option("--evaluate", a->evaluate, "a model.h5 to evaluate on --data instead of training");
   cmd->add_option("--out", a->out, "output folder (identify.json, model.h5)");
   cmd->add_flag("--quiet", a->quiet, "no progress output");
+  cmd->add_option("--on-divergence", a->options.on_divergence,
+                  "on a non-finite loss: stop (keep the last good model) | lower_lr (restore it, halve the learning "
+                  "rate, up to 10 times)")
+      ->capture_default_str();
+  cmd->add_option("--checkpoint-every", a->checkpoint_every,
+                  "iterations between checkpoints in DIR/checkpoint.h5 (0: only on SIGINT/SIGTERM)")
+      ->capture_default_str();
+  cmd->add_flag("--resume", a->resume,
+                "continue from DIR/checkpoint.h5 (same options and data); grid cells with results are skipped");
   cmd->callback([a, cmd] {
+    if (a->checkpoint_every < 0) throw std::invalid_argument("--checkpoint-every must be >= 0");
     a->options.model_options.seed = static_cast<std::uint64_t>(a->options.seed);
     run_identify(*a, [cmd](const char* flag) { return cmd->count(flag) > 0; });
   });

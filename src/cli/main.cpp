@@ -3,10 +3,28 @@
 #include <fmt/core.h>
 #include <malloc.h>
 
+#include <csignal>
 #include <exception>
 #include <string>
 
 #include "cli/commands.h"
+
+namespace trk::cli {
+namespace {
+volatile std::sig_atomic_t received_signal = 0;
+extern "C" void on_stop_signal(int sig) {
+  received_signal = sig;
+  std::signal(sig, SIG_DFL);  // a second signal ends the process at once
+}
+}  // namespace
+
+void install_stop_handlers() {
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+}
+
+int stop_signal() { return received_signal; }
+}  // namespace trk::cli
 
 namespace {
 // Errors are reported on one line.
@@ -52,6 +70,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     fmt::print(stderr, "trk: error: {} (see --help)\n", one_line(e.what()));
     return trk::cli::kBadInput;
+  } catch (const trk::cli::Interrupted& e) {
+    fmt::print(stderr, "trk: {}\n", one_line(e.what()));
+    return e.exit_code;
   } catch (const trk::cli::FailingVerdict& e) {
     fmt::print(stderr, "trk: {}\n", one_line(e.what()));
     return trk::cli::kFailingVerdict;

@@ -120,20 +120,48 @@ struct TrainingProblem {
   int m;  // data steps per step h
 };
 
-// Adam on the objective of fit.h from `scheme` (updated in place); returns the loss per iteration.
-std::vector<double> train_scheme(const TrainingProblem& p, const FitOptions& o, Rng& rng, TrainableTableau& scheme,
-                                 const std::function<void(const std::string&)>& log) {
+// Where a candidate's training stands at an iteration boundary.
+struct CandidateProgress {
+  int iteration;
+  const Vec& params;
+  const Vec& best;
+  const Adam& adam;
+  const std::vector<double>& history;
+};
+
+// Adam on the objective of fit.h from `scheme` (updated in place); returns the loss per iteration. Continues from
+// `from` when given. `at_boundary` is asked at the top of every iteration; when it says stop, *stopped is set and
+// the history so far returned.
+std::vector<double> train_scheme(const TrainingProblem& p, const FitOptions& o, Rng& rng, std::uint64_t& rng_draws,
+                                 TrainableTableau& scheme, const std::function<void(const std::string&)>& log,
+                                 const FitCheckpoint* from,
+                                 const std::function<bool(const CandidateProgress&)>& at_boundary, bool* stopped) {
   const VectorField& f = p.f;
   std::vector<double> history;
   Adam adam(scheme.params().size(), o.adam, o.iterations);
   const StabilityPenaltyOptions sp{.weight = o.stability_weight, .step = p.h, .eigenvalues = p.spectrum};
   Vec best = scheme.params();
+  int first = 0;
+  if (from) {
+    if (from->params.size() != best.size() || from->best.size() != best.size())
+      throw std::invalid_argument("checkpoint: the scheme has " + std::to_string(from->params.size()) +
+                                  " parameters, these options have " + std::to_string(best.size()));
+    scheme.set_params(from->params);
+    best = from->best;
+    adam.restore(from->adam_m, from->adam_v, from->adam_t);
+    history = from->history;
+    first = from->iteration;
+  }
   const int n = static_cast<int>(std::min<long>(o.batch_size, p.starts.items.size()));
   Mat Zs(f.dim(), n);
   std::vector<Mat> targets(o.rollout_steps, Mat(f.dim(), n));
-  for (int it = 0; it < o.iterations; ++it) {
+  for (int it = first; it < o.iterations; ++it) {
+    if (at_boundary && at_boundary({it, scheme.params(), best, adam, history})) {
+      *stopped = true;
+      return history;
+    }
     // Mini-batch of rollouts.
-    for (int j = 0; j < n; ++j) {
+    for (int j = 0; j < n; ++j, ++rng_draws) {
       const auto [tr, i] = p.starts.items[rng.next_u64() % p.starts.items.size()];
       const Mat& traj = p.train.states[tr];
       Zs.col(j) = traj.col(i);
@@ -181,7 +209,7 @@ bool better(const IntegratesSummary& a, const IntegratesSummary& b) {
 }  // namespace
 
 FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vector<double>& steps,
-                     const FitOptions& o, const std::function<void(const std::string&)>& log) {
+                     const FitOptions& o, const std::function<void(const std::string&)>& log, const FitHooks& hooks) {
   if (auto e = o.validation_error(); !e.empty()) throw std::invalid_argument(e);
   if (steps.empty()) throw std::invalid_argument("no step h given");
   if (fine.dim() != f.dim())
@@ -207,42 +235,11 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
   scheme.project_order(o.order);
   const std::string trained_name = "trk" + std::to_string(o.stages);
   Rng rng(static_cast<std::uint64_t>(o.seed));
-  for (double h : hs) {
-    const int m = stride_of(h, fine.h);
-    if (!o.continuation) {
-      scheme = TrainableTableau(o.stages, o.init);
-      scheme.project_order(o.order);
-    }
-    const Starts starts = rollout_starts(fine.train, m, o.rollout_steps);
-    if (starts.items.empty()) throw std::invalid_argument("the training split is too short for the rollouts at h = " +
-                                                          std::to_string(h));
-    FitRow row;
-    row.h = h;
-    row.scheme = trained_name;
-    row.trained = true;
-    const auto t_start = std::chrono::steady_clock::now();
-    const TrainingProblem problem{f, fine.train, starts, spectrum, h, m};
-    std::optional<TrainableTableau> kept;
-    IntegratesSummary kept_verdict;
-    for (int c = 0; c < o.candidates; ++c) {
-      TrainableTableau candidate = scheme;
-      std::vector<double> history = train_scheme(problem, o, rng, candidate, log);
-      if (o.candidates > 1) {
-        const IntegratesSummary v = judge_integrates(f, candidate.tableau(trained_name), h, Z_val, val_reference, o.judge);
-        if (log)
-          log("h=" + std::to_string(h) + " candidate " + std::to_string(c + 1) + ": bounded " +
-              std::to_string(v.bounded_runs) + "/" + std::to_string(v.runs) + " on training states, deviation " +
-              std::to_string(v.worst_deviation));
-        if (kept && !better(v, kept_verdict)) continue;
-        kept_verdict = v;
-      }
-      kept = candidate;
-      row.loss_history = std::move(history);
-    }
-    scheme = *kept;
-    row.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-    row.tableau = scheme.tableau(trained_name);
-    std::vector<FitRow> rows = {row};
+  std::uint64_t rng_draws = 0;
+
+  // The rows of one h: the trained scheme, then every comparison scheme, judged from the test states.
+  auto judge_rows = [&](double h, int m, FitRow row) {
+    std::vector<FitRow> rows = {std::move(row)};
     for (const auto& c : o.compare) {
       FitRow r;
       r.h = h;
@@ -262,6 +259,136 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
             std::to_string(r.one_step_rmse) + ")");
       summary.rows.push_back(std::move(r));
     }
+  };
+  auto trained_row = [&](double h, const TrainableTableau& t, std::vector<double> history, double seconds) {
+    FitRow row;
+    row.h = h;
+    row.scheme = trained_name;
+    row.trained = true;
+    row.tableau = t.tableau(trained_name);
+    row.loss_history = std::move(history);
+    row.train_seconds = seconds;
+    return row;
+  };
+
+  // Resuming: the steps finished before the checkpoint are judged again from their schemes.
+  const FitCheckpoint* resume = hooks.resume;
+  std::vector<Vec> done_schemes;
+  std::vector<std::vector<double>> done_histories;
+  std::vector<double> done_seconds;
+  size_t first_h = 0;
+  if (resume) {
+    const Eigen::Index np = scheme.params().size();
+    const size_t done = resume->done_schemes.size();
+    if (resume->h_index < 0 || static_cast<size_t>(resume->h_index) >= hs.size() || done != static_cast<size_t>(resume->h_index) ||
+        resume->done_histories.size() != done || resume->done_seconds.size() != done || resume->scheme.size() != np ||
+        resume->candidate < 0 || resume->candidate >= o.candidates)
+      throw std::invalid_argument("checkpoint: does not match these steps and options");
+    for (size_t k = 0; k < done; ++k) {
+      if (resume->done_schemes[k].size() != np) throw std::invalid_argument("checkpoint: does not match these options");
+      TrainableTableau t = scheme;
+      t.set_params(resume->done_schemes[k]);
+      judge_rows(hs[k], stride_of(hs[k], fine.h), trained_row(hs[k], t, resume->done_histories[k], resume->done_seconds[k]));
+    }
+    done_schemes = resume->done_schemes;
+    done_histories = resume->done_histories;
+    done_seconds = resume->done_seconds;
+    scheme.set_params(resume->scheme);
+    for (std::uint64_t k = 0; k < resume->rng_draws; ++k) rng.next_u64();
+    rng_draws = resume->rng_draws;
+    first_h = static_cast<size_t>(resume->h_index);
+  }
+  long boundaries = 0;
+  for (size_t hi = first_h; hi < hs.size(); ++hi) {
+    const double h = hs[hi];
+    const bool resuming_here = resume && hi == first_h;
+    const int m = stride_of(h, fine.h);
+    if (!o.continuation) {
+      scheme = TrainableTableau(o.stages, o.init);
+      scheme.project_order(o.order);
+    }
+    const Starts starts = rollout_starts(fine.train, m, o.rollout_steps);
+    if (starts.items.empty()) throw std::invalid_argument("the training split is too short for the rollouts at h = " +
+                                                          std::to_string(h));
+    const auto t_start = std::chrono::steady_clock::now();
+    const double seconds_before = resuming_here ? resume->seconds : 0.0;
+    const TrainingProblem problem{f, fine.train, starts, spectrum, h, m};
+    std::optional<TrainableTableau> kept;
+    IntegratesSummary kept_verdict;
+    std::vector<double> kept_history;
+    int first_candidate = 0;
+    if (resuming_here) {
+      first_candidate = resume->candidate;
+      if (resume->has_kept) {
+        kept = scheme;
+        kept->set_params(resume->kept);
+        kept_history = resume->kept_history;
+        kept_verdict.bounded_runs = resume->kept_bounded_runs;
+        kept_verdict.worst_deviation = resume->kept_deviation;
+      }
+    }
+    for (int c = first_candidate; c < o.candidates; ++c) {
+      TrainableTableau candidate = scheme;
+      // At the top of every training iteration: save every checkpoint_every iterations, or when asked to stop.
+      auto at_boundary = [&](const CandidateProgress& p) {
+        const bool stop = hooks.stop_requested && hooks.stop_requested();
+        const bool periodic = hooks.checkpoint_every > 0 && boundaries > 0 && boundaries % hooks.checkpoint_every == 0;
+        ++boundaries;
+        if ((stop || periodic) && hooks.save) {
+          FitCheckpoint s;
+          s.h_index = static_cast<int>(hi);
+          s.candidate = c;
+          s.iteration = p.iteration;
+          s.scheme = scheme.params();
+          s.params = p.params;
+          s.best = p.best;
+          s.adam_m = p.adam.m();
+          s.adam_v = p.adam.v();
+          s.adam_t = p.adam.iteration();
+          s.history = p.history;
+          s.rng_draws = rng_draws;
+          s.has_kept = kept.has_value();
+          if (kept) {
+            s.kept = kept->params();
+            s.kept_history = kept_history;
+            s.kept_bounded_runs = kept_verdict.bounded_runs;
+            s.kept_deviation = kept_verdict.worst_deviation;
+          }
+          s.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+          s.done_schemes = done_schemes;
+          s.done_histories = done_histories;
+          s.done_seconds = done_seconds;
+          hooks.save(s);
+        }
+        if (stop && log) log("stopped on request; the state is saved");
+        return stop;
+      };
+      bool stopped = false;
+      const FitCheckpoint* from = resuming_here && c == first_candidate ? resume : nullptr;
+      std::vector<double> history = train_scheme(problem, o, rng, rng_draws, candidate, log, from, at_boundary, &stopped);
+      if (stopped) {
+        summary.status = "interrupted";
+        return summary;
+      }
+      if (o.candidates > 1) {
+        const IntegratesSummary v = judge_integrates(f, candidate.tableau(trained_name), h, Z_val, val_reference, o.judge);
+        if (log)
+          log("h=" + std::to_string(h) + " candidate " + std::to_string(c + 1) + ": bounded " +
+              std::to_string(v.bounded_runs) + "/" + std::to_string(v.runs) + " on training states, deviation " +
+              std::to_string(v.worst_deviation));
+        if (kept && !better(v, kept_verdict)) continue;
+        kept_verdict = v;
+      }
+      kept = candidate;
+      kept_history = std::move(history);
+    }
+    scheme = *kept;
+    const double seconds =
+        seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    done_schemes.push_back(scheme.params());
+    done_histories.push_back(kept_history);
+    done_seconds.push_back(seconds);
+    judge_rows(h, m, trained_row(h, scheme, kept_history, seconds));
   }
   return summary;
 }

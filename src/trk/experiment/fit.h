@@ -61,10 +61,42 @@ struct FitRow {
 struct FitSummary {
   Climatology reference;
   std::vector<FitRow> rows;           // ordered by h, trained scheme first
+  std::string status = "completed";   // or "interrupted" (stopped on request after a checkpoint; rows incomplete)
+};
+
+// The state of fit_sweep at an iteration boundary: everything it needs to continue bit for bit. The steps
+// finished before are kept as their trained schemes (their verdicts are computed again on resume).
+struct FitCheckpoint {
+  int h_index = 0, candidate = 0, iteration = 0;  // next iteration of this candidate at the h_index-th smallest h
+  Vec scheme;                                     // the scheme every candidate at this h starts from
+  Vec params, best;                               // the candidate's parameters and its last finite-loss ones
+  Vec adam_m, adam_v;
+  long adam_t = 0;
+  std::vector<double> history;                    // the candidate's loss history so far
+  std::uint64_t rng_draws = 0;                    // mini-batch draws so far (all steps and candidates)
+  bool has_kept = false;                          // the best earlier candidate at this h
+  Vec kept;
+  std::vector<double> kept_history;
+  int kept_bounded_runs = 0;
+  double kept_deviation = 0.0;
+  double seconds = 0.0;                           // training time at this h so far
+  std::vector<Vec> done_schemes;                  // per finished h: trained scheme, loss history, seconds
+  std::vector<std::vector<double>> done_histories;
+  std::vector<double> done_seconds;
+};
+
+// Checkpointing and stopping for long runs (the library writes no file: `save` does).
+struct FitHooks {
+  int checkpoint_every = 0;                          // training iterations between saves; 0: none
+  std::function<void(const FitCheckpoint&)> save;    // also called when a stop is requested
+  std::function<bool()> stop_requested;              // polled every iteration; true: save, status "interrupted"
+  const FitCheckpoint* resume = nullptr;             // continue from this state (same data and options)
 };
 
 // `fine`: a dataset whose sampling step divides every h. Throws std::invalid_argument on bad options or data.
+// A run resumed from a checkpoint ends with the same rows as one that was never stopped.
 FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vector<double>& steps,
-                     const FitOptions& options, const std::function<void(const std::string&)>& log = {});
+                     const FitOptions& options, const std::function<void(const std::string&)>& log = {},
+                     const FitHooks& hooks = {});
 
 }  // namespace trk

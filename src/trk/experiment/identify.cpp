@@ -71,6 +71,8 @@ std::string IdentifyOptions::validation_error() const {
   if (threads < 0) return "threads must be >= 0";
   if (chunk_size < 1) return "chunk size must be at least 1";
   if (log_every < 0) return "log interval must be >= 0";
+  if (on_divergence != "stop" && on_divergence != "lower_lr")
+    return "unknown divergence policy '" + on_divergence + "' (stop, lower_lr)";
   return "";
 }
 
@@ -151,7 +153,7 @@ EvaluateSummary evaluate_forecasts(const FlowMap& psi, const Split& test) {
 }
 
 IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
-                         const std::function<void(const std::string&)>& log) {
+                         const std::function<void(const std::string&)>& log, const IdentifyHooks& hooks) {
   if (auto e = o.validation_error(); !e.empty()) throw std::invalid_argument(e);
   if (!(data.h > 0)) throw std::invalid_argument("the dataset's h must be positive");
   const int dim = data.dim();
@@ -296,11 +298,90 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
   auto t_log = std::chrono::steady_clock::now();
   int since_log = 0;
   bool in_meet_layout = false;
-  if (meet_iterations > 0) {
+  double learning_rate = o.adam.learning_rate;  // lowered on divergence with on_divergence = "lower_lr"
+  long adam_total = o.iterations;
+  auto make_adam = [&](long total) {
+    AdamOptions a = o.adam;
+    a.learning_rate = learning_rate;
+    adam_total = total;
+    return Adam(x.size(), a, total);
+  };
+  std::uint64_t rng_draws = 0;
+
+  // Checkpoints: the state is offered at the top of an iteration (nothing of it done yet) of every phase.
+  const IdentifyCheckpoint* resume = hooks.resume;
+  auto phase_rank = [](const std::string& phase) {
+    static const char* order[] = {"adam", "refine", "refine_rollout", "lm"};
+    for (int i = 0; i < 4; ++i)
+      if (phase == order[i]) return i;
+    throw std::invalid_argument("checkpoint: unknown phase '" + phase + "'");
+  };
+  const int resume_rank = resume ? phase_rank(resume->phase) : 0;
+  double seconds_before = 0.0;
+  if (resume) {
+    out.status = resume->status;
+    out.iterations = resume->iterations;
+    out.meet_iterations = resume->meet_iterations;
+    out.refine_iterations = resume->refine_iterations;
+    out.learning_rate_halvings = resume->learning_rate_halvings;
+    out.loss_history = resume->loss_history;
+    out.meet_loss_history = resume->meet_loss_history;
+    out.refine_loss_history = resume->refine_loss_history;
+    out.nfe_forward_history = resume->nfe_forward_history;
+    out.nfe_backward_history = resume->nfe_backward_history;
+    seconds_before = resume->train_seconds;
+    for (std::uint64_t i = 0; i < resume->rng_draws; ++i) rng.next_u64();
+    rng_draws = resume->rng_draws;
+    learning_rate = resume->learning_rate > 0 ? resume->learning_rate : o.adam.learning_rate;
+  }
+  const bool resume_in_meet = resume && resume_rank == 0 && resume->iteration < meet_iterations;
+  auto check_resume_size = [&](Eigen::Index expected) {
+    if (resume->x.size() != expected)
+      throw std::invalid_argument("checkpoint: " + std::to_string(resume->x.size()) + " parameters, these options have " +
+                                  std::to_string(expected));
+  };
+  auto state = [&](const std::string& phase, int iteration) {
+    IdentifyCheckpoint c;
+    c.phase = phase;
+    c.iteration = iteration;
+    c.x = x;
+    c.rng_draws = rng_draws;
+    c.learning_rate = learning_rate;
+    c.status = out.status;
+    c.iterations = out.iterations;
+    c.meet_iterations = out.meet_iterations;
+    c.refine_iterations = out.refine_iterations;
+    c.learning_rate_halvings = out.learning_rate_halvings;
+    c.loss_history = out.loss_history;
+    c.meet_loss_history = out.meet_loss_history;
+    c.refine_loss_history = out.refine_loss_history;
+    c.nfe_forward_history = out.nfe_forward_history;
+    c.nfe_backward_history = out.nfe_backward_history;
+    c.train_seconds =
+        seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    return c;
+  };
+  long boundaries = 0;
+  bool stopped = false;
+  // True when training must stop here (the state was saved). Saves every checkpoint_every iterations too.
+  auto at_boundary = [&](const std::function<IdentifyCheckpoint()>& make_state) {
+    const bool stop = hooks.stop_requested && hooks.stop_requested();
+    const bool periodic = hooks.checkpoint_every > 0 && boundaries > 0 && boundaries % hooks.checkpoint_every == 0;
+    ++boundaries;
+    if ((stop || periodic) && hooks.save) hooks.save(make_state());
+    if (stop) {
+      out.status = "interrupted";
+      stopped = true;
+      if (log) log("stopped on request; the state is saved");
+    }
+    return stop;
+  };
+
+  if (meet_iterations > 0 && (!resume || resume_in_meet)) {
     x.conservativeResize(n_theta + half.params().size());
     x.tail(half.params().size()) = half.params();
     last_good = x;
-    adam = Adam(x.size(), o.adam, meet_iterations);
+    adam = make_adam(meet_iterations);
     in_meet_layout = true;
   }
   auto compose = [&] {
@@ -323,15 +404,64 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
       x.conservativeResize(n_theta + scheme.params().size());
       x.tail(scheme.params().size()) = scheme.params();
       last_good = x;
-      adam = Adam(x.size(), o.adam, o.iterations);
+      adam = make_adam(o.iterations);
       in_meet_layout = false;
   };
-  for (int it = 0; it < o.iterations + meet_iterations; ++it) {
+  const Eigen::Index main_size = n_theta + (trainable ? scheme.params().size() : 0);
+  int first_it = 0;
+  if (resume) {
+    check_resume_size(resume_in_meet ? n_theta + half.params().size() : main_size);
+    x = resume->x;
+    if (resume_rank == 0) {
+      first_it = resume->iteration;
+      last_good = resume->last_good;
+      bad_in_a_row = resume->bad_in_a_row;
+      adam = make_adam(resume_in_meet ? meet_iterations : o.iterations);
+      adam.restore(resume->adam_m, resume->adam_v, resume->adam_t);
+    } else {
+      first_it = o.iterations + meet_iterations;  // the Adam phases are done
+    }
+  }
+  auto adam_state = [&](int it) {
+    IdentifyCheckpoint c = state("adam", it);
+    c.last_good = last_good;
+    c.adam_m = adam.m();
+    c.adam_v = adam.v();
+    c.adam_t = adam.iteration();
+    c.bad_in_a_row = bad_in_a_row;
+    return c;
+  };
+  // A non-finite loss, gradient or step: back to the last good parameters, then by policy halve the learning rate
+  // (moments kept when finite) or count it; 10 in a row stop training. True when training must stop.
+  auto diverged = [&](int it, const char* what) {
+    x = last_good;
+    if (o.on_divergence == "lower_lr" && out.learning_rate_halvings < 10) {
+      learning_rate *= 0.5;
+      ++out.learning_rate_halvings;
+      const Adam previous = adam;
+      adam = make_adam(adam_total);
+      const bool finite = previous.m().allFinite() && previous.v().allFinite();
+      adam.restore(finite ? previous.m() : Vec::Zero(x.size()), finite ? previous.v() : Vec::Zero(x.size()),
+                   previous.iteration());
+      if (log) log(std::string("non-finite ") + what + " at iteration " + std::to_string(it + 1) +
+                   ": last good model restored, learning rate halved to " + std::to_string(learning_rate));
+      return false;
+    }
+    if (++bad_in_a_row >= 10) {
+      out.status = "non_finite_loss";
+      if (log) log(std::string("non-finite ") + what + " 10 times in a row at iteration " + std::to_string(it + 1) +
+                   ": training stopped, the last good model is kept");
+      return true;
+    }
+    return false;
+  };
+  for (int it = first_it; it < o.iterations + meet_iterations; ++it) {
     const bool meet = it < meet_iterations;
     if (it == meet_iterations && in_meet_layout) compose();
+    if (at_boundary([&] { return adam_state(it); })) break;
     std::vector<long> cols;
     if (o.batch_size > 0 && o.batch_size < n_all)
-      for (int j = 0; j < o.batch_size; ++j) cols.push_back(static_cast<long>(rng.next_u64() % n_all));
+      for (int j = 0; j < o.batch_size; ++j, ++rng_draws) cols.push_back(static_cast<long>(rng.next_u64() % n_all));
     const LossEval r = evaluate(x, cols, meet);
     if (meet) {
       out.meet_loss_history.push_back(r.loss);
@@ -341,16 +471,9 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
       out.nfe_backward_history.push_back(r.nfe_backward);
     }
     if (!std::isfinite(r.loss) || !r.grad.allFinite()) {
-      x = last_good;
-      if (++bad_in_a_row >= 10) {
-        out.status = "non_finite_loss";
-        if (log) log("non-finite loss 10 times in a row at iteration " + std::to_string(it + 1) +
-                     ": training stopped, the last good model is kept");
-        break;
-      }
+      if (diverged(it, "loss")) break;
       continue;
     }
-    bad_in_a_row = 0;
     last_good = x;
     adam.step(x, r.grad);
     if (trainable) {
@@ -359,6 +482,11 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
       tab.project_consistency();
       x.tail(tab.params().size()) = tab.params();
     }
+    if (!x.allFinite()) {
+      if (diverged(it, "parameters")) break;
+      continue;
+    }
+    bad_in_a_row = 0;
     if (meet)
       out.meet_iterations = it + 1;
     else
@@ -376,7 +504,10 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
       since_log = 0;
     }
   }
+  if (stopped) return out;
   if (in_meet_layout) compose();
+  // The phase's checkpoint when resuming inside it, else null.
+  auto resume_in = [&](const char* phase) { return resume && resume->phase == phase ? resume : nullptr; };
   // Levenberg-Marquardt: residuals r(x) = k^-d (Z_k - Y_k) / sqrt(K n dim), k = 1..K, stacked, plus a heavily weighted
   // row for sum b - 1; Jacobian by forward differences.
   auto residuals = [&](const Pairs& P, const Vec& params) {
@@ -405,9 +536,18 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
     return r;
   };
   auto levenberg_marquardt = [&](const Pairs& P, int iterations) {
-    Vec r = residuals(P, x);
-    double loss = r.squaredNorm(), mu = 1e-3;
-    for (int it = 0; it < iterations && std::isfinite(loss); ++it) {
+    const IdentifyCheckpoint* from = resume_in("lm");
+    Vec r = from ? from->residuals : residuals(P, x);
+    double loss = from ? from->loss : r.squaredNorm(), mu = from ? from->mu : 1e-3;
+    for (int it = from ? from->iteration : 0; it < iterations && std::isfinite(loss); ++it) {
+      if (at_boundary([&] {
+            IdentifyCheckpoint c = state("lm", it);
+            c.residuals = r;
+            c.loss = loss;
+            c.mu = mu;
+            return c;
+          }))
+        return;
       Mat J(r.size(), x.size());
       for (Eigen::Index i = 0; i < x.size(); ++i) {
         Vec xp = x;
@@ -450,18 +590,39 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
       }
     }
   };
-  auto refine = [&](const Pairs& refine_pairs, int iterations, const char* label) {
+  auto refine = [&](const Pairs& refine_pairs, int iterations, const char* label, const char* phase) {
     const long nb = trainable ? scheme.num_stages() : 0;
     // Gradient projected onto the tangent space of {sum b = 1}: every L-BFGS direction stays in it.
     auto project = [&](Vec g) {
       if (nb > 0) g.tail(nb).array() -= g.tail(nb).mean();
       return g;
     };
-    LossEval r = evaluate_on(refine_pairs, x, {});
-    Vec g = project(r.grad);
+    const IdentifyCheckpoint* from = resume_in(phase);
+    LossEval r;
+    Vec g;
     std::vector<Vec> S, Y;
     int done = 0;
-    for (int it = 0; it < iterations && std::isfinite(r.loss); ++it) {
+    if (from) {
+      r.loss = from->loss;
+      g = from->gradient;
+      S = from->s_memory;
+      Y = from->y_memory;
+      done = from->phase_accepted;
+    } else {
+      r = evaluate_on(refine_pairs, x, {});
+      g = project(r.grad);
+    }
+    for (int it = from ? from->iteration : 0; it < iterations && std::isfinite(r.loss); ++it) {
+      if (at_boundary([&] {
+            IdentifyCheckpoint c = state(phase, it);
+            c.loss = r.loss;
+            c.gradient = g;
+            c.s_memory = S;
+            c.y_memory = Y;
+            c.phase_accepted = done;
+            return c;
+          }))
+        return;
       // Two-loop recursion.
       Vec d = -g;
       const int m = static_cast<int>(S.size());
@@ -525,17 +686,21 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
     out.refine_iterations += done;
   };
   if (!adaptive && out.status == "completed" && out.iterations == o.iterations) {
-    if (o.refine_iterations > 0) refine(all, o.refine_iterations, "refine");
-    if (o.refine_rollout_iterations > 0)
-      refine(make_pairs(data.train, o.refine_rollout_steps), o.refine_rollout_iterations, "refine rollout");
-    if (o.lm_iterations > 0) levenberg_marquardt(make_pairs(data.train, o.lm_rollout_steps), o.lm_iterations);
+    if (o.refine_iterations > 0 && resume_rank <= 1) refine(all, o.refine_iterations, "refine", "refine");
+    if (!stopped && o.refine_rollout_iterations > 0 && resume_rank <= 2)
+      refine(make_pairs(data.train, o.refine_rollout_steps), o.refine_rollout_iterations, "refine rollout",
+             "refine_rollout");
+    if (!stopped && o.lm_iterations > 0)
+      levenberg_marquardt(make_pairs(data.train, o.lm_rollout_steps), o.lm_iterations);
   }
+  if (stopped) return out;
   psi.field->set_params(x.head(n_theta));
   if (trainable) {
     scheme.set_params(x.tail(scheme.params().size()));
     psi.tableau = scheme.tableau(o.solver);
   }
-  out.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  out.train_seconds =
+      seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   out.evaluation = evaluate_forecasts(psi, data.test);
   return out;
 }

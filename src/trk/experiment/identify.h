@@ -80,6 +80,10 @@ struct IdentifyOptions {
   int threads = 0;                    // 0: OpenMP's default
   int chunk_size = 250;               // columns per parallel chunk (fixed: results independent of threads)
   int log_every = 0;                  // 0: about 20 progress lines
+  // Non-finite loss or gradient in the Adam phases: the step is undone (last good parameters). "stop": after 10
+  // in a row training stops with status "non_finite_loss" and keeps the last good model. "lower_lr": each time,
+  // the learning rate is halved (Adam moments kept), up to 10 times, then as "stop".
+  std::string on_divergence = "stop";
   std::string validation_error() const;
 };
 
@@ -96,7 +100,9 @@ struct EvaluateSummary {
 
 struct IdentifySummary {
   FlowMap flow_map;
-  std::string status = "completed";  // or "non_finite_loss" (training stopped, last good model kept)
+  // "completed", "non_finite_loss" (training stopped, last good model kept) or "interrupted" (stopped on request
+  // after a checkpoint; no evaluation).
+  std::string status = "completed";
   int iterations = 0;                // completed Adam iterations of the main phase
   double train_seconds = 0.0;
   std::vector<double> loss_history;  // main Adam phase (the loss of options.rollout_steps-step rollouts)
@@ -105,13 +111,51 @@ struct IdentifySummary {
   std::vector<double> meet_loss_history;
   int refine_iterations = 0;         // completed L-BFGS and Levenberg-Marquardt iterations and their loss
   std::vector<double> refine_loss_history;
+  int learning_rate_halvings = 0;    // on_divergence = "lower_lr": times the learning rate was halved
   std::optional<SindySummary> sindy;
   EvaluateSummary evaluation;
 };
 
-// Throws std::invalid_argument on invalid options or data (too few samples, ...).
+// The training state at an iteration boundary: everything identify() needs to continue bit for bit. Phases run
+// in order "adam" (the meet-in-the-middle iterations, then the main ones, in one count), "refine", "refine_rollout"
+// (L-BFGS), "lm" (Levenberg-Marquardt); `iteration` is the next iteration of `phase` to run.
+struct IdentifyCheckpoint {
+  std::string phase = "adam";
+  int iteration = 0;
+  Vec x;                                  // optimiser parameters [theta; scheme parameters of the phase]
+  // adam
+  Vec last_good, adam_m, adam_v;
+  long adam_t = 0;
+  int bad_in_a_row = 0;
+  double learning_rate = 0.0;             // current (lowered after divergence with on_divergence = "lower_lr")
+  std::uint64_t rng_draws = 0;            // mini-batch draws so far
+  // refine, refine_rollout: loss and projected gradient at x, memory pairs; lm: residuals at x and damping
+  double loss = 0.0;
+  Vec gradient;
+  std::vector<Vec> s_memory, y_memory;
+  int phase_accepted = 0;                 // accepted iterations of this phase so far
+  Vec residuals;
+  double mu = 0.0;
+  // What the summary has so far.
+  std::string status = "completed";
+  int iterations = 0, meet_iterations = 0, refine_iterations = 0, learning_rate_halvings = 0;
+  std::vector<double> loss_history, meet_loss_history, refine_loss_history;
+  std::vector<long> nfe_forward_history, nfe_backward_history;
+  double train_seconds = 0.0;             // spent before this checkpoint
+};
+
+// Checkpointing and stopping, for long runs (the library writes no file: `save` does).
+struct IdentifyHooks {
+  int checkpoint_every = 0;                                // iterations (any phase) between saves; 0: none
+  std::function<void(const IdentifyCheckpoint&)> save;    // also called when a stop is requested
+  std::function<bool()> stop_requested;                   // polled every iteration; true: save, status "interrupted"
+  const IdentifyCheckpoint* resume = nullptr;             // continue from this state (same data and options)
+};
+
+// Throws std::invalid_argument on invalid options or data (too few samples, ...). A run resumed from a checkpoint
+// ends with the same numbers as one that was never stopped (same data, options and thread-independent chunks).
 IdentifySummary identify(const Dataset& data, const IdentifyOptions& options,
-                         const std::function<void(const std::string&)>& log = {});
+                         const std::function<void(const std::string&)>& log = {}, const IdentifyHooks& hooks = {});
 
 EvaluateSummary evaluate_forecasts(const FlowMap& psi, const Split& test);
 

@@ -1,7 +1,10 @@
 #include "trk/io/atomic_file.h"
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 #include <system_error>
@@ -62,6 +65,29 @@ void check_writable_directory(const fs::path& dir) {
     throw std::runtime_error(d.string() + ": cannot create directory (" + probe.string() + " is not a directory)");
   if (::access(probe.c_str(), W_OK) != 0)
     throw std::runtime_error(d.string() + ": directory is not writable (" + probe.string() + ")");
+  std::string probe_dir = (probe / ".trk_probe_XXXXXX").string();
+  if (::mkdtemp(probe_dir.data()) == nullptr)
+    throw std::runtime_error(d.string() + ": cannot create directory (" + probe.string() + ": " +
+                             std::strerror(errno) + ")");
+  fs::remove(probe_dir, ec);
+}
+
+int remove_stale_temporaries(const fs::path& dir) {
+  std::error_code ec;
+  int removed = 0;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const auto at = name.rfind(".tmp.");
+    if (at == std::string::npos || at + 5 >= name.size() || name.size() - at - 5 > 9 ||
+        name.find_first_not_of("0123456789", at + 5) != std::string::npos)
+      continue;
+    const long pid = std::stol(name.substr(at + 5));
+    if (pid == ::getpid() || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) {
+      std::error_code rm;
+      if (fs::remove(e.path(), rm)) ++removed;
+    }
+  }
+  return removed;
 }
 
 }  // namespace trk::io

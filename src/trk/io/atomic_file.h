@@ -27,8 +27,13 @@ void write_text_atomic(const std::filesystem::path& path, const std::string& tex
 
 // Creates `dir` (and parents) if needed and checks it is writable; throws std::runtime_error naming it.
 void ensure_writable_directory(const std::filesystem::path& dir);
-// Checks, without creating anything, that `dir` is a writable directory or could be created (its nearest
-// existing ancestor is a writable directory). For long runs: refuse before the work, create at the end.
+// Checks that `dir` is a writable directory or could be created (its nearest existing ancestor is a directory
+// where a probe directory can be made and removed: root's access() says yes to /proc). Leaves nothing behind.
+// For long runs: refuse before the work, create at the end.
 void check_writable_directory(const std::filesystem::path& dir);
+
+// Removes the temporary files "<name>.tmp.<pid>" in `dir` that a killed process left (its pid no longer runs).
+// Returns how many were removed.
+int remove_stale_temporaries(const std::filesystem::path& dir);
 
 }  // namespace trk::io

@@ -4,6 +4,7 @@
 #include <hdf5.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -220,6 +221,17 @@ void Group::write_string_attribute(std::string_view name, std::string_view value
   write_scalar_attribute(id_.get(), name, type.get(), type.get(), &ptr, w);
 }
 
+void Group::write_fixed_string_attribute(std::string_view name, std::string_view value) {
+  const std::string w = where_attribute(name);
+  Handle type(H5Tcopy(H5T_C_S1));
+  if (!type.valid() || H5Tset_size(type.get(), std::max<size_t>(1, value.size())) < 0 ||
+      H5Tset_strpad(type.get(), H5T_STR_NULLPAD) < 0 || H5Tset_cset(type.get(), H5T_CSET_UTF8) < 0)
+    fail(w, "cannot make string type (" + hdf5_reason() + ")");
+  std::string text(value);
+  text.resize(std::max<size_t>(1, value.size()), '\0');
+  write_scalar_attribute(id_.get(), name, type.get(), type.get(), text.data(), w);
+}
+
 void Group::write_int_attribute(std::string_view name, std::int64_t value) {
   write_scalar_attribute(id_.get(), name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value, where_attribute(name));
 }
@@ -346,7 +358,7 @@ Array Group::read_array(std::string_view name) const {
   if (count < 0) fail(w, "cannot read shape (" + hdf5_reason() + ")");
   try {
     out.values.resize(static_cast<std::size_t>(count));
-  } catch (const std::bad_alloc&) {
+  } catch (const std::exception&) {  // bad_alloc, or length_error for a count beyond what a vector holds
     fail(w, "too large to read (" + std::to_string(count) + " values)");
   }
   if (count > 0 && H5Dread(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.values.data()) < 0)

@@ -83,6 +83,9 @@ class Group {
   // Scalar attributes. Strings are written as variable-length UTF-8 (what h5py writes), integers as int64,
   // doubles as float64. An existing attribute of the same name is replaced.
   void write_string_attribute(std::string_view name, std::string_view value);
+  // Fixed-length (null-padded) UTF-8: no global heap, whose readers in libhdf5 1.10 can crash or loop on a
+  // damaged file (tests/io/fuzz_readers_test.cpp). Used by files only trk reads (checkpoints).
+  void write_fixed_string_attribute(std::string_view name, std::string_view value);
   void write_int_attribute(std::string_view name, std::int64_t value);
   void write_double_attribute(std::string_view name, double value);
 

@@ -37,6 +37,15 @@ Adam::Adam(Eigen::Index n, const AdamOptions& o, long total) : o_(o), total_(std
   v_ = Vec::Zero(n);
 }
 
+void Adam::restore(const Vec& m, const Vec& v, long iteration) {
+  if (m.size() != m_.size() || v.size() != v_.size() || iteration < 0)
+    throw std::invalid_argument("Adam state of " + std::to_string(m.size()) + " parameters, expected " +
+                                std::to_string(m_.size()));
+  m_ = m;
+  v_ = v;
+  t_ = iteration;
+}
+
 double Adam::learning_rate(long it) const {
   double lr = o_.learning_rate;
   const double frac = std::min(1.0, static_cast<double>(it) / std::max(1L, total_ - 1));

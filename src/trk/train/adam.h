@@ -28,9 +28,10 @@ class Adam {
   // One update of x with gradient g at the current iteration (0-based, advanced by step).
   void step(Vec& x, Vec g);
   long iteration() const { return t_; }
-  // State for checkpoints.
+  // State for checkpoints: moments and iteration; restore() puts a saved state back (sizes must match).
   const Vec& m() const { return m_; }
   const Vec& v() const { return v_; }
+  void restore(const Vec& m, const Vec& v, long iteration);
 
  private:
   AdamOptions o_;

@@ -1,0 +1,506 @@
+// Robustness of the trk binary (issue 7): every kind of bad input gives one line naming the file and the field,
+// exit code 2 and no output; SIGINT / SIGTERM write a checkpoint and --resume ends with the bytes of an
+// uninterrupted run; a killed run leaves no result; outputs are the same bytes at 1 and 2 threads.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <hdf5.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <sstream>
+#include <thread>
+
+#include "trk/experiment/generate.h"
+#include "trk/io/dataset_io.h"
+#include "trk/io/json_io.h"
+
+namespace fs = std::filesystem;
+
+namespace trk {
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The trk binary as a child process, stdout and stderr to files; OMP_NUM_THREADS set when threads > 0.
+struct Child {
+  pid_t pid = -1;
+  fs::path out, err;
+  int wait() const {  // exit code, or 128 + signal
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+};
+
+Child spawn(const std::string& args, const fs::path& log_prefix, int threads = 0, const std::string& env = "") {
+  Child c;
+  c.out = log_prefix.string() + ".out";
+  c.err = log_prefix.string() + ".err";
+  std::vector<std::string> words = {TRK_BINARY};
+  std::istringstream in(args);
+  for (std::string w; in >> w;) words.push_back(w);
+  c.pid = ::fork();
+  if (c.pid == 0) {
+    const int o = ::open(c.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int e = ::open(c.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    if (threads > 0) ::setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
+    if (!env.empty()) ::putenv(const_cast<char*>(env.c_str()));
+    std::vector<char*> argv;
+    for (auto& w : words) argv.push_back(w.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return c;
+}
+
+struct RunResult {
+  int code;
+  std::string out, err;
+};
+
+class Robustness : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("trk_robustness_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    logs_ = dir_.string() + "_logs";
+    fs::remove_all(dir_);
+    fs::remove_all(logs_);
+    fs::create_directories(dir_);
+    fs::create_directories(logs_);
+  }
+  void TearDown() override {
+    fs::remove_all(dir_);
+    fs::remove_all(logs_);
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  RunResult run(const std::string& args, int threads = 0, const std::string& env = "") {
+    const Child c = spawn(args, logs_ / std::to_string(runs_++), threads, env);
+    const int code = c.wait();
+    return {code, slurp(c.out), slurp(c.err)};
+  }
+  size_t num_files() const {
+    size_t n = 0;
+    for (auto it = fs::recursive_directory_iterator(dir_); it != fs::recursive_directory_iterator(); ++it) ++n;
+    return n;
+  }
+  // Exit code 2, the last line on stderr is the one error line and names every `needles` entry (progress lines
+  // may come before it), nothing written.
+  void expect_refused(const std::string& args, const std::vector<std::string>& needles) {
+    const size_t before = num_files();
+    const RunResult r = run(args);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+    ASSERT_FALSE(r.err.empty()) << args;
+    const size_t start = r.err.rfind('\n', r.err.size() - 2);
+    const std::string line = r.err.substr(start == std::string::npos ? 0 : start + 1);
+    EXPECT_EQ(line.rfind("trk: error: ", 0), 0u) << args << "\n" << r.err;
+    EXPECT_EQ(r.err.find("error"), r.err.size() - line.size() + 5) << args << "\n" << r.err;  // the only one
+    for (const auto& n : needles) EXPECT_NE(line.find(n), std::string::npos) << args << "\n" << r.err;
+    EXPECT_EQ(num_files(), before) << args;
+  }
+  fs::path dir_, logs_;
+  int runs_ = 0;
+};
+
+// ---- datasets damaged with the HDF5 C API
+
+Dataset small_dataset(int train_steps = 60, int test_steps = 20) {
+  GenerateOptions g;
+  g.h = 0.1;
+  g.train_steps = train_steps;
+  g.test_steps = test_steps;
+  return generate(g);
+}
+
+void edit_h5(const fs::path& p, const std::function<void(hid_t)>& edit) {
+  const hid_t f = H5Fopen(p.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  edit(f);
+  H5Fclose(f);
+}
+
+void put(hid_t f, const char* name, hid_t type, std::vector<hsize_t> dims, const std::vector<double>& v) {
+  if (H5Lexists(f, name, H5P_DEFAULT) > 0) H5Ldelete(f, name, H5P_DEFAULT);
+  const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+  const hid_t ds = H5Dcreate2(f, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (!v.empty()) H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+  H5Dclose(ds);
+  H5Sclose(space);
+}
+
+void set_attr(hid_t f, const char* name, hid_t type, const void* v) {
+  if (H5Aexists(f, name) > 0) H5Adelete(f, name);
+  const hid_t space = H5Screate(H5S_SCALAR);
+  const hid_t a = H5Acreate2(f, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  H5Awrite(a, type == H5T_IEEE_F64LE ? H5T_NATIVE_DOUBLE : H5T_NATIVE_LLONG, v);
+  H5Aclose(a);
+  H5Sclose(space);
+}
+
+std::vector<double> states_of(const Split& s) {
+  std::vector<double> v;
+  for (const Mat& t : s.states) v.insert(v.end(), t.data(), t.data() + t.size());
+  return v;
+}
+
+TEST_F(Robustness, BadDatasetsAreRefusedForIdentifyAndFit) {
+  const Dataset d = small_dataset();
+  struct Case {
+    std::string name;
+    std::function<void(const fs::path&)> damage;
+    std::vector<std::string> needles;
+  };
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  std::vector<double> with_nan = states_of(d.train), with_inf = states_of(d.test);
+  with_nan[40] = nan;
+  with_inf[7] = inf;
+  const std::vector<Case> cases = {
+      {"missing", [](const fs::path& p) { fs::remove(p); }, {"file not found"}},
+      {"empty", [](const fs::path& p) { std::ofstream(p, std::ios::trunc); }, {"empty file"}},
+      {"truncated", [](const fs::path& p) { fs::resize_file(p, fs::file_size(p) * 2 / 3); }, {"truncated"}},
+      {"not HDF5", [](const fs::path& p) { std::ofstream(p, std::ios::trunc) << "t,x,y,z\n0,1,2,3\n"; },
+       {"not an HDF5 file"}},
+      {"layout: no test split", [](const fs::path& p) { edit_h5(p, [](hid_t f) { H5Ldelete(f, "test", H5P_DEFAULT); }); },
+       {"/test", "missing group"}},
+      {"rank", [&](const fs::path& p) {
+         edit_h5(p, [&](hid_t f) { put(f, "train/states", H5T_IEEE_F64LE, {183}, states_of(d.train)); });
+       }, {"/train/states", "expected rank 2 or 3, found rank 1"}},
+      {"dimension", [&](const fs::path& p) {
+         edit_h5(p, [&](hid_t f) { put(f, "test/states", H5T_IEEE_F64LE, {1, 21, 2}, std::vector<double>(42, 1.0)); });
+       }, {"/test/states", "expected dim 3"}},
+      {"dtype", [&](const fs::path& p) {
+         edit_h5(p, [&](hid_t f) { put(f, "train/states", H5T_STD_I32LE, {1, 61, 3}, std::vector<double>(183, 1.0)); });
+       }, {"/train/states", "expected floating-point values, found integer"}},
+      {"NaN", [&](const fs::path& p) {
+         edit_h5(p, [&](hid_t f) { put(f, "train/states", H5T_IEEE_F64LE, {1, 61, 3}, with_nan); });
+       }, {"/train/states", "expected finite values, found nan"}},
+      {"Inf", [&](const fs::path& p) {
+         edit_h5(p, [&](hid_t f) { put(f, "test/states", H5T_IEEE_F64LE, {1, 21, 3}, with_inf); });
+       }, {"/test/states", "expected finite values, found inf"}},
+      {"h missing", [](const fs::path& p) { edit_h5(p, [](hid_t f) { H5Adelete(f, "h"); }); }, {"attribute h of /", "missing"}},
+      {"h negative", [](const fs::path& p) {
+         const double h = -0.1;
+         edit_h5(p, [&](hid_t f) { set_attr(f, "h", H5T_IEEE_F64LE, &h); });
+       }, {"attribute h of /", "found -0.1"}},
+      {"h zero", [](const fs::path& p) {
+         const double h = 0.0;
+         edit_h5(p, [&](hid_t f) { set_attr(f, "h", H5T_IEEE_F64LE, &h); });
+       }, {"attribute h of /", "> 0"}},
+      {"newer format", [](const fs::path& p) {
+         const long long v = 2;
+         edit_h5(p, [&](hid_t f) { set_attr(f, "format_version", H5T_STD_I64LE, &v); });
+       }, {"attribute format_version of /", "newer trk"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const fs::path p = dir_ / "data.h5";
+    io::write_dataset(p, d);
+    c.damage(p);
+    std::vector<std::string> needles = c.needles;
+    needles.push_back(p.string());
+    expect_refused("identify --data " + p.string() + " --iterations 5 --out " + path("out"), needles);
+    expect_refused("fit --data " + p.string() + " --h 0.1 --iterations 5 --out " + path("out"), needles);
+    fs::remove(p);
+  }
+}
+
+// Damaged files on which libhdf5 1.10.8 loops forever or reads out of bounds (found by
+// tests/io/fuzz_readers_test.cpp): the CLI reads in a child first and refuses them like any other bad file.
+TEST_F(Robustness, FilesThatHangOrCrashLibhdf5AreRefused) {
+  const fs::path loop = dir_ / "loop.h5", overread = dir_ / "overread.h5";
+  fs::copy_file(fs::path(TRK_SOURCE_DIR) / "tests/cli/data/hdf5_heap_loop.h5", loop);
+  fs::copy_file(fs::path(TRK_SOURCE_DIR) / "tests/cli/data/hdf5_heap_overread.h5", overread);
+  const auto start = std::chrono::steady_clock::now();
+  const RunResult r = run("identify --data " + loop.string() + " --out " + path("out"), 0, "TRK_READ_TIMEOUT=1");
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 30.0);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(r.err, "trk: error: " + loop.string() + ": reading did not finish in 1 s (libhdf5 loops on some damaged "
+                   "files); expected a trk-dataset HDF5 file\n");
+  expect_refused("identify --data " + overread.string() + " --out " + path("out"),
+                 {overread.string(), "libhdf5 crashed reading it", "expected a trk-dataset"});
+  expect_refused("fit --data " + overread.string() + " --h 0.1 --out " + path("out"), {overread.string(), "libhdf5"});
+  EXPECT_FALSE(fs::exists(path("out")));
+}
+
+TEST_F(Robustness, TooFewSamplesAndWrongDimensionForTheSystem) {
+  const fs::path p = dir_ / "short.h5";
+  io::write_dataset(p, small_dataset(60, 3));  // 4 test samples: no state with 4 steps after it
+  expect_refused("identify --data " + p.string() + " --out " + path("out"), {p.string(), "/test/states", "at least 5"});
+  Dataset two = small_dataset();
+  for (Split* s : {&two.train, &two.test})
+    for (Mat& m : s->states) m = Mat(m.topRows(2));
+  const fs::path q = dir_ / "planar.h5";
+  io::write_dataset(q, two);
+  expect_refused("fit --data " + q.string() + " --h 0.1 --out " + path("out"), {q.string(), "/train/states", "dim 3"});
+  const fs::path r = dir_ / "tiny.h5";
+  io::write_dataset(r, small_dataset(1, 20));  // one training pair
+  expect_refused("identify --data " + r.string() + " --rollout-steps 4 --out " + path("out"),
+                 {r.string(), "/train/states", "at least 5 time samples"});
+}
+
+TEST_F(Robustness, BadConfigsNamesAndNumbersAreRefused) {
+  const fs::path data = dir_ / "d.h5";
+  io::write_dataset(data, small_dataset());
+  const std::string D = " --data " + data.string();
+  const std::string out = " --out " + path("out");
+  auto config = [&](const std::string& name, const std::string& text) {
+    std::ofstream(path(name)) << text;
+    return path(name);
+  };
+  // Invalid JSON, unknown keys at the top and inside sections, wrong types.
+  const std::string broken = config("broken.json", R"({"system": "lorenz63", "h": [0.1, )");
+  expect_refused("fit --config " + broken + out, {broken, "invalid JSON"});
+  expect_refused("identify --config " + broken + out, {broken, "invalid JSON"});
+  const std::string unknown = config("unknown.json", R"({"system": "lorenz63", "h": [0.1], "itrations": 5})");
+  expect_refused("fit --config " + unknown + out, {unknown, "itrations", "unknown key"});
+  expect_refused("identify --config " + unknown + out, {unknown, "itrations", "unknown key"});
+  const std::string inner = config("inner.json", R"({"h": [0.1], "solvers": ["rk4"], "training": {"lr": 1}})");
+  expect_refused("identify --config " + inner + out, {inner, "training.lr", "unknown key"});
+  const std::string typed = config("typed.json", R"({"system": "lorenz63", "h": [0.1], "training": {"iterations": "many"}})");
+  expect_refused("fit --config " + typed + out, {typed, "training.iterations", "wrong type"});
+  const std::string list = config("list.json", R"([1, 2, 3])");
+  expect_refused("fit --config " + list + out, {list, "expected a JSON object"});
+  expect_refused("identify --config " + list + out, {list, "expected a JSON object"});
+  expect_refused("fit --config " + path("absent.json") + out, {path("absent.json"), "cannot open"});
+  // Unknown names.
+  expect_refused("generate --system lorenz64 --out " + path("x.h5"), {"unknown system", "lorenz64"});
+  const std::string system = config("system.json", R"({"system": "duffing", "h": [0.1]})");
+  expect_refused("fit --config " + system + out, {"duffing"});
+  expect_refused("identify" + D + " --solver rk5" + out, {"unknown solver", "rk5"});
+  expect_refused("identify" + D + " --model transformer" + out, {"unknown model", "transformer"});
+  expect_refused("identify" + D + " --schedule linear" + out, {"schedule", "linear"});
+  expect_refused("identify" + D + " --on-divergence retry" + out, {"divergence", "retry"});
+  expect_refused("fit" + D + " --h 0.1 --compare rk5" + out, {"rk5"});
+  expect_refused("fit" + D + " --h 0.1 --init rk7" + out, {"rk7"});
+  expect_refused("identify" + D + " --solver trk4 --tableau-init dopri5" + out, {"dopri5"});
+  // Numbers out of range.
+  expect_refused("identify" + D + " --iterations -1" + out, {"iterations"});
+  expect_refused("identify" + D + " --refine-iterations -5" + out, {"refine iterations"});
+  expect_refused("fit" + D + " --h 0.1 --iterations -1" + out, {"iterations"});
+  expect_refused("fit" + D + " --h 0.1 --stages 0" + out, {"stages"});
+  expect_refused("identify" + D + " --solver trk0" + out, {"trk0"});
+  expect_refused("identify" + D + " --solver dopri8 --rtol 0" + out, {"tolerances"});
+  expect_refused("identify" + D + " --atol -1e-9" + out, {"tolerances"});
+  expect_refused("generate --rtol 0 --out " + path("x.h5"), {"tol"});
+  expect_refused("identify" + D + " --learning-rate 0" + out, {"learning rate"});
+  expect_refused("identify" + D + " --checkpoint-every -1" + out, {"--checkpoint-every"});
+  expect_refused("fit" + D + " --h -0.1" + out, {"h"});
+  expect_refused("fit" + D + " --h 0.1 --batch-size 0" + out, {"batch size"});
+  expect_refused("identify" + D + " --iterations many" + out, {"--iterations"});
+  // Output folders that cannot be written: below a regular file, in /proc.
+  std::ofstream(path("file.txt")) << "x";
+  expect_refused("identify" + D + " --iterations 5 --out " + path("file.txt") + "/out", {path("file.txt"), "directory"});
+  expect_refused("fit" + D + " --h 0.1 --iterations 5 --out /proc/trk_no/out", {"/proc/trk_no/out", "directory"});
+  expect_refused("generate --out " + path("file.txt") + "/d.h5", {path("file.txt")});
+}
+
+// ---- long runs: signals, resume, kills, reproducibility
+
+// Every dataset and attribute of two HDF5 files, byte for byte, and the JSON files of two folders; JSON (also in
+// string attributes) is compared without train_seconds, the only field that measures time.
+void erase_timing(io::json& j) {
+  if (j.is_object()) {
+    j.erase("train_seconds");
+    for (auto& [k, v] : j.items()) erase_timing(v);
+  } else if (j.is_array()) {
+    for (auto& v : j) erase_timing(v);
+  }
+}
+
+std::map<std::string, std::string> h5_contents(const fs::path& p) {
+  std::map<std::string, std::string> out;
+  const hid_t f = H5Fopen(p.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  EXPECT_GE(f, 0) << p;
+  if (f < 0) return out;
+  struct Ctx {
+    hid_t f;
+    std::map<std::string, std::string>* out;
+  } ctx{f, &out};
+  auto read_attrs = [](hid_t obj, const std::string& prefix, std::map<std::string, std::string>& out) {
+    const int n = H5Aget_num_attrs(obj);
+    for (int i = 0; i < n; ++i) {
+      const hid_t a = H5Aopen_idx(obj, static_cast<unsigned>(i));
+      char name[256];
+      H5Aget_name(a, sizeof name, name);
+      const hid_t type = H5Aget_type(a);
+      std::string value;
+      if (H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) > 0) {
+        char* s = nullptr;
+        H5Aread(a, type, &s);
+        value = s ? s : "";
+        H5free_memory(s);
+        io::json j = io::json::parse(value, nullptr, false);
+        if (!j.is_discarded()) {
+          erase_timing(j);
+          value = j.dump();
+        }
+      } else {
+        value.resize(H5Aget_storage_size(a));
+        H5Aread(a, type, value.data());
+      }
+      (*&out)[prefix + "@" + name] = value;
+      H5Tclose(type);
+      H5Aclose(a);
+    }
+  };
+  read_attrs(f, "/", out);
+  H5Ovisit(
+      f, H5_INDEX_NAME, H5_ITER_INC,
+      [](hid_t root, const char* name, const H5O_info_t* info, void* data) -> herr_t {
+        auto* c = static_cast<Ctx*>(data);
+        if (info->type != H5O_TYPE_DATASET) return 0;
+        const hid_t ds = H5Dopen2(root, name, H5P_DEFAULT);
+        const hid_t type = H5Dget_type(ds);
+        std::string bytes(H5Dget_storage_size(ds), '\0');
+        if (!bytes.empty()) H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data());
+        (*c->out)[name] = bytes;
+        H5Tclose(type);
+        H5Dclose(ds);
+        return 0;
+      },
+      &ctx);
+  H5Fclose(f);
+  return out;
+}
+
+void expect_same_results(const fs::path& a, const fs::path& b) {
+  size_t compared = 0;
+  for (const auto& e : fs::directory_iterator(a)) {
+    const fs::path other = b / e.path().filename();
+    ASSERT_TRUE(fs::exists(other)) << other;
+    if (e.path().extension() == ".json") {
+      io::json ja = io::read_json_file(e.path()), jb = io::read_json_file(other);
+      erase_timing(ja);
+      erase_timing(jb);
+      EXPECT_EQ(ja.dump(), jb.dump()) << e.path();
+    } else {
+      const auto ha = h5_contents(e.path()), hb = h5_contents(other);
+      EXPECT_GT(ha.size(), 2u);
+      EXPECT_EQ(ha.size(), hb.size());
+      for (const auto& [k, v] : ha) EXPECT_TRUE(hb.count(k) && hb.at(k) == v) << e.path() << " " << k;
+    }
+    ++compared;
+  }
+  EXPECT_GE(compared, 2u);
+  for (const auto& e : fs::directory_iterator(b)) EXPECT_TRUE(fs::exists(a / e.path().filename())) << e.path();
+}
+
+// Waits until `file` contains `text` (or the child ended); false on timeout.
+bool wait_for(const fs::path& file, const std::string& text, double seconds = 60) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (slurp(file).find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+const char* kIdentifyRun = " --solver trk4 --iterations 1500 --meet-iterations 300 --refine-iterations 200 "
+                           "--lm-iterations 3 --batch-size 128 --seed 5";
+
+TEST_F(Robustness, IdentifySigintWritesACheckpointAndResumeGivesTheSameBytes) {
+  const fs::path data = dir_ / "d.h5";
+  io::write_dataset(data, small_dataset(300, 40));
+  const std::string base = "identify --data " + data.string() + kIdentifyRun;
+  ASSERT_EQ(run(base + " --threads 1 --out " + path("full")).code, 0);
+  // Interrupted once the main phase is under way; the checkpoint is all that is written.
+  const Child c = spawn(base + " --threads 1 --checkpoint-every 0 --out " + path("cut"), logs_ / "cut");
+  ASSERT_TRUE(wait_for(c.err, "identify: iter ")) << slurp(c.err);
+  ::kill(c.pid, SIGINT);
+  EXPECT_EQ(c.wait(), 130) << slurp(c.err);
+  const std::string err = slurp(c.err);
+  EXPECT_NE(err.find("interrupted by SIGINT"), std::string::npos) << err;
+  EXPECT_NE(err.find("--resume"), std::string::npos) << err;
+  EXPECT_TRUE(fs::exists(path("cut/checkpoint.h5")));
+  EXPECT_FALSE(fs::exists(path("cut/identify.json")));
+  EXPECT_FALSE(fs::exists(path("cut/model.h5")));
+  // A checkpoint of other options is refused.
+  expect_refused("identify --data " + data.string() + " --solver trk4 --iterations 10 --resume --out " + path("cut"),
+                 {path("cut/checkpoint.h5"), "configuration"});
+  // Resumed (with another thread count): the same bytes as the uninterrupted run; the checkpoint is gone.
+  const RunResult r = run(base + " --threads 2 --resume --out " + path("cut"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("resuming"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(path("cut/checkpoint.h5")));
+  expect_same_results(path("full"), path("cut"));
+}
+
+TEST_F(Robustness, AKilledRunLeavesNoResultAndResumesFromItsLastCheckpoint) {
+  const fs::path data = dir_ / "d.h5";
+  io::write_dataset(data, small_dataset(300, 40));
+  const std::string base = "identify --data " + data.string() + kIdentifyRun;
+  ASSERT_EQ(run(base + " --out " + path("full")).code, 0);
+  const Child c = spawn(base + " --checkpoint-every 100 --out " + path("cut"), logs_ / "cut");
+  ASSERT_TRUE(wait_for(c.err, "identify: iter ")) << slurp(c.err);
+  ASSERT_TRUE(wait_for(path("cut/checkpoint.h5"), "HDF"));
+  ::kill(c.pid, SIGKILL);
+  EXPECT_EQ(c.wait(), 128 + SIGKILL);
+  // No result that report would read; no temporary file that could be mistaken for one.
+  EXPECT_FALSE(fs::exists(path("cut/identify.json")));
+  EXPECT_FALSE(fs::exists(path("cut/model.h5")));
+  const RunResult r = run(base + " --resume --out " + path("cut"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const auto& e : fs::directory_iterator(path("cut")))
+    EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path();
+  expect_same_results(path("full"), path("cut"));
+}
+
+TEST_F(Robustness, FitSigtermWritesACheckpointAndResumeGivesTheSameBytes) {
+  ASSERT_EQ(run("generate --h 0.01 --train-steps 3000 --test-steps 3000 --quiet --out " + path("fine.h5")).code, 0);
+  std::ofstream(path("cfg.json")) << R"({"h": [0.05, 0.1], "stages": 4, "compare": ["rk4"],
+    "training": {"iterations": 300, "batch_size": 64, "candidates": 2, "selection_runs": 4, "judge_runs": 4}})";
+  const std::string base = "fit --config " + path("cfg.json") + " --data " + path("fine.h5");
+  ASSERT_EQ(run(base + " --out " + path("full")).code, 0);
+  const Child c = spawn(base + " --checkpoint-every 0 --out " + path("cut"), logs_ / "cut");
+  ASSERT_TRUE(wait_for(c.err, "candidate 1:")) << slurp(c.err);  // the second candidate of h = 0.05 is training
+  ::kill(c.pid, SIGTERM);
+  EXPECT_EQ(c.wait(), 143) << slurp(c.err);
+  EXPECT_NE(slurp(c.err).find("interrupted by SIGTERM"), std::string::npos) << slurp(c.err);
+  EXPECT_TRUE(fs::exists(path("cut/checkpoint.h5")));
+  EXPECT_FALSE(fs::exists(path("cut/fit.json")));
+  const RunResult r = run(base + " --resume --out " + path("cut"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(path("cut/checkpoint.h5")));
+  expect_same_results(path("full"), path("cut"));
+}
+
+TEST_F(Robustness, SameBytesAtOneAndTwoThreads) {
+  for (int threads : {1, 2})
+    ASSERT_EQ(run("generate --h 0.1 --train-steps 300 --test-steps 40 --seed 4 --noise 0.1 --quiet --out " +
+                  path("d" + std::to_string(threads) + ".h5"), threads).code, 0);
+  EXPECT_EQ(slurp(path("d1.h5")), slurp(path("d2.h5")));
+  const std::string identify = "identify --data " + path("d1.h5") +
+                               " --solver trk4 --iterations 60 --meet-iterations 30 --refine-iterations 30 "
+                               "--lm-iterations 2 --batch-size 200 --quiet";
+  ASSERT_EQ(run(identify + " --threads 1 --out " + path("i1")).code, 0);
+  ASSERT_EQ(run(identify + " --threads 2 --out " + path("i2")).code, 0);
+  expect_same_results(path("i1"), path("i2"));
+  ASSERT_EQ(run("identify --data " + path("d1.h5") + " --solver dopri8 --iterations 3 --threads 2 --quiet --out " +
+                path("p2")).code, 0);
+  ASSERT_EQ(run("identify --data " + path("d1.h5") + " --solver dopri8 --iterations 3 --threads 1 --quiet --out " +
+                path("p1")).code, 0);
+  expect_same_results(path("p1"), path("p2"));
+  ASSERT_EQ(run("generate --h 0.01 --train-steps 2000 --test-steps 2000 --quiet --out " + path("fine.h5")).code, 0);
+  const std::string fit = "fit --data " + path("fine.h5") + " --h 0.05,0.1 --iterations 50 --batch-size 64 "
+                          "--candidates 2 --quiet";
+  ASSERT_EQ(run(fit + " --out " + path("f1"), 1).code, 0);
+  ASSERT_EQ(run(fit + " --out " + path("f2"), 2).code, 0);
+  expect_same_results(path("f1"), path("f2"));
+}
+
+}  // namespace
+}  // namespace trk

@@ -1,0 +1,236 @@
+// Checkpoint and resume of identify() and fit_sweep(): a run stopped at any iteration boundary of any phase and
+// resumed from the saved state ends with exactly the numbers of a run that was never stopped; periodic saves;
+// divergence handling (stop with the last good model, or restore it with a lower learning rate).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "trk/experiment/fit.h"
+#include "trk/experiment/generate.h"
+#include "trk/experiment/identify.h"
+#include "trk/field/lorenz63.h"
+
+namespace trk {
+namespace {
+
+Dataset small_data(double h, int train_steps = 200) {
+  GenerateOptions g;
+  g.h = h;
+  g.train_steps = train_steps;
+  g.test_steps = 40;
+  return generate(g);
+}
+
+// Every phase short: 12 meet-in-the-middle, 20 main (mini-batches of 50), 10 + 5 L-BFGS, 3 Levenberg-Marquardt.
+IdentifyOptions all_phases(const std::string& solver) {
+  IdentifyOptions o;
+  o.solver = solver;
+  o.meet_iterations = 12;
+  o.iterations = 20;
+  o.batch_size = 50;
+  o.refine_iterations = 10;
+  o.refine_rollout_iterations = 5;
+  o.lm_iterations = 3;
+  o.chunk_size = 60;
+  o.threads = 1;
+  return o;
+}
+
+void expect_same(const IdentifySummary& a, const IdentifySummary& b) {
+  EXPECT_EQ(a.status, b.status);
+  EXPECT_EQ(a.iterations, b.iterations);
+  EXPECT_EQ(a.meet_iterations, b.meet_iterations);
+  EXPECT_EQ(a.refine_iterations, b.refine_iterations);
+  EXPECT_EQ(a.loss_history, b.loss_history);
+  EXPECT_EQ(a.meet_loss_history, b.meet_loss_history);
+  EXPECT_EQ(a.refine_loss_history, b.refine_loss_history);
+  EXPECT_EQ(a.nfe_forward_history, b.nfe_forward_history);
+  EXPECT_EQ(a.nfe_backward_history, b.nfe_backward_history);
+  EXPECT_EQ(a.flow_map.field->params(), b.flow_map.field->params());
+  EXPECT_EQ(a.flow_map.tableau.A, b.flow_map.tableau.A);
+  EXPECT_EQ(a.flow_map.tableau.b, b.flow_map.tableau.b);
+  EXPECT_EQ(a.evaluation.at_h.rmse, b.evaluation.at_h.rmse);
+  EXPECT_EQ(a.evaluation.at_4h.rmse, b.evaluation.at_4h.rmse);
+}
+
+// Stops at the `stop_at`-th iteration boundary (1-based) and returns the saved state.
+IdentifyCheckpoint stop_identify(const Dataset& d, const IdentifyOptions& o, long stop_at,
+                                 const IdentifyCheckpoint* resume = nullptr) {
+  long polls = 0;
+  IdentifyCheckpoint saved;
+  int saves = 0;
+  IdentifyHooks hooks;
+  hooks.resume = resume;
+  hooks.stop_requested = [&] { return ++polls >= stop_at; };
+  hooks.save = [&](const IdentifyCheckpoint& c) {
+    saved = c;
+    ++saves;
+  };
+  const IdentifySummary s = identify(d, o, {}, hooks);
+  EXPECT_EQ(s.status, "interrupted") << stop_at;
+  EXPECT_EQ(saves, 1);
+  return saved;
+}
+
+IdentifySummary resume_identify(const Dataset& d, const IdentifyOptions& o, const IdentifyCheckpoint& c) {
+  IdentifyHooks hooks;
+  hooks.resume = &c;
+  return identify(d, o, {}, hooks);
+}
+
+TEST(Resume, IdentifyStoppedInEveryPhaseEndsBitForBitAsUninterrupted) {
+  const Dataset d = small_data(0.1);
+  for (const std::string solver : {"trk4", "rk4"}) {
+    SCOPED_TRACE(solver);
+    const IdentifyOptions o = all_phases(solver);
+    long boundaries = 0;
+    IdentifyHooks count;
+    count.stop_requested = [&] {
+      ++boundaries;
+      return false;
+    };
+    const IdentifySummary full = identify(d, o, {}, count);
+    ASSERT_EQ(full.status, "completed");
+    ASSERT_GT(full.refine_iterations, 3);
+    const int adam = (solver == "trk4" ? o.meet_iterations : 0) + o.iterations;
+    EXPECT_GT(boundaries, adam + 3);  // the refinement phases poll too
+    // The first iteration; inside meet; the meet -> main switch; inside main; each refinement phase; the last.
+    std::vector<long> stops = {1, 5, 13, adam - 3, adam + 1, adam + 4, boundaries - 2, boundaries};
+    std::vector<std::string> phases;
+    for (long stop : stops) {
+      SCOPED_TRACE(stop);
+      const IdentifyCheckpoint c = stop_identify(d, o, stop);
+      phases.push_back(c.phase);
+      expect_same(resume_identify(d, o, c), full);
+    }
+    EXPECT_NE(std::find(phases.begin(), phases.end(), "refine"), phases.end());
+    EXPECT_EQ(phases.back(), "lm");
+    // Stopped twice (the second time while resumed), then resumed: still the same.
+    const IdentifyCheckpoint first = stop_identify(d, o, 7);
+    const IdentifyCheckpoint second = stop_identify(d, o, adam, &first);
+    expect_same(resume_identify(d, o, second), full);
+  }
+}
+
+TEST(Resume, IdentifySavesEveryNIterationsAndResumesFromAnyOfThem) {
+  const Dataset d = small_data(0.1);
+  IdentifyOptions o = all_phases("trk4");
+  o.threads = 2;  // results do not depend on the thread count: a checkpoint can be resumed with another
+  const IdentifySummary full = identify(d, o);
+  std::vector<IdentifyCheckpoint> saved;
+  IdentifyHooks hooks;
+  hooks.checkpoint_every = 9;
+  hooks.save = [&](const IdentifyCheckpoint& c) { saved.push_back(c); };
+  expect_same(identify(d, o, {}, hooks), full);  // saving changes nothing
+  ASSERT_GE(saved.size(), 4u);
+  EXPECT_EQ(saved[0].phase, "adam");
+  EXPECT_EQ(saved[0].iteration, 9);
+  EXPECT_EQ(saved[1].iteration, 18);
+  o.threads = 1;
+  for (const IdentifyCheckpoint& c : saved) expect_same(resume_identify(d, o, c), full);
+}
+
+TEST(Resume, IdentifyRefusesACheckpointOfOtherOptions) {
+  const Dataset d = small_data(0.1);
+  const IdentifyCheckpoint c = stop_identify(d, all_phases("trk4"), 3);
+  EXPECT_THROW(resume_identify(d, all_phases("trk6"), c), std::invalid_argument);
+}
+
+// A learning rate far too large: the loss goes non-finite within a few iterations.
+IdentifyOptions diverging() {
+  IdentifyOptions o;
+  o.solver = "trk4";
+  o.meet_iterations = 0;
+  o.refine_iterations = 0;
+  o.lm_iterations = 0;
+  o.iterations = 60;
+  o.adam = {.learning_rate = 20.0, .schedule = LrSchedule::kConstant};
+  o.threads = 1;
+  return o;
+}
+
+TEST(Divergence, StopsWithTheLastGoodModel) {
+  const Dataset d = small_data(0.2);
+  std::string said;
+  const IdentifySummary s = identify(d, diverging(), [&](const std::string& line) { said += line + "\n"; });
+  EXPECT_EQ(s.status, "non_finite_loss");
+  EXPECT_LT(s.iterations, 60);
+  EXPECT_NE(said.find("10 times in a row"), std::string::npos) << said;
+  EXPECT_TRUE(s.flow_map.field->params().allFinite());
+  EXPECT_TRUE(s.flow_map.tableau.A.allFinite());
+  EXPECT_TRUE(std::isfinite(s.evaluation.at_h.rmse) || s.evaluation.at_h.diverged);
+}
+
+TEST(Divergence, LowerLearningRateRestoresAndContinues) {
+  const Dataset d = small_data(0.2);
+  IdentifyOptions o = diverging();
+  o.on_divergence = "lower_lr";
+  std::string said;
+  const IdentifySummary s = identify(d, o, [&](const std::string& line) { said += line + "\n"; });
+  EXPECT_NE(said.find("learning rate halved"), std::string::npos) << said;
+  EXPECT_GT(s.learning_rate_halvings, 0);
+  EXPECT_LE(s.learning_rate_halvings, 10);
+  if (s.status == "completed") {
+    EXPECT_EQ(s.iterations, 60);
+    EXPECT_TRUE(std::isfinite(s.loss_history.back()));
+  }
+  EXPECT_TRUE(s.flow_map.field->params().allFinite());
+  o.on_divergence = "retry";
+  EXPECT_NE(o.validation_error().find("retry"), std::string::npos);
+}
+
+// fit: two steps, two candidates each, mini-batches; stopped in each candidate of each step.
+TEST(Resume, FitStoppedAnywhereEndsWithTheSameRows) {
+  GenerateOptions g;
+  g.h = 0.01;
+  g.train_steps = 600;
+  g.test_steps = 600;
+  const Dataset fine = generate(g);
+  Lorenz63 f;
+  FitOptions o;
+  o.iterations = 12;
+  o.batch_size = 16;
+  o.candidates = 2;
+  o.selection_runs = 4;
+  o.judge_runs = 3;
+  o.judge.duration = 20.0;
+  o.judge.transient = 2.0;
+  o.stability_states = 10;
+  const std::vector<double> steps = {0.05, 0.02};
+  const FitSummary full = fit_sweep(f, fine, steps, o);
+  ASSERT_EQ(full.rows.size(), 4u);
+  auto expect_same_rows = [&](const FitSummary& s) {
+    ASSERT_EQ(s.rows.size(), full.rows.size());
+    for (size_t i = 0; i < s.rows.size(); ++i) {
+      EXPECT_EQ(s.rows[i].tableau.A, full.rows[i].tableau.A) << i;
+      EXPECT_EQ(s.rows[i].tableau.b, full.rows[i].tableau.b) << i;
+      EXPECT_EQ(s.rows[i].loss_history, full.rows[i].loss_history) << i;
+      EXPECT_EQ(s.rows[i].verdict.worst_deviation, full.rows[i].verdict.worst_deviation) << i;
+      EXPECT_EQ(s.rows[i].one_step_rmse, full.rows[i].one_step_rmse) << i;
+    }
+  };
+  // 48 boundaries: 2 steps x 2 candidates x 12 iterations.
+  for (long stop_at : {1L, 5L, 13L, 20L, 25L, 40L, 48L}) {
+    SCOPED_TRACE(stop_at);
+    long polls = 0;
+    FitCheckpoint saved;
+    FitHooks hooks;
+    hooks.stop_requested = [&] { return ++polls >= stop_at; };
+    hooks.save = [&](const FitCheckpoint& c) { saved = c; };
+    EXPECT_EQ(fit_sweep(f, fine, steps, o, {}, hooks).status, "interrupted");
+    EXPECT_EQ(saved.h_index * 24 + saved.candidate * 12 + saved.iteration, stop_at - 1);
+    FitHooks resume;
+    resume.resume = &saved;
+    expect_same_rows(fit_sweep(f, fine, steps, o, {}, resume));
+  }
+  // Periodic saves change nothing.
+  int saves = 0;
+  FitHooks every;
+  every.checkpoint_every = 10;
+  every.save = [&](const FitCheckpoint&) { ++saves; };
+  expect_same_rows(fit_sweep(f, fine, steps, o, {}, every));
+  EXPECT_EQ(saves, 4);
+}
+
+}  // namespace
+}  // namespace trk
