@@ -41,4 +41,4 @@ if [ -z "$(ls -A "$corpus")" ]; then
   esac
 fi
 cd "$out"
-ASAN_OPTIONS=detect_leaks=0 "./fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 "$@" "$corpus"
+ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 "./fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 "$@" "$corpus"

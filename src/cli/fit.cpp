@@ -164,7 +164,8 @@ void run_fit(FitArgs& a, const std::function<bool(const char*)>& given) {
   std::optional<io::FitCheckpointFile> saved;
   FitHooks hooks;
   if (a.resume && std::filesystem::exists(checkpoint)) {
-    saved = io::read_fit_checkpoint(checkpoint);
+    saved = read_hdf5_guarded(checkpoint.string(), "a checkpoint of trk fit",
+                              [&] { return io::read_fit_checkpoint(checkpoint); });
     if (saved->configuration != config)
       throw std::invalid_argument(checkpoint.string() + ": configuration: the checkpoint is of another run (options "
                                   "or data differ); remove it or run without --resume");

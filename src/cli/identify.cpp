@@ -144,7 +144,8 @@ void run_one(const Dataset& d, const std::string& data_label, IdentifyOptions o,
   IdentifyHooks hooks;
   if (a.resume) {
     if (std::filesystem::exists(checkpoint)) {
-      saved = io::read_identify_checkpoint(checkpoint);
+      saved = read_hdf5_guarded(checkpoint.string(), "a checkpoint of trk identify",
+                                [&] { return io::read_identify_checkpoint(checkpoint); });
       if (saved->configuration != configuration)
         throw std::invalid_argument(checkpoint.string() + ": configuration: the checkpoint is of another run (options "
                                     "or data differ); remove it or run without --resume");
@@ -198,7 +199,8 @@ void run_evaluate(const IdentifyArgs& a) {
   if (a.data.empty()) throw std::invalid_argument("--evaluate needs --data OTHER.h5");
   if (a.out.empty()) throw std::invalid_argument("--out is required");
   io::check_writable_directory(a.out);
-  io::LoadedModel m = io::read_model_h5(a.evaluate);
+  io::LoadedModel m =
+      read_hdf5_guarded(a.evaluate, "a model.h5 of trk identify", [&] { return io::read_model_h5(a.evaluate); });
   const Dataset d = read_dataset_bounded(a.data);
   if (d.dim() != m.flow_map.field->dim())
     throw std::invalid_argument(a.data + ": dimension " + std::to_string(d.dim()) + ", the model's is " +
