@@ -106,7 +106,7 @@ void expect_same_as_reference(const VectorField& f, int q) {
     EXPECT_LE((A_bar - A_bar_ref).cwiseAbs().maxCoeff(), 1e-14 * (1.0 + A_bar_ref.cwiseAbs().maxCoeff()));
     EXPECT_TRUE(same_bits(b_bar, b_bar_ref));
     StageTape plain = tape;
-    for (auto& a : plain.activations) a.saved.clear();
+    for (auto& a : plain.activations) a.clear();
     rk_step_reverse(cf, A, b, h, plain, W, {.Z_bar = &Z_bar_plain, .theta_bar = &theta_bar_plain});
     EXPECT_TRUE(same_bits(Z_bar_plain, Z_bar_ref));
     EXPECT_TRUE(same_bits(theta_bar_plain, theta_bar_ref));

@@ -134,18 +134,14 @@ void BilinearField::eval_saving(const ConstMatRef& Z, MatRef F, FieldActivations
   Workspace& ws = workspace;
   ws.reserve(d, m);
   const Eigen::Index num_blocks = (Z.cols() + kBlock - 1) / kBlock;
-  act.saved.resize(3 * num_blocks);
+  act.resize(3 * num_blocks);
   act.num_states = Z.cols();
-  auto fit = [](Mat& A, Eigen::Index cols) {
-    if (A.rows() != kBlock || A.cols() != cols) A.resize(kBlock, cols);
-  };
   for (Eigen::Index c = 0; c < Z.cols(); c += kBlock) {
     const Eigen::Index nb = std::min(kBlock, Z.cols() - c), k = c / kBlock;
-    fit(act.saved[3 * k], d + 2 * m), fit(act.saved[3 * k + 1], d + m), fit(act.saved[3 * k + 2], d);
     auto Zt = ws.Zt.topRows(nb);
-    auto Y = act.saved[3 * k].topRows(nb);
-    auto X2 = act.saved[3 * k + 1].topRows(nb);
-    auto H = act.saved[3 * k + 2].topRows(nb);
+    auto Y = act.at(3 * k, kBlock, d + 2 * m).topRows(nb);
+    auto X2 = act.at(3 * k + 1, kBlock, d + m).topRows(nb);
+    auto H = act.at(3 * k + 2, kBlock, d).topRows(nb);
     auto Ft = ws.Ft.topRows(nb);
     load_block(Z, c, nb, Zt);
     affine(Zt, S_, s_.data(), Y);  // [a | left | right]

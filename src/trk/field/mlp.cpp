@@ -203,11 +203,9 @@ void MlpField::eval_impl(const ConstMatRef& Z, MatRef F, FieldActivations* act) 
   ws.reserve(sizes_);
   if (act) {
     const Eigen::Index num_blocks = (Z.cols() + kBlock - 1) / kBlock;
-    act->saved.resize(num_blocks * L);
+    act->resize(num_blocks * L);
     for (Eigen::Index k = 0; k < num_blocks; ++k)
-      for (int l = 0; l < L; ++l)
-        if (act->saved[k * L + l].rows() != kBlock || act->saved[k * L + l].cols() != sizes_[l + 1])
-          act->saved[k * L + l].resize(kBlock, sizes_[l + 1]);
+      for (int l = 0; l < L; ++l) act->at(k * L + l, kBlock, sizes_[l + 1]);
     act->num_states = Z.cols();
   }
   for (Eigen::Index c = 0; c < Z.cols(); c += kBlock) {

@@ -14,10 +14,26 @@
 namespace trk {
 
 // What eval_saving keeps for vjp_saved; opaque to the solvers. Empty: nothing kept (vjp_saved recomputes).
+// The matrices come from, and go back to (clear, destruction), a pool of the calling thread: tapes made and dropped
+// at every training iteration then reuse the same memory instead of allocating (and faulting in) megabytes each time.
 struct FieldActivations {
   std::vector<Mat> saved;
   Eigen::Index num_states = 0;
+
+  FieldActivations() = default;
+  FieldActivations(const FieldActivations&) = default;
+  FieldActivations(FieldActivations&&) = default;
+  FieldActivations& operator=(const FieldActivations&) = default;
+  FieldActivations& operator=(FieldActivations&&) = default;
+  ~FieldActivations() { clear(); }
+
   bool empty() const { return saved.empty(); }
+  // count entries: the first ones kept, the others returned to the pool, new ones empty. Call it before at(), whose
+  // references (and blocks of them) must not outlive a change of the number of entries.
+  void resize(std::size_t count);
+  // saved[i] (i < saved.size()), rows x cols: taken from the pool unless it has that shape already.
+  Mat& at(std::size_t i, Eigen::Index rows, Eigen::Index cols);
+  void clear() { resize(0); }
 };
 
 class VectorField {

@@ -129,13 +129,13 @@ void rk_step(CountedField& f, const Mat& A, const Vec& b, double h, const ConstM
       if (A(i, j) != 0.0) terms.push_back({h * A(i, j), nullptr}), mats.push_back(&tape.K[j]);
     fused_sum<false>(Z, 1.0, terms, mats, tape.Y[i]);
     if (i == 0 && k1_known) {
-      tape.activations[0].saved.clear();  // K_1 came from elsewhere
+      tape.activations[0].clear();  // K_1 came from elsewhere
       continue;
     }
     if (keep) {
       f.eval_saving(tape.Y[i], tape.K[i], tape.activations[i]);
     } else {
-      tape.activations[i].saved.clear();
+      tape.activations[i].clear();
       f.eval(tape.Y[i], tape.K[i]);
     }
   }
