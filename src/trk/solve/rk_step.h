@@ -14,11 +14,11 @@ namespace trk {
 
 // Stage inputs Y_i and stage derivatives K_i of one step (what the reverse pass needs), and the field's
 // activations at each stage (FieldActivations) when keep_activations is set and they take at most
-// kActivationBudget doubles for the step (3 MiB: an MLP 3-64-64-3 TRK10 step on identify's chunks of 250 states
-// keeps them; an adaptive solve of a whole batch, whose replay keeps every step's tape, recomputes them).
+// kActivationBudget doubles for the step (4 MiB: an MLP 3-64-64-3 step of up to 16 stages on identify's chunks of
+// 250 states keeps them; an MLP adaptive solve of a whole batch, whose replay keeps every step's tape, recomputes).
 // Kept or not, the reverse pass gives the same numbers bit for bit.
 struct StageTape {
-  static constexpr Eigen::Index kActivationBudget = Eigen::Index{3} << 17;
+  static constexpr Eigen::Index kActivationBudget = Eigen::Index{1} << 19;
   std::vector<Mat> Y, K;
   std::vector<FieldActivations> activations;
   bool keep_activations = true;
