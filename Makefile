@@ -1,8 +1,12 @@
 # Thin front for CMake. `make run`: set-up, build, main job. `make test`: set-up, build, every test.
+# `make reproduce`: every experiment of the paper and the report (OUT=out/reproduce). `make regress`: the reduced
+# configuration, checked against the committed baselines in results/regress.
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: setup build run test clean
+OUT ?= out/reproduce
+
+.PHONY: setup build run test reproduce regress clean
 
 setup:
 	@scripts/setup.sh
@@ -11,11 +15,18 @@ build: setup
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-run: build
-	@scripts/run_default.sh $(BUILD)/trk
+run: reproduce
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+reproduce: build
+	@scripts/run_jobs.sh experiments/reproduce.jobs $(OUT)
+
+regress: build
+	@rm -rf out/regress
+	@scripts/run_jobs.sh experiments/regress.jobs out/regress
+	@$(BUILD)/trk report --check results/regress --results out/regress
 
 clean:
 	rm -rf $(BUILD)

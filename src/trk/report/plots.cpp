@@ -55,7 +55,7 @@ std::string slug(std::string s) {
   return s;
 }
 
-Plot stability_plot(const std::string& stem, const std::string& label, const ButcherTableau& t) {
+Plot stability_plot(const std::string& stem, const std::string& label, const std::string& key, const ButcherTableau& t) {
   // Radius that keeps the components near the origin and drops far-out specks (method.md: dopri8 near 130).
   const double interval = real_axis_interval(t);
   const double radius = std::isfinite(interval) && interval > 0 ? 3.0 * interval + 4.0 : 50.0;
@@ -78,13 +78,13 @@ Plot stability_plot(const std::string& stem, const std::string& label, const But
                  "set size ratio -1\nset grid lc rgb '#dddddd'\n"
                  "set xrange [{2:.3g}:{3:.3g}]\nset yrange [{4:.3g}:{5:.3g}]\n"
                  "set xzeroaxis lt -1 lc rgb '#888888'\nset yzeroaxis lt -1 lc rgb '#888888'\n"
-                 "set key below\n"
+                 "set key outside right top noenhanced\n"
                  "set style fill transparent solid 0.25 noborder\n"
-                 "plot '{0}.dat' index 0 with filledcurves closed lc rgb '#1f77b4' title '{6}: |R(h lambda)| <= 1' noenhanced, \\\n"
+                 "plot '{0}.dat' index 0 with filledcurves closed lc rgb '#1f77b4' title '{6}', \\\n"
                  "     '{0}.dat' index 0 with lines lw 2 lc rgb '#1f77b4' notitle, \\\n"
                  "     '{0}.dat' index 1 with lines lw 2 dt 2 lc rgb '#d62728' title 'RK4', \\\n"
                  "     '{0}.dat' index 2 with lines lw 2 dt 3 lc rgb '#2ca02c' title 'Euler'\n",
-                 stem, p.title, re_lo - pad, re_hi + pad, -im_hi - pad, im_hi + pad, label);
+                 stem, p.title, re_lo - pad, re_hi + pad, -im_hi - pad, im_hi + pad, key);
   return p;
 }
 
@@ -96,13 +96,13 @@ std::vector<Plot> stability_plots(const Results& r) {
     if (c.trained)
       plots.push_back(stability_plot(slug("stability_fit_" + c.system + "_" + c.scheme + "_h" + h_text(c.h)),
                                      fmt::format("{} trained on {} (fit, h = {})", c.scheme, c.system, h_text(c.h)),
-                                     c.tableau));
+                                     fmt::format("{} h={}", c.scheme, h_text(c.h)), c.tableau));
   for (const auto& c : r.identify)
     if (c.trained_scheme())
       plots.push_back(stability_plot(
           slug("stability_identify_" + c.system + "_" + c.model + "_" + c.solver + "_h" + h_text(c.h)),
           fmt::format("{} trained with a {} model on {} (identify, h = {})", c.solver, c.model, c.system, h_text(c.h)),
-          *c.tableau));
+          fmt::format("{} h={}", c.solver, h_text(c.h)), *c.tableau));
   return plots;
 }
 
