@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "run_trk.h"
 #include "trk/experiment/generate.h"
 #include "trk/io/dataset_io.h"
 #include "trk/io/json_io.h"
@@ -16,26 +17,8 @@ namespace fs = std::filesystem;
 namespace trk {
 namespace {
 
-struct RunResult {
-  int code;
-  std::string out, err;
-};
-
-RunResult run(const std::string& args) {
-  static int counter = 0;
-  const fs::path dir = fs::temp_directory_path() / ("trk_cli_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const fs::path o = dir / ("out" + std::to_string(counter)), e = dir / ("err" + std::to_string(counter++));
-  const std::string cmd = std::string(TRK_BINARY) + " " + args + " >" + o.string() + " 2>" + e.string();
-  const int status = std::system(cmd.c_str());
-  auto slurp = [](const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  };
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(o), slurp(e)};
-}
+using trk::testing::RunResult;
+RunResult run(const std::string& args) { return trk::testing::run_trk(args); }
 
 class Cli : public ::testing::Test {
  protected:

@@ -16,13 +16,11 @@ namespace {
 
 using V = CheckLine::Verdict;
 
-std::string h_text(double h) { return io::json(h).dump(); }
-
 std::string identify_cell(const IdentifyResult& r, int k) {
-  return fmt::format("{} {} {} h={} {}", r.system, r.model, r.solver, h_text(r.h), k == 1 ? "t0+h" : "t0+4h");
+  return fmt::format("{} {} {} h={} {}", r.system, r.model, r.solver, format_step(r.h), k == 1 ? "t0+h" : "t0+4h");
 }
 
-std::string fit_cell(const FitResult& r) { return fmt::format("fit {} {} h={}", r.system, r.scheme, h_text(r.h)); }
+std::string fit_cell(const FitResult& r) { return fmt::format("fit {} {} h={}", r.system, r.scheme, format_step(r.h)); }
 
 std::string verdict_text(const FitResult& r) {
   return fmt::format("{} {}/{}", r.integrates ? "yes" : "no", r.bounded_runs, r.runs);

@@ -1,4 +1,5 @@
 #include "trk/report/plots.h"
+#include "trk/report/tables.h"
 
 #include <fmt/core.h>
 #include <sys/wait.h>
@@ -21,8 +22,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kTerminal = "set terminal svg size 720,540 dynamic enhanced font 'Helvetica,13' background '#ffffff'\n";
-
-std::string h_text(double h) { return io::json(h).dump(); }
 
 // Points of every boundary curve of t that lies within radius; curves separated by one blank line.
 struct Curves {
@@ -94,15 +93,15 @@ std::vector<Plot> stability_plots(const Results& r) {
   std::vector<Plot> plots;
   for (const auto& c : r.fit)
     if (c.trained)
-      plots.push_back(stability_plot(slug("stability_fit_" + c.system + "_" + c.scheme + "_h" + h_text(c.h)),
-                                     fmt::format("{} trained on {} (fit, h = {})", c.scheme, c.system, h_text(c.h)),
-                                     fmt::format("{} h={}", c.scheme, h_text(c.h)), c.tableau));
+      plots.push_back(stability_plot(slug("stability_fit_" + c.system + "_" + c.scheme + "_h" + format_step(c.h)),
+                                     fmt::format("{} trained on {} (fit, h = {})", c.scheme, c.system, format_step(c.h)),
+                                     fmt::format("{} h={}", c.scheme, format_step(c.h)), c.tableau));
   for (const auto& c : r.identify)
     if (c.trained_scheme())
       plots.push_back(stability_plot(
-          slug("stability_identify_" + c.system + "_" + c.model + "_" + c.solver + "_h" + h_text(c.h)),
-          fmt::format("{} trained with a {} model on {} (identify, h = {})", c.solver, c.model, c.system, h_text(c.h)),
-          fmt::format("{} h={}", c.solver, h_text(c.h)), *c.tableau));
+          slug("stability_identify_" + c.system + "_" + c.model + "_" + c.solver + "_h" + format_step(c.h)),
+          fmt::format("{} trained with a {} model on {} (identify, h = {})", c.solver, c.model, c.system, format_step(c.h)),
+          fmt::format("{} h={}", c.solver, format_step(c.h)), *c.tableau));
   return plots;
 }
 
@@ -116,9 +115,9 @@ std::vector<Plot> order_residual_plots(const Results& r, int max_order) {
     kinds[kind].push_back({label, order_conditions(t, max_order).max_abs_residual_by_order});
   };
   for (const auto& c : r.fit)
-    if (c.trained) add("fit", fmt::format("{} h={}", c.scheme, h_text(c.h)), c.tableau);
+    if (c.trained) add("fit", fmt::format("{} h={}", c.scheme, format_step(c.h)), c.tableau);
   for (const auto& c : r.identify)
-    if (c.trained_scheme()) add("identify", fmt::format("{} {} h={}", c.solver, c.model, h_text(c.h)), *c.tableau);
+    if (c.trained_scheme()) add("identify", fmt::format("{} {} h={}", c.solver, c.model, format_step(c.h)), *c.tableau);
   std::vector<Plot> plots;
   constexpr double kFloor = 1e-17;  // exact zeros (sum b = 1 by projection) drawn at the floor
   for (auto& [kind, lines] : kinds) {
@@ -180,7 +179,7 @@ std::vector<Plot> nfe_plots(const Results& r) {
       p.data += fmt::format("{} {:.6g}\n", i + 1, sum / n);
     }
     plot_cmd += fmt::format("{}'{}.dat' index {} with lines lw 2 title '{} h={} ({})'", block ? ", \\\n     " : "",
-                            p.stem, block, c.solver, h_text(c.h), c.model);
+                            p.stem, block, c.solver, format_step(c.h), c.model);
     ++block;
   }
   if (block == 0) return {};

@@ -40,8 +40,6 @@ json forecast_json(const std::optional<Forecast>& f) {
   return {{"rmse", f->rmse ? json(*f->rmse) : json(nullptr)}, {"diverged", f->diverged}};
 }
 
-std::string h_label(double h) { return json(h).dump(); }
-
 const Forecast& at(const IdentifyResult& r, int horizon_steps) { return horizon_steps == 1 ? r.at_h : r.at_4h; }
 
 }  // namespace
@@ -62,6 +60,8 @@ std::optional<Forecast> paper_value(const std::string& system, const std::string
   }
   return std::nullopt;
 }
+
+std::string format_step(double h) { return json(h).dump(); }
 
 std::string format_forecast(const std::optional<Forecast>& f) {
   if (!f) return "-";
@@ -113,7 +113,7 @@ Table rmse_table(const Results& r) {
                                  main_model, paper ? ": ours (the talk's in brackets)" : "");
     std::string rule = "|---|";
     for (double h : steps) {
-      md += fmt::format(" h = {}: t0+h | t0+4h |", h_label(h));
+      md += fmt::format(" h = {}: t0+h | t0+4h |", format_step(h));
       rule += "---|---|";
     }
     md += "\n" + rule + "\n";
@@ -168,7 +168,7 @@ Table fit_table(const Results& r) {
     md += "\n" + rule + "\n";
     for (double h : steps) {
       json row = {{"h", h}, {"cells", json::array()}};
-      std::string line = "| " + h_label(h) + " |";
+      std::string line = "| " + format_step(h) + " |";
       for (const auto& s : schemes) {
         const FitResult* c = nullptr;
         for (const auto* x : rows)
@@ -215,7 +215,7 @@ Table nfe_table(const Results& r) {
                               {"inference_per_step", c.inference_nfe_per_step},
                               {"inference_per_unit_time", c.inference_nfe_per_unit_time},
                               {"source", c.file.string()}});
-    t.markdown += fmt::format("| {} | {} | {} | {} | {}, {} | {}, {} | {} | {} |\n", c.system, c.model, h_label(c.h),
+    t.markdown += fmt::format("| {} | {} | {} | {} | {}, {} | {}, {} | {} | {} |\n", c.system, c.model, format_step(c.h),
                               c.solver, num(c.nfe_forward_mean), num(c.nfe_forward_last), num(c.nfe_backward_mean),
                               num(c.nfe_backward_last), num(c.inference_nfe_per_step),
                               num(c.inference_nfe_per_unit_time));
@@ -244,7 +244,7 @@ Table order_table(const Results& r, int max_order) {
                               {"order", p},
                               {"max_abs_residual_by_order", s.max_abs_residual_by_order},
                               {"source", source}});
-    std::string line = fmt::format("| {} | {} | {} | {} | {} |", experiment, h_label(h), tab.name, tab.num_stages(), p);
+    std::string line = fmt::format("| {} | {} | {} | {} | {} |", experiment, format_step(h), tab.name, tab.num_stages(), p);
     for (double x : s.max_abs_residual_by_order) line += fmt::format(" {:.1e} |", x);
     t.markdown += line + "\n";
   };

@@ -15,6 +15,9 @@ namespace trk::report {
 std::optional<Forecast> paper_value(const std::string& system, const std::string& model, const std::string& solver,
                                     double h, int horizon_steps);
 
+// A step as the tables and plots write it: the shortest decimal that reads back exactly ("0.2", "0.17").
+std::string format_step(double h);
+
 // "0.00213", "> 10" or "-" (missing).
 std::string format_forecast(const std::optional<Forecast>& f);
 
