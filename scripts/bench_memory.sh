@@ -30,5 +30,5 @@ run bilinear_trk10_all_stages --solver trk10 --model bilinear "${short[@]}" --lm
 run bilinear_trk10_no_lm --solver trk10 --model bilinear "${short[@]}" --lm-iterations 0
 run mlp_trk10_all_stages --solver trk10 --model mlp --widths 64,64 "${short[@]}" --lm-iterations 1
 run mlp_trk10_no_lm --solver trk10 --model mlp --widths 64,64 "${short[@]}" --lm-iterations 0
-run bilinear_dopri8 --solver dopri8 --model bilinear --iterations 3 --threads 2 --quiet
-run mlp_dopri8 --solver dopri8 --model mlp --widths 64,64 --iterations 2 --threads 2 --quiet
+run bilinear_dopri8 --solver dopri8 --model bilinear --meet-iterations 2 --iterations 3 --refine-iterations 2 --threads 2 --quiet
+run mlp_dopri8 --solver dopri8 --model mlp --widths 64,64 --meet-iterations 2 --iterations 2 --refine-iterations 2 --threads 2 --quiet

@@ -61,6 +61,7 @@ io::json options_json(const IdentifyOptions& o) {
           {"lm_iterations", o.lm_iterations},
           {"lm_rollout_steps", o.lm_rollout_steps},
           {"lm_horizon_decay", o.lm_horizon_decay},
+          {"lm_max_parameters", o.lm_max_parameters},
           {"on_divergence", o.on_divergence}};
 }
 
@@ -84,7 +85,8 @@ void apply_training(const io::json& t, const std::string& where, IdentifyOptions
                                                 "atol", "sindy_degree", "sindy_threshold", "seed", "chunk_size",
                                                 "warmup", "meet_iterations", "refine_iterations",
                                                 "refine_rollout_iterations", "refine_rollout_steps", "lm_iterations",
-                                                "lm_rollout_steps", "lm_horizon_decay", "on_divergence"};
+                                                "lm_rollout_steps", "lm_horizon_decay", "lm_max_parameters",
+                                                "on_divergence"};
   if (!t.is_object()) throw std::runtime_error(where + ": training: expected an object");
   for (const auto& [k, v] : t.items())
     if (std::find(keys.begin(), keys.end(), k) == keys.end())
@@ -124,6 +126,7 @@ void apply_training(const io::json& t, const std::string& where, IdentifyOptions
   get("lm_iterations", o.lm_iterations);
   get("lm_rollout_steps", o.lm_rollout_steps);
   get("lm_horizon_decay", o.lm_horizon_decay);
+  get("lm_max_parameters", o.lm_max_parameters);
   get("on_divergence", o.on_divergence);
 }
 
@@ -314,9 +317,9 @@ void setup_identify(CLI::App& app) {
   cmd->add_option("--learning-rate", a->options.adam.learning_rate, "Adam learning rate")->capture_default_str();
   cmd->add_option("--schedule", a->schedule, "constant | cosine | exponential")->capture_default_str();
   cmd->add_option("--meet-iterations", a->options.meet_iterations,
-                  "Adam iterations of the meet-in-the-middle continuation before the main phase (fixed-step solvers)")
+                  "Adam iterations of the meet-in-the-middle continuation before the main phase (trkQ, dopri8)")
       ->capture_default_str();
-  cmd->add_option("--refine-iterations", a->options.refine_iterations, "L-BFGS iterations after Adam (fixed-step)")
+  cmd->add_option("--refine-iterations", a->options.refine_iterations, "L-BFGS iterations after Adam (not sr)")
       ->capture_default_str();
   cmd->add_option("--lm-iterations", a->options.lm_iterations,
                   "Levenberg-Marquardt iterations on the 4-step residuals at the end (fixed-step)")

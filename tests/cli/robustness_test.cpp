@@ -489,9 +489,9 @@ TEST_F(Robustness, SameBytesAtOneAndTwoThreads) {
   ASSERT_EQ(run(identify + " --threads 1 --out " + path("i1")).code, 0);
   ASSERT_EQ(run(identify + " --threads 2 --out " + path("i2")).code, 0);
   expect_same_results(path("i1"), path("i2"));
-  ASSERT_EQ(run("identify --data " + path("d1.h5") + " --solver dopri8 --iterations 3 --threads 2 --quiet --out " +
+  ASSERT_EQ(run("identify --data " + path("d1.h5") + " --solver dopri8 --meet-iterations 3 --iterations 3 --refine-iterations 2 --threads 2 --quiet --out " +
                 path("p2")).code, 0);
-  ASSERT_EQ(run("identify --data " + path("d1.h5") + " --solver dopri8 --iterations 3 --threads 1 --quiet --out " +
+  ASSERT_EQ(run("identify --data " + path("d1.h5") + " --solver dopri8 --meet-iterations 3 --iterations 3 --refine-iterations 2 --threads 1 --quiet --out " +
                 path("p1")).code, 0);
   expect_same_results(path("p1"), path("p2"));
   ASSERT_EQ(run("generate --h 0.01 --train-steps 2000 --test-steps 2000 --quiet --out " + path("fine.h5")).code, 0);

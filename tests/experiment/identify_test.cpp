@@ -116,11 +116,50 @@ TEST(Identify, SparseRegressionAndDopri8Baselines) {
   EXPECT_LT(sr.evaluation.at_h.rmse, 1.0);  // fine enough sampling for finite differences
   o.solver = "dopri8";
   o.iterations = 5;
+  o.meet_iterations = 0;
+  o.refine_iterations = 0;
   const IdentifySummary d8 = identify(d, o);
   EXPECT_EQ(d8.iterations, 5);
   EXPECT_GT(d8.nfe_forward_history.front(), 13);
   EXPECT_GT(d8.nfe_backward_history.front(), d8.nfe_forward_history.front() / 2);
   o.rollout_steps = 2;
+  EXPECT_NE(o.validation_error(), "");
+}
+
+// dopri8 runs the continuation (half steps forward and backward) and the L-BFGS refinement, not the
+// Levenberg-Marquardt stage; each phase lowers its loss.
+TEST(Identify, Dopri8ContinuationAndRefinement) {
+  const Dataset d = small_data(0.2);
+  IdentifyOptions o = main_phase_only("dopri8", 10);
+  o.meet_iterations = 30;
+  o.refine_iterations = 10;
+  o.lm_iterations = 5;
+  const IdentifySummary s = identify(d, o);
+  EXPECT_EQ(s.status, "completed");
+  EXPECT_EQ(s.meet_iterations, 30);
+  EXPECT_EQ(s.iterations, 10);
+  ASSERT_EQ(s.meet_loss_history.size(), 30u);
+  EXPECT_LT(s.meet_loss_history.back(), s.meet_loss_history.front());
+  EXPECT_GT(s.refine_iterations, 0);
+  EXPECT_LE(s.refine_iterations, 10);  // L-BFGS only
+  EXPECT_LT(s.refine_loss_history.back(), s.loss_history.back());
+}
+
+// Levenberg-Marquardt runs only up to lm_max_parameters: above, the run is the one without it.
+TEST(Identify, LevenbergMarquardtSkippedAboveMaxParameters) {
+  const Dataset d = small_data(0.1);
+  IdentifyOptions o = main_phase_only("trk4", 20);
+  o.lm_iterations = 3;
+  const IdentifySummary with_lm = identify(d, o);
+  EXPECT_EQ(with_lm.refine_iterations, 3);
+  o.lm_max_parameters = 10;
+  const IdentifySummary capped = identify(d, o);
+  o.lm_iterations = 0;
+  const IdentifySummary without = identify(d, o);
+  EXPECT_EQ(capped.refine_iterations, 0);
+  EXPECT_EQ((capped.flow_map.field->params() - without.flow_map.field->params()).norm(), 0.0);
+  EXPECT_NE((with_lm.flow_map.field->params() - without.flow_map.field->params()).norm(), 0.0);
+  o.lm_max_parameters = -1;
   EXPECT_NE(o.validation_error(), "");
 }
 

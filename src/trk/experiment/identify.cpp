@@ -63,6 +63,7 @@ std::string IdentifyOptions::validation_error() const {
   if (meet_iterations < 0 || lm_iterations < 0) return "meet and lm iterations must be >= 0";
   if (lm_rollout_steps < 1) return "lm rollout steps must be at least 1";
   if (!(lm_horizon_decay >= 0)) return "lm horizon decay must be >= 0";
+  if (lm_max_parameters < 0) return "lm max parameters must be >= 0";
   if (s.kind == SolverKind::kAdaptive && rollout_steps != 1) return "dopri8 trains on one-step pairs only";
   if (s.kind == SolverKind::kTrainable)
     if (auto e = validate_trainable_init(tableau_init, s.stages); !e.empty()) return e;
@@ -201,11 +202,13 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
   std::vector<std::unique_ptr<VectorField>> copies;
   for (int t = 0; t < threads; ++t) copies.push_back(psi.field->clone());
 
-  // Meet-in-the-middle continuation (trainable solvers): a half-step scheme of q/2 stages, trained jointly with
-  // theta from q/2 Euler sub-steps; two of its steps of h/2 make the initial TRK_q of the main phase.
-  const int meet_iterations = trainable ? o.meet_iterations : 0;
+  // Meet-in-the-middle continuation. Trainable solvers: a half-step scheme of q/2 stages, trained jointly with
+  // theta from q/2 Euler sub-steps; two of its steps of h/2 make the initial TRK_q of the main phase. Adaptive:
+  // adaptive solves over h/2 forward and backward (from the initial network a solve over the full h can blow up).
+  const int meet_iterations = trainable || adaptive ? o.meet_iterations : 0;
   TrainableTableau half(std::max(1, psi.solver.stages / 2), "euler_substeps");
   half.project_consistency();
+  const Eigen::Index meet_size = n_theta + (trainable ? half.params().size() : 0);
 
   // Loss and gradient at parameters x on the columns `cols` of the training pairs (all when empty).
   auto evaluate_on = [&](const Pairs& base, const Vec& params, const std::vector<long>& cols, bool meet = false) {
@@ -230,8 +233,9 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
     r.grad = Vec::Zero(params.size());
     if (adaptive) {
       Vec theta_bar;
-      const AdaptiveFlowLoss l = adaptive_flow_mse(*copies[0], psi.tableau, psi.h, p->Z0, p->targets[0],
-                                                   psi.adaptive, &theta_bar);
+      const AdaptiveFlowLoss l =
+          meet ? adaptive_meet_mse(*copies[0], psi.tableau, psi.h, p->Z0, p->targets[0], psi.adaptive, &theta_bar)
+               : adaptive_flow_mse(*copies[0], psi.tableau, psi.h, p->Z0, p->targets[0], psi.adaptive, &theta_bar);
       r.loss = l.loss;
       r.grad.head(n_theta) = theta_bar;
       r.nfe_forward = l.num_forward_evaluations;
@@ -378,14 +382,15 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
   };
 
   if (meet_iterations > 0 && (!resume || resume_in_meet)) {
-    x.conservativeResize(n_theta + half.params().size());
-    x.tail(half.params().size()) = half.params();
+    x.conservativeResize(meet_size);
+    if (trainable) x.tail(half.params().size()) = half.params();
     last_good = x;
     adam = make_adam(meet_iterations);
     in_meet_layout = true;
   }
   auto compose = [&] {
-      // Two half steps as one TRK_q: A = [A'/2 0; 1 b'^T/2 A'/2] (plus a zero stage when q is odd), b = [b'; b']/2.
+    // Two half steps as one TRK_q: A = [A'/2 0; 1 b'^T/2 A'/2] (plus a zero stage when q is odd), b = [b'; b']/2.
+    if (trainable) {
       half.set_params(x.tail(half.params().size()));
       const int qh = half.num_stages(), q = scheme.num_stages();
       const Mat Ah = half.A();
@@ -403,14 +408,15 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
       scheme.project_consistency();
       x.conservativeResize(n_theta + scheme.params().size());
       x.tail(scheme.params().size()) = scheme.params();
-      last_good = x;
-      adam = make_adam(o.iterations);
-      in_meet_layout = false;
+    }
+    last_good = x;
+    adam = make_adam(o.iterations);
+    in_meet_layout = false;
   };
   const Eigen::Index main_size = n_theta + (trainable ? scheme.params().size() : 0);
   int first_it = 0;
   if (resume) {
-    check_resume_size(resume_in_meet ? n_theta + half.params().size() : main_size);
+    check_resume_size(resume_in_meet ? meet_size : main_size);
     x = resume->x;
     if (resume_rank == 0) {
       first_it = resume->iteration;
@@ -508,37 +514,120 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
   if (in_meet_layout) compose();
   // The phase's checkpoint when resuming inside it, else null.
   auto resume_in = [&](const char* phase) { return resume && resume->phase == phase ? resume : nullptr; };
-  // Levenberg-Marquardt: residuals r(x) = k^-d (Z_k - Y_k) / sqrt(K n dim), k = 1..K, stacked, plus a heavily weighted
-  // row for sum b - 1; Jacobian by forward differences.
-  auto residuals = [&](const Pairs& P, const Vec& params) {
+  // Levenberg-Marquardt on the residuals r(x) = k^-d (Z_k - Y_k) / sqrt(K n dim), k = 1..K, plus a heavily weighted
+  // row for sum b - 1. The pairs are cut into the chunks of the Adam phases; J^T J and J^T r are accumulated chunk by
+  // chunk (J of a chunk by forward differences, chunks on the threads, added in chunk order: the numbers do not
+  // depend on the thread count), so memory is P^2 + threads * chunk rows * P, not the full Jacobian.
+  struct Scheme {
+    Mat A;
+    Vec b;
+  };
+  auto scheme_at = [&](const Vec& params) {
+    if (!trainable) return Scheme{psi.tableau.A, psi.tableau.b};
+    scheme.set_params(params.tail(scheme.params().size()));
+    return Scheme{scheme.A(), scheme.b()};
+  };
+  auto chunk_residuals = [&](const Pairs& P, long begin, long cols, VectorField& f, const Scheme& s, Vec& r) {
     const int K = static_cast<int>(P.targets.size());
-    const long n = P.Z0.cols();
-    Mat A = psi.tableau.A;
-    Vec b = psi.tableau.b;
-    if (trainable) {
-      scheme.set_params(params.tail(scheme.params().size()));
-      A = scheme.A();
-      b = scheme.b();
-    }
-    copies[0]->set_params(params.head(n_theta));
-    CountedField cf(*copies[0]);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(K) * P.Z0.cols() * dim);
+    CountedField cf(f);
     StageTape tape;
-    Vec r(K * n * dim + (trainable ? 1 : 0));
-    Mat Z = P.Z0, Zn(dim, n);
-    const double scale = 1.0 / std::sqrt(static_cast<double>(K) * n * dim);
+    Mat Z = P.Z0.middleCols(begin, cols), Zn(dim, cols);
+    r.resize(K * cols * dim);
     for (int k = 0; k < K; ++k) {
-      rk_step(cf, A, b, psi.h, Z, Zn, tape);
-      Z = Zn;
-      Eigen::Map<Mat>(r.data() + k * n * dim, dim, n) =
-          (scale * std::pow(k + 1.0, -o.lm_horizon_decay)) * (Z - P.targets[k]);
+      rk_step(cf, s.A, s.b, psi.h, Z, Zn, tape);
+      Z.swap(Zn);
+      Eigen::Map<Mat>(r.data() + k * cols * dim, dim, cols) =
+          (scale * std::pow(k + 1.0, -o.lm_horizon_decay)) * (Z - P.targets[k].middleCols(begin, cols));
     }
-    if (trainable) r(r.size() - 1) = 1e3 * (b.sum() - 1.0);
+  };
+  const long lm_chunk = o.chunk_size;
+  // All residuals at params, chunk after chunk, then the sum b row.
+  auto residuals = [&](const Pairs& P, const Vec& params) {
+    const long n = P.Z0.cols(), num_chunks = (n + lm_chunk - 1) / lm_chunk;
+    const long per_col = static_cast<long>(P.targets.size()) * dim;
+    const Scheme s = scheme_at(params);
+    for (auto& c : copies) c->set_params(params.head(n_theta));
+    Vec r(n * per_col + (trainable ? 1 : 0));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (long c = 0; c < num_chunks; ++c) {
+      const long begin = c * lm_chunk, cols = std::min(lm_chunk, n - begin);
+      Vec rc;
+      chunk_residuals(P, begin, cols, *copies[omp_get_thread_num()], s, rc);
+      r.segment(begin * per_col, cols * per_col) = rc;
+    }
+    if (trainable) r(r.size() - 1) = 1e3 * (s.b.sum() - 1.0);
     return r;
+  };
+  // J^T J and J^T r at x (residuals r = residuals(P, x)).
+  auto normal_equations = [&](const Pairs& P, const Vec& r, Mat& JTJ, Vec& g) {
+    const long n = P.Z0.cols(), num_chunks = (n + lm_chunk - 1) / lm_chunk;
+    const long per_col = static_cast<long>(P.targets.size()) * dim, np = x.size();
+    Vec step(np);
+    std::vector<Scheme> shifted(np);  // the scheme at x + step_i e_i
+    for (long i = 0; i < np; ++i) {
+      step(i) = 1e-7 * std::max(1.0, std::abs(x(i)));
+      if (i < n_theta) continue;
+      Vec xp = x;
+      xp(i) += step(i);
+      shifted[i] = scheme_at(xp);
+    }
+    const Scheme s = scheme_at(x);
+    JTJ.setZero(np, np);
+    g.setZero(np);
+    if (trainable) {  // the sum b row
+      Vec row = Vec::Zero(np);
+      for (long i = n_theta; i < np; ++i) row(i) = (1e3 * (shifted[i].b.sum() - 1.0) - r(r.size() - 1)) / step(i);
+      JTJ.noalias() += row * row.transpose();
+      g += row * r(r.size() - 1);
+    }
+    // Chunks in groups of `threads`: each thread differentiates one chunk, then the group is added in order.
+    std::vector<Mat> JTJ_c(threads);
+    std::vector<Vec> g_c(threads);
+    for (long first = 0; first < num_chunks; first += threads) {
+      const long group = std::min<long>(threads, num_chunks - first);
+#pragma omp parallel for schedule(static, 1) num_threads(threads)
+      for (long t = 0; t < group; ++t) {
+        const long c = first + t, begin = c * lm_chunk, cols = std::min(lm_chunk, n - begin);
+        VectorField& f = *copies[omp_get_thread_num()];
+        const auto rc = r.segment(begin * per_col, cols * per_col);
+        Mat J(cols * per_col, np);
+        Vec theta = x.head(n_theta), rp;
+        f.set_params(theta);
+        for (long i = 0; i < np; ++i) {
+          if (i < n_theta) {
+            theta(i) += step(i);
+            f.set_params(theta);
+            chunk_residuals(P, begin, cols, f, s, rp);
+            theta(i) = x(i);
+            f.set_params(theta);
+          } else {
+            chunk_residuals(P, begin, cols, f, shifted[i], rp);
+          }
+          J.col(i) = (rp - rc) / step(i);
+        }
+        JTJ_c[t].noalias() = J.transpose() * J;
+        g_c[t].noalias() = J.transpose() * rc;
+      }
+      for (long t = 0; t < group; ++t) {
+        JTJ += JTJ_c[t];
+        g += g_c[t];
+      }
+    }
   };
   auto levenberg_marquardt = [&](const Pairs& P, int iterations) {
     const IdentifyCheckpoint* from = resume_in("lm");
+    const long np = x.size();
+    if (np > o.lm_max_parameters) {
+      if (log)
+        log("lm skipped: " + std::to_string(np) + " parameters > lm_max_parameters " +
+            std::to_string(o.lm_max_parameters));
+      return;
+    }
     Vec r = from ? from->residuals : residuals(P, x);
     double loss = from ? from->loss : r.squaredNorm(), mu = from ? from->mu : 1e-3;
+    Mat JTJ;
+    Vec g;
     for (int it = from ? from->iteration : 0; it < iterations && std::isfinite(loss); ++it) {
       if (at_boundary([&] {
             IdentifyCheckpoint c = state("lm", it);
@@ -548,15 +637,7 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
             return c;
           }))
         return;
-      Mat J(r.size(), x.size());
-      for (Eigen::Index i = 0; i < x.size(); ++i) {
-        Vec xp = x;
-        const double e = 1e-7 * std::max(1.0, std::abs(x(i)));
-        xp(i) += e;
-        J.col(i) = (residuals(P, xp) - r) / e;
-      }
-      const Mat JTJ = J.transpose() * J;
-      const Vec g = J.transpose() * r;
+      normal_equations(P, r, JTJ, g);
       bool accepted = false;
       for (int tries = 0; tries < 20 && !accepted; ++tries) {
         Mat M = JTJ;
@@ -685,12 +766,14 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
     }
     out.refine_iterations += done;
   };
-  if (!adaptive && out.status == "completed" && out.iterations == o.iterations) {
+  // Adaptive solvers: the one-step refinement only (their loss is defined on one step; the LM residuals replay
+  // fixed steps).
+  if (out.status == "completed" && out.iterations == o.iterations) {
     if (o.refine_iterations > 0 && resume_rank <= 1) refine(all, o.refine_iterations, "refine", "refine");
-    if (!stopped && o.refine_rollout_iterations > 0 && resume_rank <= 2)
+    if (!adaptive && !stopped && o.refine_rollout_iterations > 0 && resume_rank <= 2)
       refine(make_pairs(data.train, o.refine_rollout_steps), o.refine_rollout_iterations, "refine rollout",
              "refine_rollout");
-    if (!stopped && o.lm_iterations > 0)
+    if (!adaptive && !stopped && o.lm_iterations > 0)
       levenberg_marquardt(make_pairs(data.train, o.lm_rollout_steps), o.lm_iterations);
   }
   if (stopped) return out;

@@ -58,21 +58,25 @@ struct IdentifyOptions {
   int batch_size = 0;                 // 0: full batch
   int rollout_steps = 1;
   std::string tableau_init = "euler_substeps";
-  // Continuation (euler, rk4, trkQ): before the Adam iterations above, meet_iterations Adam iterations (same
+  // Continuation (trkQ, dopri8): before the Adam iterations above, meet_iterations Adam iterations (same
   // settings) on the meet-in-the-middle loss mean ||Psi_{h/2}(z_t) - Psi_{-h/2}(z_{t+h})||^2 / dim, a problem of
   // step h/2 whose landscape is much milder than the one of step h.
   int meet_iterations = 10000;
-  // Refinement after Adam (euler, rk4, trkQ; not dopri8, whose loss is not smooth in theta): L-BFGS on the
-  // full batch, first refine_iterations on the rollout_steps-step loss, then refine_rollout_iterations on the
-  // refine_rollout_steps-step loss (sum b = 1 kept by projecting the gradient).
+  // Refinement after Adam: L-BFGS on the full batch, first refine_iterations on the rollout_steps-step loss, then
+  // (fixed-step solvers) refine_rollout_iterations on the refine_rollout_steps-step loss (sum b = 1 kept by
+  // projecting the gradient). dopri8's loss is smooth in theta only between changes of its accepted steps; the
+  // line search accepts a step only when the loss decreases.
   int refine_iterations = 20000;
   int refine_rollout_iterations = 0;
   int refine_rollout_steps = 4;
   int refine_memory = 20;
-  // Then Levenberg-Marquardt on the lm_rollout_steps-step residuals (Jacobian by forward differences).
+  // Then (fixed-step solvers) Levenberg-Marquardt on the lm_rollout_steps-step residuals (Jacobian by forward differences), when the
+  // parameters number at most lm_max_parameters (an iteration costs P rollouts and a P x P solve; an MLP ends after
+  // L-BFGS).
   int lm_iterations = 500;
+  int lm_max_parameters = 1000;
   int lm_rollout_steps = 4;
-  double lm_horizon_decay = 0.0;      // d: the residual of step k is weighted by k^-d (errors grow with k)
+  double lm_horizon_decay = 0.5;      // d: the residual of step k is weighted by k^-d (errors grow with k)
   double rtol = 1e-7, atol = 1e-9;    // dopri8 training
   double sr_rtol = 1e-10;             // sr simulation (rtol = atol)
   SindyOptions sindy;

@@ -5,6 +5,35 @@
 #include "trk/solve/rk_step.h"
 
 namespace trk {
+namespace {
+
+// Adds to *theta_bar the pullback of Z_end_bar through the steps `steps` from Z0 (replayed with tapes, then
+// reversed). Returns the replay's evaluations plus the vector-Jacobian products.
+long reverse_through_steps(const VectorField& f, const ButcherTableau& tableau, const ConstMatRef& Z0,
+                           const std::vector<double>& steps, Mat Z_bar, Vec* theta_bar) {
+  CountedField cf(f);
+  const size_t n = steps.size();
+  std::vector<StageTape> tapes(n);
+  Mat Z = Z0, Zn(Z0.rows(), Z0.cols()), Z_prev_bar;
+  for (size_t k = 0; k < n; ++k) {
+    rk_step(cf, tableau, steps[k], Z, Zn, tapes[k]);
+    Z.swap(Zn);
+  }
+  for (size_t k = n; k-- > 0;) {
+    rk_step_reverse(cf, tableau.A, tableau.b, steps[k], tapes[k], Z_bar, {.Z_bar = &Z_prev_bar, .theta_bar = theta_bar});
+    Z_bar.swap(Z_prev_bar);
+  }
+  return cf.num_evaluations() + cf.num_vjp_evaluations();
+}
+
+void add_stats(SolveStats& into, const SolveStats& s) {
+  into.num_function_evaluations += s.num_function_evaluations;
+  into.num_steps += s.num_steps;
+  into.num_accepted += s.num_accepted;
+  into.num_rejected += s.num_rejected;
+}
+
+}  // namespace
 
 AdaptiveFlowLoss adaptive_flow_mse(const VectorField& f, const ButcherTableau& tableau, double h,
                                    const ConstMatRef& Z0, const ConstMatRef& Y, const AdaptiveOptions& options,
@@ -24,21 +53,38 @@ AdaptiveFlowLoss adaptive_flow_mse(const VectorField& f, const ButcherTableau& t
   const double scale = 1.0 / static_cast<double>(Z0.size());
   out.loss = scale * (s.z - Y).squaredNorm();
   if (!theta_bar) return out;
-  CountedField cf(f);
-  const size_t n = s.accepted_steps.size();
-  std::vector<StageTape> tapes(n);
-  Mat Z = Z0, Zn(Z0.rows(), Z0.cols());
-  for (size_t k = 0; k < n; ++k) {
-    rk_step(cf, tableau, s.accepted_steps[k], Z, Zn, tapes[k]);
-    Z.swap(Zn);
+  out.num_backward_evaluations = reverse_through_steps(f, tableau, Z0, s.accepted_steps, (2 * scale) * (s.z - Y),
+                                                       theta_bar);
+  return out;
+}
+
+AdaptiveFlowLoss adaptive_meet_mse(const VectorField& f, const ButcherTableau& tableau, double h,
+                                   const ConstMatRef& Z0, const ConstMatRef& Y, const AdaptiveOptions& options,
+                                   Vec* theta_bar) {
+  AdaptiveOptions o = options;
+  o.record_steps = true;
+  const Solution forward = integrate_adaptive(f, tableau, Z0, 0.0, 0.5 * h, o);
+  AdaptiveFlowLoss out;
+  out.stats = forward.stats;
+  out.status = forward.status;
+  if (theta_bar) theta_bar->setZero(f.num_params());
+  Solution backward;
+  if (forward.status == SolveStatus::kSuccess) {
+    backward = integrate_adaptive(f, tableau, Y, 0.0, -0.5 * h, o);
+    add_stats(out.stats, backward.stats);
+    out.status = backward.status;
   }
-  Mat Z_bar = (2 * scale) * (Z - Y), Z_prev_bar;
-  for (size_t k = n; k-- > 0;) {
-    rk_step_reverse(cf, tableau.A, tableau.b, s.accepted_steps[k], tapes[k], Z_bar,
-                    {.Z_bar = &Z_prev_bar, .theta_bar = theta_bar});
-    Z_bar.swap(Z_prev_bar);
+  out.num_forward_evaluations = out.stats.num_function_evaluations;
+  if (out.status != SolveStatus::kSuccess) {
+    out.loss = std::numeric_limits<double>::infinity();
+    return out;
   }
-  out.num_backward_evaluations = cf.num_evaluations() + cf.num_vjp_evaluations();
+  const double scale = 1.0 / static_cast<double>(Z0.size());
+  const Mat M_bar = (2 * scale) * (forward.z - backward.z);
+  out.loss = scale * (forward.z - backward.z).squaredNorm();
+  if (!theta_bar) return out;
+  out.num_backward_evaluations = reverse_through_steps(f, tableau, Z0, forward.accepted_steps, M_bar, theta_bar) +
+                                 reverse_through_steps(f, tableau, Y, backward.accepted_steps, -M_bar, theta_bar);
   return out;
 }
 
