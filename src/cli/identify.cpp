@@ -50,7 +50,11 @@ io::json options_json(const IdentifyOptions& o) {
           {"tableau_init", o.tableau_init},
           {"rtol", o.rtol},
           {"atol", o.atol},
-          {"sindy", {{"degree", o.sindy.degree}, {"threshold", o.sindy.threshold}, {"iterations", o.sindy.iterations}}},
+          {"sindy",
+           {{"degree", o.sindy.degree},
+            {"threshold", o.sindy.threshold},
+            {"iterations", o.sindy.iterations},
+            {"derivative", o.sindy.derivative}}},
           {"seed", o.seed},
           {"chunk_size", o.chunk_size},
           {"warmup", o.adam.warmup},
@@ -82,8 +86,8 @@ void apply_training(const io::json& t, const std::string& where, IdentifyOptions
   static const std::vector<std::string> keys = {"model", "num_products", "widths", "activation", "model_seed",
                                                 "iterations", "learning_rate", "schedule", "final_lr_fraction",
                                                 "clip_norm", "batch_size", "rollout_steps", "tableau_init", "rtol",
-                                                "atol", "sindy_degree", "sindy_threshold", "seed", "chunk_size",
-                                                "warmup", "meet_iterations", "refine_iterations",
+                                                "atol", "sindy_degree", "sindy_threshold", "sindy_derivative",
+                                                "seed", "chunk_size", "warmup", "meet_iterations", "refine_iterations",
                                                 "refine_rollout_iterations", "refine_rollout_steps", "lm_iterations",
                                                 "lm_rollout_steps", "lm_horizon_decay", "lm_max_parameters",
                                                 "on_divergence"};
@@ -116,6 +120,7 @@ void apply_training(const io::json& t, const std::string& where, IdentifyOptions
   get("atol", o.atol);
   get("sindy_degree", o.sindy.degree);
   get("sindy_threshold", o.sindy.threshold);
+  get("sindy_derivative", o.sindy.derivative);
   get("seed", o.seed);
   get("chunk_size", o.chunk_size);
   get("warmup", o.adam.warmup);

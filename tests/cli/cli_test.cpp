@@ -226,5 +226,22 @@ TEST_F(Cli, IdentifyTrainsEvaluatesAndRefusesBadInput) {
                    "trk-model", 7);
 }
 
+// Config keys reach the run and are echoed in identify.json's configuration; a bad value is refused.
+TEST_F(Cli, IdentifyConfigSindyDerivative) {
+  ASSERT_EQ(run("generate --h 0.05 --train-steps 300 --test-steps 40 --quiet --out " + path("d.h5")).code, 0);
+  auto write_config = [&](const std::string& derivative) {
+    std::ofstream(path("sr.json")) << R"({"data": ")" << path("d.h5") << R"(", "solvers": ["sr"],
+      "training": {"sindy_derivative": ")" << derivative << R"("}, "out": ")" << path("srout") << R"("})";
+  };
+  write_config("forward");
+  const RunResult r = run("identify --config " + path("sr.json") + " --quiet");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = io::read_json_file(path("srout/h0.05/sr/identify.json"));
+  EXPECT_EQ(j.at("configuration").at("sindy").at("derivative"), "forward");
+  write_config("backward");
+  fs::remove_all(path("srout"));
+  expect_bad_input("identify --config " + path("sr.json") + " --quiet", "derivative", 2);
+}
+
 }  // namespace
 }  // namespace trk

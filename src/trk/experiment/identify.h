@@ -65,7 +65,7 @@ struct IdentifyOptions {
   // Refinement after Adam: L-BFGS on the full batch, first refine_iterations on the rollout_steps-step loss, then
   // (fixed-step solvers) refine_rollout_iterations on the refine_rollout_steps-step loss (sum b = 1 kept by
   // projecting the gradient). dopri8's loss is smooth in theta only between changes of its accepted steps; the
-  // line search accepts a step only when the loss decreases.
+  // line search accepts a step only when the loss decreases, and its L-BFGS stops when 500 iterations gain < 0.1 %.
   int refine_iterations = 20000;
   int refine_rollout_iterations = 0;
   int refine_rollout_steps = 4;
