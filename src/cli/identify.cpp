@@ -140,12 +140,14 @@ void run_one(const Dataset& d, const std::string& data_label, IdentifyOptions o,
                                   {"h", d.h},
                                   {"train", {d.train.num_trajectories(), d.train.num_times(), d.dim()}},
                                   {"test", {d.test.num_trajectories(), d.test.num_times(), d.dim()}}};
+  const std::uint64_t data_hash = io::content_hash(d);
   std::optional<io::IdentifyCheckpointFile> saved;
   IdentifyHooks hooks;
   if (a.resume) {
     if (std::filesystem::exists(checkpoint)) {
       saved = read_hdf5_guarded(checkpoint.string(), "a checkpoint of trk identify",
                                 [&] { return io::read_identify_checkpoint(checkpoint); });
+      check_resumed_data(checkpoint.string(), saved->data_hash, data_hash, data_label, "identify");
       if (saved->configuration != configuration)
         throw std::invalid_argument(checkpoint.string() + ": configuration: the checkpoint is of another run (options "
                                     "or data differ); remove it or run without --resume");
@@ -163,7 +165,7 @@ void run_one(const Dataset& d, const std::string& data_label, IdentifyOptions o,
   hooks.stop_requested = [] { return stop_signal() != 0; };
   hooks.save = [&](const IdentifyCheckpoint& c) {
     io::ensure_writable_directory(dir);
-    io::write_identify_checkpoint(checkpoint, c, configuration);
+    io::write_identify_checkpoint(checkpoint, c, configuration, data_hash);
   };
   install_stop_handlers();
   const bool tty = !quiet && ::isatty(STDERR_FILENO);
@@ -193,6 +195,7 @@ void run_one(const Dataset& d, const std::string& data_label, IdentifyOptions o,
   fmt::print("{} h={} {}: rmse t0+h {}, t0+4h {} ({} test states; {} iterations, {:.1f} s) -> {}\n", d.system, d.h,
              o.solver, cell(s.evaluation.at_h), cell(s.evaluation.at_4h), s.evaluation.num_states, s.iterations,
              s.train_seconds, (dir / "identify.json").string());
+  end_stop_handling((dir / "identify.json").string() + ", " + (dir / "model.h5").string());
 }
 
 void run_evaluate(const IdentifyArgs& a) {

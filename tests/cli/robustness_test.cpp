@@ -8,7 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -412,9 +414,17 @@ bool wait_for(const fs::path& file, const std::string& text, double seconds = 60
 const char* kIdentifyRun = " --solver trk4 --iterations 1500 --meet-iterations 300 --refine-iterations 200 "
                            "--lm-iterations 3 --batch-size 128 --seed 5";
 
+// The same dataset with one value of the training states changed in its last digits.
+Dataset with_one_value_changed(Dataset d) {
+  double& v = d.train.states[0](1, 17);
+  v = std::nextafter(v, 1e300);
+  return d;
+}
+
 TEST_F(Robustness, IdentifySigintWritesACheckpointAndResumeGivesTheSameBytes) {
   const fs::path data = dir_ / "d.h5";
-  io::write_dataset(data, small_dataset(300, 40));
+  const Dataset original = small_dataset(300, 40);
+  io::write_dataset(data, original);
   const std::string base = "identify --data " + data.string() + kIdentifyRun;
   ASSERT_EQ(run(base + " --threads 1 --out " + path("full")).code, 0);
   // Interrupted once the main phase is under way; the checkpoint is all that is written.
@@ -431,6 +441,13 @@ TEST_F(Robustness, IdentifySigintWritesACheckpointAndResumeGivesTheSameBytes) {
   // A checkpoint of other options is refused.
   expect_refused("identify --data " + data.string() + " --solver trk4 --iterations 10 --resume --out " + path("cut"),
                  {path("cut/checkpoint.h5"), "configuration"});
+  // So is one of other data: the same file, path and shapes, one value changed; the checkpoint is kept as it was.
+  const std::string saved = slurp(path("cut/checkpoint.h5"));
+  io::write_dataset(data, with_one_value_changed(original));
+  expect_refused(base + " --threads 2 --resume --out " + path("cut"),
+                 {path("cut/checkpoint.h5"), "data_hash", "the data differ", data.string()});
+  EXPECT_EQ(slurp(path("cut/checkpoint.h5")), saved);
+  io::write_dataset(data, original);
   // Resumed (with another thread count): the same bytes as the uninterrupted run; the checkpoint is gone.
   const RunResult r = run(base + " --threads 2 --resume --out " + path("cut"));
   ASSERT_EQ(r.code, 0) << r.err;
@@ -472,10 +489,75 @@ TEST_F(Robustness, FitSigtermWritesACheckpointAndResumeGivesTheSameBytes) {
   EXPECT_NE(slurp(c.err).find("interrupted by SIGTERM"), std::string::npos) << slurp(c.err);
   EXPECT_TRUE(fs::exists(path("cut/checkpoint.h5")));
   EXPECT_FALSE(fs::exists(path("cut/fit.json")));
+  // The data file rewritten with one value changed: the resume is refused and nothing is written or overwritten.
+  const std::string saved = slurp(path("cut/checkpoint.h5"));
+  fs::copy_file(path("fine.h5"), path("fine.h5.orig"));
+  io::write_dataset(path("fine.h5"), with_one_value_changed(io::read_dataset(path("fine.h5"))));
+  expect_refused(base + " --resume --out " + path("cut"),
+                 {path("cut/checkpoint.h5"), "data_hash", "the data differ", path("fine.h5")});
+  EXPECT_EQ(slurp(path("cut/checkpoint.h5")), saved);
+  fs::rename(path("fine.h5.orig"), path("fine.h5"));
   const RunResult r = run(base + " --resume --out " + path("cut"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_FALSE(fs::exists(path("cut/checkpoint.h5")));
   expect_same_results(path("full"), path("cut"));
+
+  // A signal after training, here between the two outputs (a test hook: the window is too short to hit from
+  // outside): both outputs are written, complete and equal to the uninterrupted run's, and the exit code is 143.
+  const RunResult late = run(base + " --checkpoint-every 100 --out " + path("late"), 0,
+                             "TRK_TEST_SIGNAL_BETWEEN_OUTPUTS=SIGTERM");
+  EXPECT_EQ(late.code, 143) << late.err;
+  EXPECT_NE(late.err.find("trk: interrupted by SIGTERM after training; the results are complete: " +
+                          path("late/fit.json") + ", " + path("late/fit.h5")), std::string::npos) << late.err;
+  EXPECT_FALSE(fs::exists(path("late/checkpoint.h5")));
+  expect_same_results(path("full"), path("late"));  // also: no other file (no temporary) in the folder
+  // --resume on the finished folder does nothing.
+  const std::string json = slurp(path("late/fit.json"));
+  const RunResult again = run(base + " --resume --out " + path("late"));
+  EXPECT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.err.find("done already"), std::string::npos) << again.err;
+  EXPECT_EQ(slurp(path("late/fit.json")), json);
+}
+
+// A signal after training, during the evaluation of a grid cell (a wide MLP on many test states: a real window of
+// about 0.7 s): the cell's results are written, complete; the run exits 130 without starting the next cell;
+// --resume skips the finished cell and runs the next one.
+TEST_F(Robustness, IdentifySignalDuringEvaluationFinishesTheCellAndStopsTheGrid) {
+  Dataset d = small_dataset(60, 200);
+  for (int k = 0; k < 24; ++k) d.test.states.push_back(d.test.states.front());  // 25 x 197 test states
+  io::write_dataset(path("d.h5"), d);
+  std::ofstream(path("grid.json")) << R"({"data": ")" << path("d.h5") << R"(", "solvers": ["rk4", "euler"],
+    "training": {"model": "mlp", "widths": [384, 384], "iterations": 1, "batch_size": 1, "warmup": 0,
+                 "meet_iterations": 0, "refine_iterations": 0, "lm_iterations": 0}})";
+  const std::string base = "identify --config " + path("grid.json") + " --threads 1 --out " + path("grid");
+  const Child c = spawn(base, logs_ / "grid");
+  ASSERT_TRUE(wait_for(c.err, "identify: iter 1/1")) << slurp(c.err);  // the one training iteration is done
+  ::kill(c.pid, SIGINT);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(c.wait(), 130) << slurp(c.err);
+  const double stop_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::string err = slurp(c.err);
+  const fs::path cell = path("grid/h0.1/rk4");
+  EXPECT_NE(err.find("trk: interrupted by SIGINT after training; the results are complete: " +
+                     (cell / "identify.json").string() + ", " + (cell / "model.h5").string()), std::string::npos)
+      << err;
+  const io::json row = io::read_json_file(cell / "identify.json");
+  EXPECT_EQ(row.at("solver"), "rk4");
+  EXPECT_EQ(row.at("test_states"), 25 * 197);
+  EXPECT_TRUE(row.at("rmse").contains("t0+4h"));
+  EXPECT_GT(h5_contents(cell / "model.h5").size(), 2u);
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(cell)) files.push_back(e.path().filename().string());
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files, (std::vector<std::string>{"identify.json", "model.h5"}));  // no checkpoint, no temporary
+  EXPECT_FALSE(fs::exists(path("grid/h0.1/euler")));  // the next cell was not started
+  const std::string json = slurp(cell / "identify.json");
+  const RunResult r = run(base + " --resume");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("done already"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(cell / "identify.json"), json);
+  EXPECT_TRUE(fs::exists(path("grid/h0.1/euler/identify.json")));
+  RecordProperty("stop_seconds", std::to_string(stop_seconds));
 }
 
 TEST_F(Robustness, SameBytesAtOneAndTwoThreads) {
