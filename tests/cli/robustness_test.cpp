@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "trk/experiment/generate.h"
+#include "trk/io/checkpoint_io.h"
 #include "trk/io/dataset_io.h"
 #include "trk/io/json_io.h"
 
@@ -582,6 +583,151 @@ TEST_F(Robustness, SameBytesAtOneAndTwoThreads) {
   ASSERT_EQ(run(fit + " --out " + path("f1"), 1).code, 0);
   ASSERT_EQ(run(fit + " --out " + path("f2"), 2).code, 0);
   expect_same_results(path("f1"), path("f2"));
+}
+
+// The rest of issue 7's list, command by command: the identify grid config (types, keys, names), model and
+// checkpoint files given to identify --evaluate and --resume, results read by report, splits too short for fit,
+// and numbers that are not finite or out of range for every command.
+TEST_F(Robustness, BadInputOfEveryOtherKindIsRefused) {
+  const fs::path data = dir_ / "d.h5";
+  io::write_dataset(data, small_dataset());
+  const std::string D = " --data " + data.string(), out = " --out " + path("out");
+  const std::string quick = " --iterations 1 --meet-iterations 0 --refine-iterations 0 --lm-iterations 0 --quiet";
+  auto config = [&](const std::string& name, const std::string& text) {
+    std::ofstream(path(name)) << text;
+    return path(name);
+  };
+  // identify --config: a missing file, wrong types, unknown keys and names, a missing data file.
+  expect_refused("identify --config " + path("absent.json") + out, {path("absent.json"), "cannot open"});
+  const std::vector<std::pair<std::string, std::vector<std::string>>> grids = {
+      {R"({"h": "0.1", "solvers": ["rk4"]})", {"h", "wrong type"}},
+      {R"({"h": [0.1], "solvers": "rk4"})", {"solvers", "wrong type"}},
+      {R"({"h": [0.1], "solvers": []})", {"solvers", "non-empty"}},
+      {R"({"h": [0.1], "solvers": ["rk4"], "out": 5})", {"out", "wrong type"}},
+      {R"({"h": [0.1], "solvers": ["rk4"], "system": 63})", {"system", "wrong type"}},
+      {R"({"h": [0.1], "solvers": ["rk4"], "parameters": {"rho": "28"}})", {"parameters.rho", "expected a number"}},
+      {R"({"h": [0.1], "solvers": ["rk4"], "generate": {"train_steps": "many"}})", {"generate.train_steps", "wrong type"}},
+      {R"({"h": [0.1], "solvers": ["rk4"], "generate": {"trainsteps": 100}})", {"generate.trainsteps", "unknown key"}},
+      {R"({"h": [0.1], "solvers": ["rk5"]})", {"unknown solver", "rk5"}},
+      {R"({"h": [0.1], "solvers": ["rk4"], "solver_training": {"rk5": {"iterations": 1}}})",
+       {"solver_training.rk5", "unknown solver"}},
+      {R"({"h": [0.1], "solvers": ["rk4"], "solver_training": {"rk4": {"lr": 1}}})",
+       {"solver_training.rk4.lr", "unknown key"}},
+      {R"({"h": [0.1], "solvers": ["rk4"], "training": {"batch_size": -1}})", {"batch size"}},
+      {R"({"data": ")" + path("absent.h5") + R"(", "solvers": ["rk4"]})", {path("absent.h5"), "file not found"}},
+  };
+  for (size_t i = 0; i < grids.size(); ++i) {
+    SCOPED_TRACE(grids[i].first);
+    const std::string file = config("grid" + std::to_string(i) + ".json", grids[i].first);
+    std::vector<std::string> needles = grids[i].second;
+    if (needles.front() != "batch size" && needles.front() != "unknown solver" && needles.front() != path("absent.h5"))
+      needles.push_back(file);
+    expect_refused("identify --config " + file + quick + out, needles);
+  }
+  // identify --evaluate: model files that are missing, empty, not HDF5, truncated, of a newer format, not a model.
+  ASSERT_EQ(run("identify" + D + " --solver rk4" + quick + " --out " + path("m")).code, 0);
+  const fs::path model = dir_ / "model.h5";
+  fs::rename(path("m/model.h5"), model);
+  fs::remove_all(path("m"));
+  const std::vector<std::pair<std::function<void(const fs::path&)>, std::string>> models = {
+      {[](const fs::path& p) { fs::remove(p); }, "file not found"},
+      {[](const fs::path& p) { std::ofstream(p, std::ios::trunc); }, "empty file"},
+      {[](const fs::path& p) { std::ofstream(p, std::ios::trunc) << "not a model\n"; }, "not an HDF5 file"},
+      {[](const fs::path& p) { fs::resize_file(p, fs::file_size(p) / 2); }, "truncated"},
+      {[](const fs::path& p) {
+         const long long v = 2;
+         edit_h5(p, [&](hid_t f) { set_attr(f, "format_version", H5T_STD_I64LE, &v); });
+       }, "attribute format_version of /"},
+      {[&](const fs::path& p) { fs::copy_file(data, p, fs::copy_options::overwrite_existing); }, "trk-model"},
+  };
+  for (const auto& [damage, needle] : models) {
+    SCOPED_TRACE(needle);
+    const fs::path p = dir_ / "damaged_model.h5";
+    fs::copy_file(model, p, fs::copy_options::overwrite_existing);
+    damage(p);
+    expect_refused("identify --evaluate " + p.string() + D + out, {p.string(), needle});
+    fs::remove(p);
+  }
+  // --resume with a checkpoint.h5 that is empty, not HDF5, of another kind, or of a newer version.
+  ASSERT_EQ(run("generate --h 0.01 --train-steps 1000 --test-steps 1000 --quiet --out " + path("fine.h5")).code, 0);
+  const std::vector<std::pair<std::function<void(const fs::path&)>, std::string>> checkpoints = {
+      {[](const fs::path& p) { std::ofstream(p, std::ios::trunc); }, "empty file"},
+      {[](const fs::path& p) { std::ofstream(p, std::ios::trunc) << "checkpoint\n"; }, "not an HDF5 file"},
+      {[&](const fs::path& p) { fs::copy_file(model, p); }, "expected \"trk-checkpoint\""},
+  };
+  fs::create_directories(path("run"));
+  const fs::path ckpt = dir_ / "run" / "checkpoint.h5";
+  for (const auto& [make, needle] : checkpoints) {
+    SCOPED_TRACE(needle);
+    make(ckpt);
+    expect_refused("identify" + D + " --solver rk4 --resume" + quick + " --out " + path("run"), {ckpt.string(), needle});
+    expect_refused("fit --data " + path("fine.h5") + " --h 0.1 --iterations 1 --resume --quiet --out " + path("run"),
+                   {ckpt.string(), needle});
+    fs::remove(ckpt);
+  }
+  // A checkpoint of a newer trk.
+  fs::create_directories(path("run"));
+  io::write_identify_checkpoint(ckpt, IdentifyCheckpoint{}, io::json::object(), 0);
+  const long long three = 3;
+  edit_h5(ckpt, [&](hid_t f) { set_attr(f, "format_version", H5T_STD_I64LE, &three); });
+  expect_refused("identify" + D + " --solver rk4 --resume" + quick + " --out " + path("run"),
+                 {ckpt.string(), "attribute format_version", "newer trk"});
+  fs::remove_all(path("run"));
+  // report: results that are not JSON, of a newer format, or lack a field; a missing folder; an unwritable output.
+  ASSERT_EQ(run("identify" + D + " --solver rk4" + quick + " --out " + path("res/ok")).code, 0);
+  const io::json row = io::read_json_file(path("res/ok/identify.json"));
+  fs::remove_all(path("res"));
+  auto results = [&](const std::string& name, const std::string& text) {
+    fs::create_directories(path(name + "/cell"));
+    std::ofstream(path(name + "/cell/identify.json")) << text;
+    return path(name);
+  };
+  io::json newer = row, partial = row;
+  newer["format_version"] = 2;
+  partial.erase("rmse");
+  const std::string broken = results("broken", "{ \"solver\": "), later = results("newer", newer.dump()),
+                    missing_field = results("partial", partial.dump()), good = results("good", row.dump());
+  expect_refused("report --results " + broken + " --out " + path("report") + " --no-render",
+                 {broken + "/cell/identify.json", "invalid JSON"});
+  expect_refused("report --results " + later + " --out " + path("report") + " --no-render",
+                 {later + "/cell/identify.json", "format_version", "not supported"});
+  expect_refused("report --results " + missing_field + " --out " + path("report") + " --no-render",
+                 {missing_field + "/cell/identify.json", "rmse", "missing"});
+  expect_refused("report --results " + path("absent") + " --out " + path("report") + " --no-render",
+                 {path("absent"), "no such folder"});
+  expect_refused("report --check " + broken + " --results " + good, {broken + "/cell/identify.json", "invalid JSON"});
+  std::ofstream(path("file.txt")) << "x";
+  expect_refused("report --results " + good + " --out " + path("file.txt") + "/report --no-render",
+                 {path("file.txt"), "directory"});
+  // fit: splits too short for the selection and judge runs.
+  ASSERT_EQ(run("generate --h 0.01 --train-steps 30 --test-steps 1000 --quiet --out " + path("short_train.h5")).code, 0);
+  ASSERT_EQ(run("generate --h 0.01 --train-steps 1000 --test-steps 5 --quiet --out " + path("short_test.h5")).code, 0);
+  expect_refused("fit --data " + path("short_train.h5") + " --h 0.1 --iterations 1" + out,
+                 {path("short_train.h5"), "training split", "fewer states"});
+  expect_refused("fit --data " + path("short_test.h5") + " --h 0.1 --iterations 1" + out,
+                 {path("short_test.h5"), "test split", "fewer states"});
+  // Numbers that are not finite or out of range, for every command.
+  const std::string F = " --data " + path("fine.h5") + " --iterations 1";
+  expect_refused("fit" + F + " --h nan" + out, {"--h nan", "positive finite"});
+  expect_refused("fit" + F + " --h inf" + out, {"--h inf", "positive finite"});
+  expect_refused("fit" + F + " --h 0.1 --learning-rate inf" + out, {"learning rate"});
+  expect_refused("fit" + F + " --h 0.1 --candidates 0" + out, {"candidates"});
+  expect_refused("fit" + F + " --h 0.1 --order 9" + out, {"order"});
+  expect_refused("fit" + F + " --h 0.1 --rollout-steps 0" + out, {"rollout steps"});
+  expect_refused("identify" + D + " --learning-rate nan" + quick + out, {"learning rate"});
+  expect_refused("identify" + D + " --learning-rate inf" + quick + out, {"learning rate"});
+  expect_refused("identify" + D + " --solver dopri8 --rtol nan" + quick + out, {"tolerances"});
+  expect_refused("identify" + D + " --batch-size -1" + quick + out, {"batch size"});
+  expect_refused("identify" + D + " --rollout-steps 0" + quick + out, {"rollout steps"});
+  expect_refused("identify" + D + " --threads -2" + quick + out, {"threads"});
+  expect_refused("generate --h nan --out " + path("x.h5"), {"h must be", "nan"});
+  expect_refused("generate --h inf --out " + path("x.h5"), {"h must be", "inf"});
+  expect_refused("generate --train-steps -1 --out " + path("x.h5"), {"train-steps"});
+  expect_refused("generate --test-trajectories 0 --out " + path("x.h5"), {"test-trajectories"});
+  expect_refused("generate --noise -1 --out " + path("x.h5"), {"noise"});
+  expect_refused("report stability --scheme rk4 --grid 1 --out " + path("s"), {"--grid"});
+  expect_refused("report order --scheme rk4 --max-order 0 --out " + path("o"), {"--max-order"});
+  expect_refused("report --check " + good + " --results " + good + " --atol -1", {"--atol"});
 }
 
 }  // namespace
