@@ -182,7 +182,8 @@ void run_fit(FitArgs& a, const std::function<bool(const char*)>& given) {
   std::optional<io::FitCheckpointFile> saved;
   FitHooks hooks;
   if (a.resume && !std::filesystem::exists(checkpoint) && finished_already(dir / "fit.json", config)) {
-    if (!a.quiet) fmt::print(stderr, "fit: {} is done already (fit.json of this configuration, no checkpoint)\n", a.out);
+    if (!a.quiet)
+      fmt::print(stderr, "fit: {} is done already (fit.json of this configuration, no checkpoint)\n", a.out);
     return;
   }
   if (a.resume && std::filesystem::exists(checkpoint)) {

@@ -606,7 +606,8 @@ TEST_F(Robustness, BadInputOfEveryOtherKindIsRefused) {
       {R"({"h": [0.1], "solvers": ["rk4"], "out": 5})", {"out", "wrong type"}},
       {R"({"h": [0.1], "solvers": ["rk4"], "system": 63})", {"system", "wrong type"}},
       {R"({"h": [0.1], "solvers": ["rk4"], "parameters": {"rho": "28"}})", {"parameters.rho", "expected a number"}},
-      {R"({"h": [0.1], "solvers": ["rk4"], "generate": {"train_steps": "many"}})", {"generate.train_steps", "wrong type"}},
+      {R"({"h": [0.1], "solvers": ["rk4"], "generate": {"train_steps": "many"}})",
+       {"generate.train_steps", "wrong type"}},
       {R"({"h": [0.1], "solvers": ["rk4"], "generate": {"trainsteps": 100}})", {"generate.trainsteps", "unknown key"}},
       {R"({"h": [0.1], "solvers": ["rk5"]})", {"unknown solver", "rk5"}},
       {R"({"h": [0.1], "solvers": ["rk4"], "solver_training": {"rk5": {"iterations": 1}}})",
@@ -660,7 +661,8 @@ TEST_F(Robustness, BadInputOfEveryOtherKindIsRefused) {
   for (const auto& [make, needle] : checkpoints) {
     SCOPED_TRACE(needle);
     make(ckpt);
-    expect_refused("identify" + D + " --solver rk4 --resume" + quick + " --out " + path("run"), {ckpt.string(), needle});
+    expect_refused("identify" + D + " --solver rk4 --resume" + quick + " --out " + path("run"),
+                   {ckpt.string(), needle});
     expect_refused("fit --data " + path("fine.h5") + " --h 0.1 --iterations 1 --resume --quiet --out " + path("run"),
                    {ckpt.string(), needle});
     fs::remove(ckpt);
@@ -700,7 +702,8 @@ TEST_F(Robustness, BadInputOfEveryOtherKindIsRefused) {
   expect_refused("report --results " + good + " --out " + path("file.txt") + "/report --no-render",
                  {path("file.txt"), "directory"});
   // fit: splits too short for the selection and judge runs.
-  ASSERT_EQ(run("generate --h 0.01 --train-steps 30 --test-steps 1000 --quiet --out " + path("short_train.h5")).code, 0);
+  ASSERT_EQ(run("generate --h 0.01 --train-steps 30 --test-steps 1000 --quiet --out " + path("short_train.h5")).code,
+            0);
   ASSERT_EQ(run("generate --h 0.01 --train-steps 1000 --test-steps 5 --quiet --out " + path("short_test.h5")).code, 0);
   expect_refused("fit --data " + path("short_train.h5") + " --h 0.1 --iterations 1" + out,
                  {path("short_train.h5"), "training split", "fewer states"});
