@@ -449,9 +449,17 @@ TEST_F(Robustness, IdentifySigintWritesACheckpointAndResumeGivesTheSameBytes) {
                  {path("cut/checkpoint.h5"), "data_hash", "the data differ", data.string()});
   EXPECT_EQ(slurp(path("cut/checkpoint.h5")), saved);
   io::write_dataset(data, original);
-  // Resumed (with another thread count): the same bytes as the uninterrupted run; the checkpoint is gone.
+  // Made a version 1 checkpoint (no data_hash, as written before the hash was stored), then resumed with another
+  // thread count: a warning, and the same bytes as the uninterrupted run; the checkpoint is gone.
+  const long long one = 1;
+  edit_h5(path("cut/checkpoint.h5"), [&](hid_t f) {
+    H5Adelete(f, "data_hash");
+    set_attr(f, "format_version", H5T_STD_I64LE, &one);
+  });
   const RunResult r = run(base + " --threads 2 --resume --out " + path("cut"));
   ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("identify: warning: " + path("cut/checkpoint.h5") + " was written by an older trk (checkpoint "
+                       "version 1"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("resuming"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(path("cut/checkpoint.h5")));
   expect_same_results(path("full"), path("cut"));
