@@ -4,7 +4,9 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <optional>
 #include <stdexcept>
 
@@ -133,11 +135,26 @@ io::json configuration_json(const FitArgs& a, const Dataset& d) {
           {"program", "trk fit 0.1"}};
 }
 
+// --resume without a checkpoint: the run is done when fit.json exists and holds this configuration (an unreadable
+// or other fit.json is not a finished run of this command: it is run again and replaced).
+bool finished_already(const std::filesystem::path& fit_json, const io::json& config) {
+  if (!std::filesystem::exists(fit_json)) return false;
+  try {
+    const io::json j = io::read_json_file(fit_json);
+    return j.is_object() && j.contains("configuration") && j["configuration"] == config && j.contains("rows");
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 void run_fit(FitArgs& a, const std::function<bool(const char*)>& given) {
   if (!a.config.empty()) apply_config(io::read_json_file(a.config), a.config, a, given);
   if (given("--data")) a.system.clear();
   if (a.out.empty()) throw std::invalid_argument("--out is required (or \"out\" in the config)");
   if (a.steps.empty()) throw std::invalid_argument("--h is required (a list of steps, e.g. 0.1,0.15)");
+  for (double h : a.steps)
+    if (!(h > 0) || !std::isfinite(h))
+      throw std::invalid_argument(fmt::format("--h {}: every step must be a positive finite number", h));
   if (a.data.empty() == a.system.empty())
     throw std::invalid_argument("give either --data FINE.h5 or a config naming a \"system\"");
   a.options.adam.schedule = parse_lr_schedule(a.schedule);
@@ -161,11 +178,19 @@ void run_fit(FitArgs& a, const std::function<bool(const char*)>& given) {
                                             f->dim(), d.system, d.dim()));
   const std::filesystem::path dir(a.out), checkpoint = dir / "checkpoint.h5";
   const io::json config = configuration_json(a, d);
+  const std::uint64_t data_hash = io::content_hash(d);
   std::optional<io::FitCheckpointFile> saved;
   FitHooks hooks;
+  if (a.resume && !std::filesystem::exists(checkpoint) && finished_already(dir / "fit.json", config)) {
+    if (!a.quiet)
+      fmt::print(stderr, "fit: {} is done already (fit.json of this configuration, no checkpoint)\n", a.out);
+    return;
+  }
   if (a.resume && std::filesystem::exists(checkpoint)) {
     saved = read_hdf5_guarded(checkpoint.string(), "a checkpoint of trk fit",
                               [&] { return io::read_fit_checkpoint(checkpoint); });
+    check_resumed_data(checkpoint.string(), saved->data_hash, data_hash,
+                       a.data.empty() ? "the generated " + d.system + " data" : a.data, "fit");
     if (saved->configuration != config)
       throw std::invalid_argument(checkpoint.string() + ": configuration: the checkpoint is of another run (options "
                                   "or data differ); remove it or run without --resume");
@@ -179,7 +204,7 @@ void run_fit(FitArgs& a, const std::function<bool(const char*)>& given) {
   hooks.stop_requested = [] { return stop_signal() != 0; };
   hooks.save = [&](const FitCheckpoint& c) {
     io::ensure_writable_directory(dir);
-    io::write_fit_checkpoint(checkpoint, c, config);
+    io::write_fit_checkpoint(checkpoint, c, config, data_hash);
   };
   install_stop_handlers();
   FitSummary s;
@@ -206,6 +231,10 @@ void run_fit(FitArgs& a, const std::function<bool(const char*)>& given) {
   }
   io::ensure_writable_directory(dir);
   io::write_fit_h5(dir / "fit.h5", s, config);
+  // Test hook (tests/cli/robustness_test.cpp): a signal between the two outputs, a window too short to hit from
+  // outside the process.
+  if (const char* sig = std::getenv("TRK_TEST_SIGNAL_BETWEEN_OUTPUTS"))
+    std::raise(std::string(sig) == "SIGTERM" ? SIGTERM : SIGINT);
   io::write_json_atomic(dir / "fit.json", {{"format", "trk-fit"},
                                            {"format_version", 1},
                                            {"configuration", config},
@@ -217,6 +246,7 @@ void run_fit(FitArgs& a, const std::function<bool(const char*)>& given) {
   std::error_code ignored;
   std::filesystem::remove(checkpoint, ignored);  // the results are complete
   fmt::print("wrote {} and {}\n", (dir / "fit.json").string(), (dir / "fit.h5").string());
+  end_stop_handling((dir / "fit.json").string() + ", " + (dir / "fit.h5").string());
 }
 
 }  // namespace

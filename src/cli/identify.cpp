@@ -81,8 +81,10 @@ void check_enough_samples(const Dataset& d, const std::string& label, const Iden
                                             "steps to score), found {}", label, d.test.num_times()));
 }
 
-// Training options from a JSON object (config "training" section); unknown keys refused.
-void apply_training(const io::json& t, const std::string& where, IdentifyOptions& o, std::string& schedule) {
+// Training options from a JSON object (config "training" section, or `section` = "solver_training.<solver>");
+// unknown keys and wrong types refused, naming the file and the key.
+void apply_training(const io::json& t, const std::string& where, IdentifyOptions& o, std::string& schedule,
+                    const std::string& section = "training") {
   static const std::vector<std::string> keys = {"model", "num_products", "widths", "activation", "model_seed",
                                                 "iterations", "learning_rate", "schedule", "final_lr_fraction",
                                                 "clip_norm", "batch_size", "rollout_steps", "tableau_init", "rtol",
@@ -91,16 +93,16 @@ void apply_training(const io::json& t, const std::string& where, IdentifyOptions
                                                 "refine_rollout_iterations", "refine_rollout_steps", "lm_iterations",
                                                 "lm_rollout_steps", "lm_horizon_decay", "lm_max_parameters",
                                                 "on_divergence"};
-  if (!t.is_object()) throw std::runtime_error(where + ": training: expected an object");
+  if (!t.is_object()) throw std::runtime_error(where + ": " + section + ": expected an object");
   for (const auto& [k, v] : t.items())
     if (std::find(keys.begin(), keys.end(), k) == keys.end())
-      throw std::runtime_error(where + ": training." + k + ": unknown key");
+      throw std::runtime_error(where + ": " + section + "." + k + ": unknown key");
   auto get = [&](const char* key, auto& into) {
     if (!t.contains(key)) return;
     try {
       into = t.at(key).get<std::decay_t<decltype(into)>>();
     } catch (const io::json::exception&) {
-      throw std::runtime_error(where + ": training." + key + ": wrong type");
+      throw std::runtime_error(where + ": " + section + "." + key + ": wrong type");
     }
   };
   get("model", o.model);
@@ -148,12 +150,14 @@ void run_one(const Dataset& d, const std::string& data_label, IdentifyOptions o,
                                   {"h", d.h},
                                   {"train", {d.train.num_trajectories(), d.train.num_times(), d.dim()}},
                                   {"test", {d.test.num_trajectories(), d.test.num_times(), d.dim()}}};
+  const std::uint64_t data_hash = io::content_hash(d);
   std::optional<io::IdentifyCheckpointFile> saved;
   IdentifyHooks hooks;
   if (a.resume) {
     if (std::filesystem::exists(checkpoint)) {
       saved = read_hdf5_guarded(checkpoint.string(), "a checkpoint of trk identify",
                                 [&] { return io::read_identify_checkpoint(checkpoint); });
+      check_resumed_data(checkpoint.string(), saved->data_hash, data_hash, data_label, "identify");
       if (saved->configuration != configuration)
         throw std::invalid_argument(checkpoint.string() + ": configuration: the checkpoint is of another run (options "
                                     "or data differ); remove it or run without --resume");
@@ -171,7 +175,7 @@ void run_one(const Dataset& d, const std::string& data_label, IdentifyOptions o,
   hooks.stop_requested = [] { return stop_signal() != 0; };
   hooks.save = [&](const IdentifyCheckpoint& c) {
     io::ensure_writable_directory(dir);
-    io::write_identify_checkpoint(checkpoint, c, configuration);
+    io::write_identify_checkpoint(checkpoint, c, configuration, data_hash);
   };
   install_stop_handlers();
   const bool tty = !quiet && ::isatty(STDERR_FILENO);
@@ -201,6 +205,7 @@ void run_one(const Dataset& d, const std::string& data_label, IdentifyOptions o,
   fmt::print("{} h={} {}: rmse t0+h {}, t0+4h {} ({} test states; {} iterations, {:.1f} s) -> {}\n", d.system, d.h,
              o.solver, cell(s.evaluation.at_h), cell(s.evaluation.at_4h), s.evaluation.num_states, s.iterations,
              s.train_seconds, (dir / "identify.json").string());
+  end_stop_handling((dir / "identify.json").string() + ", " + (dir / "model.h5").string());
 }
 
 void run_evaluate(const IdentifyArgs& a) {
@@ -232,17 +237,33 @@ void run_evaluate(const IdentifyArgs& a) {
 void run_config(IdentifyArgs& a, const std::function<bool(const char*)>& given) {
   const io::json j = io::read_json_file(a.config);
   const std::string& where = a.config;
+  auto fail = [&](const std::string& field, const std::string& what) {
+    throw std::runtime_error(where + ": " + field + ": " + what);
+  };
+  // A value of the config, converted to the type of `into` (kept when absent); a wrong type names the field.
+  auto get = [&](const io::json& obj, const char* key, auto& into, const std::string& field) {
+    if (!obj.contains(key)) return;
+    try {
+      into = obj.at(key).get<std::decay_t<decltype(into)>>();
+    } catch (const io::json::exception&) {
+      fail(field, "wrong type");
+    }
+  };
   static const std::vector<std::string> top = {"description", "system", "parameters", "data", "generate", "h",
                                                "solvers", "training", "solver_training", "out"};
   if (!j.is_object()) throw std::runtime_error(where + ": expected a JSON object");
   for (const auto& [k, v] : j.items())
-    if (std::find(top.begin(), top.end(), k) == top.end()) throw std::runtime_error(where + ": " + k + ": unknown key");
-  std::string out = given("--out") ? a.out : j.value("out", std::string());
+    if (std::find(top.begin(), top.end(), k) == top.end()) fail(k, "unknown key");
+  std::string out;
+  get(j, "out", out, "out");
+  if (given("--out")) out = a.out;
   if (out.empty()) throw std::invalid_argument("--out is required (or \"out\" in the config)");
-  std::vector<double> steps = j.value("h", std::vector<double>{});
-  std::vector<std::string> solvers = j.value("solvers", std::vector<std::string>{});
+  std::vector<double> steps;
+  get(j, "h", steps, "h");
+  std::vector<std::string> solvers;
+  get(j, "solvers", solvers, "solvers");
   if (given("--solver")) solvers = {a.options.solver};
-  if (solvers.empty()) throw std::runtime_error(where + ": solvers: expected a non-empty list");
+  if (solvers.empty()) fail("solvers", "expected a non-empty list");
   IdentifyOptions base = a.options;
   std::string schedule = a.schedule;
   if (j.contains("training")) apply_training(j["training"], where, base, schedule);
@@ -253,24 +274,45 @@ void run_config(IdentifyArgs& a, const std::function<bool(const char*)>& given) 
   base.adam.schedule = parse_lr_schedule(schedule);
   io::check_writable_directory(out);
   for (const std::string& solver : solvers) parse_solver(solver);
+  if (j.contains("solver_training")) {
+    if (!j["solver_training"].is_object()) fail("solver_training", "expected an object of solver names");
+    for (const auto& [k, v] : j["solver_training"].items()) {
+      try {
+        parse_solver(k);
+      } catch (const std::invalid_argument& e) {
+        fail("solver_training." + k, e.what());
+      }
+    }
+  }
   std::vector<std::pair<Dataset, std::string>> datasets;
   if (j.contains("data")) {
     if (!a.only_h.empty()) throw std::invalid_argument("--h selects steps of a config that generates its data; " + where + " names a data file");
-    const std::string path = j["data"];
+    std::string path;
+    get(j, "data", path, "data");
     datasets.emplace_back(read_dataset_bounded(path), path);
   } else {
-    if (steps.empty()) throw std::runtime_error(where + ": h: expected a non-empty list of steps");
+    if (steps.empty()) fail("h", "expected a non-empty list of steps");
     GenerateOptions g;
-    g.system = j.value("system", std::string("lorenz63"));
-    if (j.contains("parameters"))
-      for (const auto& [k, v] : j["parameters"].items()) g.parameters[k] = v.get<double>();
+    g.system = "lorenz63";
+    get(j, "system", g.system, "system");
+    if (j.contains("parameters")) {
+      if (!j["parameters"].is_object()) fail("parameters", "expected an object of numbers");
+      for (const auto& [k, v] : j["parameters"].items()) {
+        if (!v.is_number()) fail("parameters." + k, "expected a number");
+        g.parameters[k] = v.get<double>();
+      }
+    }
     if (j.contains("generate")) {
       const auto& gj = j["generate"];
-      g.train_steps = gj.value("train_steps", g.train_steps);
-      g.test_steps = gj.value("test_steps", g.test_steps);
-      g.test_trajectories = gj.value("test_trajectories", g.test_trajectories);
-      g.seed = gj.value("seed", g.seed);
-      g.noise = gj.value("noise", g.noise);
+      if (!gj.is_object()) fail("generate", "expected an object");
+      for (const auto& [k, v] : gj.items())
+        if (k != "train_steps" && k != "test_steps" && k != "test_trajectories" && k != "seed" && k != "noise")
+          fail("generate." + k, "unknown key (train_steps, test_steps, test_trajectories, seed, noise)");
+      get(gj, "train_steps", g.train_steps, "generate.train_steps");
+      get(gj, "test_steps", g.test_steps, "generate.test_steps");
+      get(gj, "test_trajectories", g.test_trajectories, "generate.test_trajectories");
+      get(gj, "seed", g.seed, "generate.seed");
+      get(gj, "noise", g.noise, "generate.noise");
     }
     if (!a.only_h.empty()) {
       for (double h : a.only_h)
@@ -289,7 +331,7 @@ void run_config(IdentifyArgs& a, const std::function<bool(const char*)>& given) 
       o.solver = solver;
       if (j.contains("solver_training") && j["solver_training"].contains(solver)) {
         std::string s2 = to_string(o.adam.schedule);
-        apply_training(j["solver_training"][solver], where, o, s2);
+        apply_training(j["solver_training"][solver], where, o, s2, "solver_training." + solver);
         o.adam.schedule = parse_lr_schedule(s2);
       }
       run_one(d, label, o, fmt::format("{}/h{}/{}", out, d.h, solver), a);

@@ -24,6 +24,15 @@ void install_stop_handlers() {
 }
 
 int stop_signal() { return received_signal; }
+
+void end_stop_handling(const std::string& written) {
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  if (const int sig = received_signal)
+    throw Interrupted(fmt::format("interrupted by {} after training; the results are complete: {} (the same command "
+                                  "with --resume skips finished runs)", sig == SIGTERM ? "SIGTERM" : "SIGINT", written),
+                      sig);
+}
 }  // namespace trk::cli
 
 namespace {

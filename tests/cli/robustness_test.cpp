@@ -8,7 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -17,6 +19,7 @@
 #include <thread>
 
 #include "trk/experiment/generate.h"
+#include "trk/io/checkpoint_io.h"
 #include "trk/io/dataset_io.h"
 #include "trk/io/json_io.h"
 
@@ -412,9 +415,17 @@ bool wait_for(const fs::path& file, const std::string& text, double seconds = 60
 const char* kIdentifyRun = " --solver trk4 --iterations 1500 --meet-iterations 300 --refine-iterations 200 "
                            "--lm-iterations 3 --batch-size 128 --seed 5";
 
+// The same dataset with one value of the training states changed in its last digits.
+Dataset with_one_value_changed(Dataset d) {
+  double& v = d.train.states[0](1, 17);
+  v = std::nextafter(v, 1e300);
+  return d;
+}
+
 TEST_F(Robustness, IdentifySigintWritesACheckpointAndResumeGivesTheSameBytes) {
   const fs::path data = dir_ / "d.h5";
-  io::write_dataset(data, small_dataset(300, 40));
+  const Dataset original = small_dataset(300, 40);
+  io::write_dataset(data, original);
   const std::string base = "identify --data " + data.string() + kIdentifyRun;
   ASSERT_EQ(run(base + " --threads 1 --out " + path("full")).code, 0);
   // Interrupted once the main phase is under way; the checkpoint is all that is written.
@@ -431,9 +442,24 @@ TEST_F(Robustness, IdentifySigintWritesACheckpointAndResumeGivesTheSameBytes) {
   // A checkpoint of other options is refused.
   expect_refused("identify --data " + data.string() + " --solver trk4 --iterations 10 --resume --out " + path("cut"),
                  {path("cut/checkpoint.h5"), "configuration"});
-  // Resumed (with another thread count): the same bytes as the uninterrupted run; the checkpoint is gone.
+  // So is one of other data: the same file, path and shapes, one value changed; the checkpoint is kept as it was.
+  const std::string saved = slurp(path("cut/checkpoint.h5"));
+  io::write_dataset(data, with_one_value_changed(original));
+  expect_refused(base + " --threads 2 --resume --out " + path("cut"),
+                 {path("cut/checkpoint.h5"), "data_hash", "the data differ", data.string()});
+  EXPECT_EQ(slurp(path("cut/checkpoint.h5")), saved);
+  io::write_dataset(data, original);
+  // Made a version 1 checkpoint (no data_hash, as written before the hash was stored), then resumed with another
+  // thread count: a warning, and the same bytes as the uninterrupted run; the checkpoint is gone.
+  const long long one = 1;
+  edit_h5(path("cut/checkpoint.h5"), [&](hid_t f) {
+    H5Adelete(f, "data_hash");
+    set_attr(f, "format_version", H5T_STD_I64LE, &one);
+  });
   const RunResult r = run(base + " --threads 2 --resume --out " + path("cut"));
   ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("identify: warning: " + path("cut/checkpoint.h5") + " was written by an older trk (checkpoint "
+                       "version 1"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("resuming"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(path("cut/checkpoint.h5")));
   expect_same_results(path("full"), path("cut"));
@@ -472,10 +498,75 @@ TEST_F(Robustness, FitSigtermWritesACheckpointAndResumeGivesTheSameBytes) {
   EXPECT_NE(slurp(c.err).find("interrupted by SIGTERM"), std::string::npos) << slurp(c.err);
   EXPECT_TRUE(fs::exists(path("cut/checkpoint.h5")));
   EXPECT_FALSE(fs::exists(path("cut/fit.json")));
+  // The data file rewritten with one value changed: the resume is refused and nothing is written or overwritten.
+  const std::string saved = slurp(path("cut/checkpoint.h5"));
+  fs::copy_file(path("fine.h5"), path("fine.h5.orig"));
+  io::write_dataset(path("fine.h5"), with_one_value_changed(io::read_dataset(path("fine.h5"))));
+  expect_refused(base + " --resume --out " + path("cut"),
+                 {path("cut/checkpoint.h5"), "data_hash", "the data differ", path("fine.h5")});
+  EXPECT_EQ(slurp(path("cut/checkpoint.h5")), saved);
+  fs::rename(path("fine.h5.orig"), path("fine.h5"));
   const RunResult r = run(base + " --resume --out " + path("cut"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_FALSE(fs::exists(path("cut/checkpoint.h5")));
   expect_same_results(path("full"), path("cut"));
+
+  // A signal after training, here between the two outputs (a test hook: the window is too short to hit from
+  // outside): both outputs are written, complete and equal to the uninterrupted run's, and the exit code is 143.
+  const RunResult late = run(base + " --checkpoint-every 100 --out " + path("late"), 0,
+                             "TRK_TEST_SIGNAL_BETWEEN_OUTPUTS=SIGTERM");
+  EXPECT_EQ(late.code, 143) << late.err;
+  EXPECT_NE(late.err.find("trk: interrupted by SIGTERM after training; the results are complete: " +
+                          path("late/fit.json") + ", " + path("late/fit.h5")), std::string::npos) << late.err;
+  EXPECT_FALSE(fs::exists(path("late/checkpoint.h5")));
+  expect_same_results(path("full"), path("late"));  // also: no other file (no temporary) in the folder
+  // --resume on the finished folder does nothing.
+  const std::string json = slurp(path("late/fit.json"));
+  const RunResult again = run(base + " --resume --out " + path("late"));
+  EXPECT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.err.find("done already"), std::string::npos) << again.err;
+  EXPECT_EQ(slurp(path("late/fit.json")), json);
+}
+
+// A signal after training, during the evaluation of a grid cell (a wide MLP on many test states: a real window of
+// about 0.7 s): the cell's results are written, complete; the run exits 130 without starting the next cell;
+// --resume skips the finished cell and runs the next one.
+TEST_F(Robustness, IdentifySignalDuringEvaluationFinishesTheCellAndStopsTheGrid) {
+  Dataset d = small_dataset(60, 200);
+  for (int k = 0; k < 24; ++k) d.test.states.push_back(d.test.states.front());  // 25 x 197 test states
+  io::write_dataset(path("d.h5"), d);
+  std::ofstream(path("grid.json")) << R"({"data": ")" << path("d.h5") << R"(", "solvers": ["rk4", "euler"],
+    "training": {"model": "mlp", "widths": [384, 384], "iterations": 1, "batch_size": 1, "warmup": 0,
+                 "meet_iterations": 0, "refine_iterations": 0, "lm_iterations": 0}})";
+  const std::string base = "identify --config " + path("grid.json") + " --threads 1 --out " + path("grid");
+  const Child c = spawn(base, logs_ / "grid");
+  ASSERT_TRUE(wait_for(c.err, "identify: iter 1/1")) << slurp(c.err);  // the one training iteration is done
+  ::kill(c.pid, SIGINT);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(c.wait(), 130) << slurp(c.err);
+  const double stop_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::string err = slurp(c.err);
+  const fs::path cell = path("grid/h0.1/rk4");
+  EXPECT_NE(err.find("trk: interrupted by SIGINT after training; the results are complete: " +
+                     (cell / "identify.json").string() + ", " + (cell / "model.h5").string()), std::string::npos)
+      << err;
+  const io::json row = io::read_json_file(cell / "identify.json");
+  EXPECT_EQ(row.at("solver"), "rk4");
+  EXPECT_EQ(row.at("test_states"), 25 * 197);
+  EXPECT_TRUE(row.at("rmse").contains("t0+4h"));
+  EXPECT_GT(h5_contents(cell / "model.h5").size(), 2u);
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(cell)) files.push_back(e.path().filename().string());
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files, (std::vector<std::string>{"identify.json", "model.h5"}));  // no checkpoint, no temporary
+  EXPECT_FALSE(fs::exists(path("grid/h0.1/euler")));  // the next cell was not started
+  const std::string json = slurp(cell / "identify.json");
+  const RunResult r = run(base + " --resume");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("done already"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(cell / "identify.json"), json);
+  EXPECT_TRUE(fs::exists(path("grid/h0.1/euler/identify.json")));
+  RecordProperty("stop_seconds", std::to_string(stop_seconds));
 }
 
 TEST_F(Robustness, SameBytesAtOneAndTwoThreads) {
@@ -500,6 +591,154 @@ TEST_F(Robustness, SameBytesAtOneAndTwoThreads) {
   ASSERT_EQ(run(fit + " --out " + path("f1"), 1).code, 0);
   ASSERT_EQ(run(fit + " --out " + path("f2"), 2).code, 0);
   expect_same_results(path("f1"), path("f2"));
+}
+
+// The rest of issue 7's list, command by command: the identify grid config (types, keys, names), model and
+// checkpoint files given to identify --evaluate and --resume, results read by report, splits too short for fit,
+// and numbers that are not finite or out of range for every command.
+TEST_F(Robustness, BadInputOfEveryOtherKindIsRefused) {
+  const fs::path data = dir_ / "d.h5";
+  io::write_dataset(data, small_dataset());
+  const std::string D = " --data " + data.string(), out = " --out " + path("out");
+  const std::string quick = " --iterations 1 --meet-iterations 0 --refine-iterations 0 --lm-iterations 0 --quiet";
+  auto config = [&](const std::string& name, const std::string& text) {
+    std::ofstream(path(name)) << text;
+    return path(name);
+  };
+  // identify --config: a missing file, wrong types, unknown keys and names, a missing data file.
+  expect_refused("identify --config " + path("absent.json") + out, {path("absent.json"), "cannot open"});
+  const std::vector<std::pair<std::string, std::vector<std::string>>> grids = {
+      {R"({"h": "0.1", "solvers": ["rk4"]})", {"h", "wrong type"}},
+      {R"({"h": [0.1], "solvers": "rk4"})", {"solvers", "wrong type"}},
+      {R"({"h": [0.1], "solvers": []})", {"solvers", "non-empty"}},
+      {R"({"h": [0.1], "solvers": ["rk4"], "out": 5})", {"out", "wrong type"}},
+      {R"({"h": [0.1], "solvers": ["rk4"], "system": 63})", {"system", "wrong type"}},
+      {R"({"h": [0.1], "solvers": ["rk4"], "parameters": {"rho": "28"}})", {"parameters.rho", "expected a number"}},
+      {R"({"h": [0.1], "solvers": ["rk4"], "generate": {"train_steps": "many"}})",
+       {"generate.train_steps", "wrong type"}},
+      {R"({"h": [0.1], "solvers": ["rk4"], "generate": {"trainsteps": 100}})", {"generate.trainsteps", "unknown key"}},
+      {R"({"h": [0.1], "solvers": ["rk5"]})", {"unknown solver", "rk5"}},
+      {R"({"h": [0.1], "solvers": ["rk4"], "solver_training": {"rk5": {"iterations": 1}}})",
+       {"solver_training.rk5", "unknown solver"}},
+      {R"({"h": [0.1], "solvers": ["rk4"], "solver_training": {"rk4": {"lr": 1}}})",
+       {"solver_training.rk4.lr", "unknown key"}},
+      {R"({"h": [0.1], "solvers": ["rk4"], "training": {"batch_size": -1}})", {"batch size"}},
+      {R"({"data": ")" + path("absent.h5") + R"(", "solvers": ["rk4"]})", {path("absent.h5"), "file not found"}},
+  };
+  for (size_t i = 0; i < grids.size(); ++i) {
+    SCOPED_TRACE(grids[i].first);
+    const std::string file = config("grid" + std::to_string(i) + ".json", grids[i].first);
+    std::vector<std::string> needles = grids[i].second;
+    if (needles.front() != "batch size" && needles.front() != "unknown solver" && needles.front() != path("absent.h5"))
+      needles.push_back(file);
+    expect_refused("identify --config " + file + quick + out, needles);
+  }
+  // identify --evaluate: model files that are missing, empty, not HDF5, truncated, of a newer format, not a model.
+  ASSERT_EQ(run("identify" + D + " --solver rk4" + quick + " --out " + path("m")).code, 0);
+  const fs::path model = dir_ / "model.h5";
+  fs::rename(path("m/model.h5"), model);
+  fs::remove_all(path("m"));
+  const std::vector<std::pair<std::function<void(const fs::path&)>, std::string>> models = {
+      {[](const fs::path& p) { fs::remove(p); }, "file not found"},
+      {[](const fs::path& p) { std::ofstream(p, std::ios::trunc); }, "empty file"},
+      {[](const fs::path& p) { std::ofstream(p, std::ios::trunc) << "not a model\n"; }, "not an HDF5 file"},
+      {[](const fs::path& p) { fs::resize_file(p, fs::file_size(p) / 2); }, "truncated"},
+      {[](const fs::path& p) {
+         const long long v = 2;
+         edit_h5(p, [&](hid_t f) { set_attr(f, "format_version", H5T_STD_I64LE, &v); });
+       }, "attribute format_version of /"},
+      {[&](const fs::path& p) { fs::copy_file(data, p, fs::copy_options::overwrite_existing); }, "trk-model"},
+  };
+  for (const auto& [damage, needle] : models) {
+    SCOPED_TRACE(needle);
+    const fs::path p = dir_ / "damaged_model.h5";
+    fs::copy_file(model, p, fs::copy_options::overwrite_existing);
+    damage(p);
+    expect_refused("identify --evaluate " + p.string() + D + out, {p.string(), needle});
+    fs::remove(p);
+  }
+  // --resume with a checkpoint.h5 that is empty, not HDF5, of another kind, or of a newer version.
+  ASSERT_EQ(run("generate --h 0.01 --train-steps 1000 --test-steps 1000 --quiet --out " + path("fine.h5")).code, 0);
+  const std::vector<std::pair<std::function<void(const fs::path&)>, std::string>> checkpoints = {
+      {[](const fs::path& p) { std::ofstream(p, std::ios::trunc); }, "empty file"},
+      {[](const fs::path& p) { std::ofstream(p, std::ios::trunc) << "checkpoint\n"; }, "not an HDF5 file"},
+      {[&](const fs::path& p) { fs::copy_file(model, p); }, "expected \"trk-checkpoint\""},
+  };
+  fs::create_directories(path("run"));
+  const fs::path ckpt = dir_ / "run" / "checkpoint.h5";
+  for (const auto& [make, needle] : checkpoints) {
+    SCOPED_TRACE(needle);
+    make(ckpt);
+    expect_refused("identify" + D + " --solver rk4 --resume" + quick + " --out " + path("run"),
+                   {ckpt.string(), needle});
+    expect_refused("fit --data " + path("fine.h5") + " --h 0.1 --iterations 1 --resume --quiet --out " + path("run"),
+                   {ckpt.string(), needle});
+    fs::remove(ckpt);
+  }
+  // A checkpoint of a newer trk.
+  fs::create_directories(path("run"));
+  io::write_identify_checkpoint(ckpt, IdentifyCheckpoint{}, io::json::object(), 0);
+  const long long three = 3;
+  edit_h5(ckpt, [&](hid_t f) { set_attr(f, "format_version", H5T_STD_I64LE, &three); });
+  expect_refused("identify" + D + " --solver rk4 --resume" + quick + " --out " + path("run"),
+                 {ckpt.string(), "attribute format_version", "newer trk"});
+  fs::remove_all(path("run"));
+  // report: results that are not JSON, of a newer format, or lack a field; a missing folder; an unwritable output.
+  ASSERT_EQ(run("identify" + D + " --solver rk4" + quick + " --out " + path("res/ok")).code, 0);
+  const io::json row = io::read_json_file(path("res/ok/identify.json"));
+  fs::remove_all(path("res"));
+  auto results = [&](const std::string& name, const std::string& text) {
+    fs::create_directories(path(name + "/cell"));
+    std::ofstream(path(name + "/cell/identify.json")) << text;
+    return path(name);
+  };
+  io::json newer = row, partial = row;
+  newer["format_version"] = 2;
+  partial.erase("rmse");
+  const std::string broken = results("broken", "{ \"solver\": "), later = results("newer", newer.dump()),
+                    missing_field = results("partial", partial.dump()), good = results("good", row.dump());
+  expect_refused("report --results " + broken + " --out " + path("report") + " --no-render",
+                 {broken + "/cell/identify.json", "invalid JSON"});
+  expect_refused("report --results " + later + " --out " + path("report") + " --no-render",
+                 {later + "/cell/identify.json", "format_version", "not supported"});
+  expect_refused("report --results " + missing_field + " --out " + path("report") + " --no-render",
+                 {missing_field + "/cell/identify.json", "rmse", "missing"});
+  expect_refused("report --results " + path("absent") + " --out " + path("report") + " --no-render",
+                 {path("absent"), "no such folder"});
+  expect_refused("report --check " + broken + " --results " + good, {broken + "/cell/identify.json", "invalid JSON"});
+  std::ofstream(path("file.txt")) << "x";
+  expect_refused("report --results " + good + " --out " + path("file.txt") + "/report --no-render",
+                 {path("file.txt"), "directory"});
+  // fit: splits too short for the selection and judge runs.
+  ASSERT_EQ(run("generate --h 0.01 --train-steps 30 --test-steps 1000 --quiet --out " + path("short_train.h5")).code,
+            0);
+  ASSERT_EQ(run("generate --h 0.01 --train-steps 1000 --test-steps 5 --quiet --out " + path("short_test.h5")).code, 0);
+  expect_refused("fit --data " + path("short_train.h5") + " --h 0.1 --iterations 1" + out,
+                 {path("short_train.h5"), "training split", "fewer states"});
+  expect_refused("fit --data " + path("short_test.h5") + " --h 0.1 --iterations 1" + out,
+                 {path("short_test.h5"), "test split", "fewer states"});
+  // Numbers that are not finite or out of range, for every command.
+  const std::string F = " --data " + path("fine.h5") + " --iterations 1";
+  expect_refused("fit" + F + " --h nan" + out, {"--h nan", "positive finite"});
+  expect_refused("fit" + F + " --h inf" + out, {"--h inf", "positive finite"});
+  expect_refused("fit" + F + " --h 0.1 --learning-rate inf" + out, {"learning rate"});
+  expect_refused("fit" + F + " --h 0.1 --candidates 0" + out, {"candidates"});
+  expect_refused("fit" + F + " --h 0.1 --order 9" + out, {"order"});
+  expect_refused("fit" + F + " --h 0.1 --rollout-steps 0" + out, {"rollout steps"});
+  expect_refused("identify" + D + " --learning-rate nan" + quick + out, {"learning rate"});
+  expect_refused("identify" + D + " --learning-rate inf" + quick + out, {"learning rate"});
+  expect_refused("identify" + D + " --solver dopri8 --rtol nan" + quick + out, {"tolerances"});
+  expect_refused("identify" + D + " --batch-size -1" + quick + out, {"batch size"});
+  expect_refused("identify" + D + " --rollout-steps 0" + quick + out, {"rollout steps"});
+  expect_refused("identify" + D + " --threads -2" + quick + out, {"threads"});
+  expect_refused("generate --h nan --out " + path("x.h5"), {"h must be", "nan"});
+  expect_refused("generate --h inf --out " + path("x.h5"), {"h must be", "inf"});
+  expect_refused("generate --train-steps -1 --out " + path("x.h5"), {"train-steps"});
+  expect_refused("generate --test-trajectories 0 --out " + path("x.h5"), {"test-trajectories"});
+  expect_refused("generate --noise -1 --out " + path("x.h5"), {"noise"});
+  expect_refused("report stability --scheme rk4 --grid 1 --out " + path("s"), {"--grid"});
+  expect_refused("report order --scheme rk4 --max-order 0 --out " + path("o"), {"--max-order"});
+  expect_refused("report --check " + good + " --results " + good + " --atol -1", {"--atol"});
 }
 
 }  // namespace

@@ -3,10 +3,12 @@
 #include "trk/io/checkpoint_io.h"
 
 #include <gtest/gtest.h>
+#include <hdf5.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <limits>
 
 #include "trk/io/hdf5_util.h"
@@ -66,9 +68,10 @@ TEST_F(CheckpointIo, IdentifyStateRoundTripsExactly) {
   c.train_seconds = 12.5;
   const json config = {{"options", {{"solver", "trk4"}}}, {"data", "d.h5"}};
   const fs::path p = dir_ / "checkpoint.h5";
-  write_identify_checkpoint(p, c, config);
+  write_identify_checkpoint(p, c, config, 0xfedcba9876543210ULL);
   const IdentifyCheckpointFile r = read_identify_checkpoint(p);
   EXPECT_EQ(r.configuration, config);
+  EXPECT_EQ(r.data_hash, 0xfedcba9876543210ULL);
   const IdentifyCheckpoint& s = r.state;
   EXPECT_EQ(s.phase, c.phase);
   EXPECT_EQ(s.iteration, c.iteration);
@@ -105,7 +108,7 @@ TEST_F(CheckpointIo, IdentifyStateRoundTripsExactly) {
   // Empty lists (the Adam phase has no L-BFGS memory) round-trip too.
   IdentifyCheckpoint empty;
   empty.x = values(5, 0.0);
-  write_identify_checkpoint(p, empty, config);
+  write_identify_checkpoint(p, empty, config, 0);
   const IdentifyCheckpoint e = read_identify_checkpoint(p).state;
   EXPECT_EQ(e.x, empty.x);
   EXPECT_TRUE(e.s_memory.empty());
@@ -136,8 +139,10 @@ TEST_F(CheckpointIo, FitStateRoundTripsExactly) {
   c.done_histories = {{1.0, 0.5}, {2.0}};
   c.done_seconds = {1.5, 2.5};
   const fs::path p = dir_ / "checkpoint.h5";
-  write_fit_checkpoint(p, c, {{"h", {0.1, 0.2}}});
-  const FitCheckpoint s = read_fit_checkpoint(p).state;
+  write_fit_checkpoint(p, c, {{"h", {0.1, 0.2}}}, 42);
+  const FitCheckpointFile file = read_fit_checkpoint(p);
+  EXPECT_EQ(file.data_hash, 42u);
+  const FitCheckpoint& s = file.state;
   EXPECT_EQ(s.h_index, c.h_index);
   EXPECT_EQ(s.candidate, c.candidate);
   EXPECT_EQ(s.iteration, c.iteration);
@@ -161,6 +166,46 @@ TEST_F(CheckpointIo, FitStateRoundTripsExactly) {
   EXPECT_EQ(s.done_seconds, c.done_seconds);
 }
 
+void edit_root(const fs::path& p, const std::function<void(hid_t)>& edit) {
+  const hid_t file = H5Fopen(p.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(file, 0);
+  edit(file);
+  H5Fclose(file);
+}
+
+void set_fixed_string(hid_t obj, const char* name, const std::string& value) {
+  const hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, value.size());
+  const hid_t space = H5Screate(H5S_SCALAR);
+  const hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  H5Awrite(a, type, value.data());
+  H5Aclose(a);
+  H5Sclose(space);
+  H5Tclose(type);
+}
+
+// A checkpoint of version 1 (before data_hash) is still read; data_hash is then empty.
+TEST_F(CheckpointIo, VersionOneWithoutDataHashIsRead) {
+  const fs::path p = dir_ / "checkpoint.h5";
+  FitCheckpoint c;
+  c.h_index = 1;
+  write_fit_checkpoint(p, c, {{"h", {0.1}}}, 7);
+  edit_root(p, [](hid_t root) {
+    H5Adelete(root, "data_hash");
+    H5Adelete(root, "format_version");
+    const hid_t space = H5Screate(H5S_SCALAR);
+    const hid_t a = H5Acreate2(root, "format_version", H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT);
+    const long long one = 1;
+    H5Awrite(a, H5T_NATIVE_LLONG, &one);
+    H5Aclose(a);
+    H5Sclose(space);
+  });
+  const FitCheckpointFile f = read_fit_checkpoint(p);
+  EXPECT_FALSE(f.data_hash.has_value());
+  EXPECT_EQ(f.state.h_index, 1);
+  EXPECT_EQ(f.configuration, json({{"h", {0.1}}}));
+}
+
 TEST_F(CheckpointIo, RefusesOtherFilesNamingFileAndField) {
   const fs::path p = dir_ / "checkpoint.h5";
   auto expect_refused = [&](const std::function<void()>& read, const std::string& field) {
@@ -175,13 +220,22 @@ TEST_F(CheckpointIo, RefusesOtherFilesNamingFileAndField) {
     }
   };
   FitCheckpoint f;
-  write_fit_checkpoint(p, f, json::object());
+  write_fit_checkpoint(p, f, json::object(), 1);
   expect_refused([&] { read_identify_checkpoint(p); }, "attribute command");
+  // data_hash (version 2) missing or not 16 hexadecimal digits.
+  for (const char* bad : {"", "12345", "0x23456789abcdef", "-123456789abcdef", "0123456789abcdeg"}) {
+    SCOPED_TRACE(bad);
+    edit_root(p, [&](hid_t root) {
+      H5Adelete(root, "data_hash");
+      if (*bad) set_fixed_string(root, "data_hash", bad);
+    });
+    expect_refused([&] { read_fit_checkpoint(p); }, "attribute data_hash");
+  }
   h5::write_file_atomic(p, [](h5::Group& root) { root.write_string_attribute("format", "trk-model"); });
   expect_refused([&] { read_fit_checkpoint(p); }, "attribute format");
   h5::write_file_atomic(p, [](h5::Group& root) {
     root.write_string_attribute("format", "trk-checkpoint");
-    root.write_int_attribute("format_version", 2);
+    root.write_int_attribute("format_version", 3);
   });
   expect_refused([&] { read_fit_checkpoint(p); }, "newer trk");
   fs::resize_file(p, 100);

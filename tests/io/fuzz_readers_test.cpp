@@ -182,7 +182,7 @@ TEST_F(FuzzReaders, CheckpointReaderNeverCrashes) {
   c.y_memory = {c.x, c.x};
   c.loss_history = {1.0, 0.5};
   const fs::path seed_file = dir_ / "seed.h5", p = dir_ / "checkpoint.h5";
-  write_identify_checkpoint(seed_file, c, {{"options", {{"solver", "trk4"}}}});
+  write_identify_checkpoint(seed_file, c, {{"options", {{"solver", "trk4"}}}}, 0x0123456789abcdefULL);
   fuzz(slurp(seed_file), p, [&] { read_identify_checkpoint(p); }, 2);
 }
 

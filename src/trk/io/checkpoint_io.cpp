@@ -1,5 +1,7 @@
 #include "trk/io/checkpoint_io.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "trk/io/hdf5_util.h"
@@ -9,7 +11,7 @@ namespace trk::io {
 namespace {
 
 constexpr const char* kFormat = "trk-checkpoint";
-constexpr int kFormatVersion = 1;
+constexpr int kFormatVersion = 2;  // 2: data_hash
 
 template <class T>
 Vec to_vec(const std::vector<T>& v) {
@@ -30,14 +32,21 @@ class Reader {
   explicit Reader(const std::filesystem::path& path, const std::string& command)
       : file_(h5::File::open_read(path)) {
     if (string("format") != kFormat) fail(file_.where_attribute("format"), "expected \"trk-checkpoint\"");
-    if (integer("format_version") > kFormatVersion)
-      fail(file_.where_attribute("format_version"), "written by a newer trk, this build reads version 1");
+    const std::int64_t version = integer("format_version");
+    if (version > kFormatVersion)
+      fail(file_.where_attribute("format_version"), "written by a newer trk, this build reads versions 1 and 2");
     if (string("command") != command)
       fail(file_.where_attribute("command"), "expected a checkpoint of trk " + command);
     try {
       configuration = json::parse(string("configuration"));
     } catch (const json::exception&) {
       fail(file_.where_attribute("configuration"), "expected a JSON object");
+    }
+    if (version >= 2) {
+      const std::string hex = string("data_hash");
+      if (hex.size() != 16 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+        fail(file_.where_attribute("data_hash"), "expected 16 hexadecimal digits");
+      data_hash = static_cast<std::uint64_t>(std::strtoull(hex.c_str(), nullptr, 16));
     }
   }
   std::string string(const char* name) const {
@@ -83,6 +92,7 @@ class Reader {
   }
   h5::Group group(const char* name) const { return file_.open_group(name); }
   json configuration;
+  std::optional<std::uint64_t> data_hash;
 
  private:
   [[noreturn]] static void fail(const std::string& where, const std::string& what) {
@@ -91,19 +101,22 @@ class Reader {
   h5::File file_;
 };
 
-void write_header(h5::Group& root, const char* command, const json& configuration) {
+void write_header(h5::Group& root, const char* command, const json& configuration, std::uint64_t data_hash) {
   root.write_fixed_string_attribute("format", kFormat);
   root.write_int_attribute("format_version", kFormatVersion);
   root.write_fixed_string_attribute("command", command);
   root.write_fixed_string_attribute("configuration", configuration.dump());
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(data_hash));
+  root.write_fixed_string_attribute("data_hash", hex);
 }
 
 }  // namespace
 
 void write_identify_checkpoint(const std::filesystem::path& path, const IdentifyCheckpoint& c,
-                               const json& configuration) {
+                               const json& configuration, std::uint64_t data_hash) {
   h5::write_file_atomic(path, [&](h5::Group& root) {
-    write_header(root, "identify", configuration);
+    write_header(root, "identify", configuration, data_hash);
     root.write_fixed_string_attribute("phase", c.phase);
     root.write_int_attribute("iteration", c.iteration);
     root.write_int_attribute("adam_t", c.adam_t);
@@ -139,6 +152,7 @@ IdentifyCheckpointFile read_identify_checkpoint(const std::filesystem::path& pat
   const Reader r(path, "identify");
   IdentifyCheckpointFile f;
   f.configuration = r.configuration;
+  f.data_hash = r.data_hash;
   IdentifyCheckpoint& c = f.state;
   c.phase = r.string("phase");
   c.iteration = static_cast<int>(r.integer("iteration"));
@@ -171,9 +185,10 @@ IdentifyCheckpointFile read_identify_checkpoint(const std::filesystem::path& pat
   return f;
 }
 
-void write_fit_checkpoint(const std::filesystem::path& path, const FitCheckpoint& c, const json& configuration) {
+void write_fit_checkpoint(const std::filesystem::path& path, const FitCheckpoint& c, const json& configuration,
+                          std::uint64_t data_hash) {
   h5::write_file_atomic(path, [&](h5::Group& root) {
-    write_header(root, "fit", configuration);
+    write_header(root, "fit", configuration, data_hash);
     root.write_int_attribute("h_index", c.h_index);
     root.write_int_attribute("candidate", c.candidate);
     root.write_int_attribute("iteration", c.iteration);
@@ -203,6 +218,7 @@ FitCheckpointFile read_fit_checkpoint(const std::filesystem::path& path) {
   const Reader r(path, "fit");
   FitCheckpointFile f;
   f.configuration = r.configuration;
+  f.data_hash = r.data_hash;
   FitCheckpoint& c = f.state;
   c.h_index = static_cast<int>(r.integer("h_index"));
   c.candidate = static_cast<int>(r.integer("candidate"));

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -156,6 +157,28 @@ void write_dataset(const fs::path& path, const Dataset& d) {
       g.write_vector("t", split.t);
     }
   });
+}
+
+std::uint64_t content_hash(const Dataset& d) {
+  static_assert(std::endian::native == std::endian::little, "content_hash hashes little-endian bytes");
+  std::uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a 64: offset basis, prime 0x100000001b3
+  auto bytes = [&](const void* data, size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (size_t i = 0; i < n; ++i) hash = (hash ^ p[i]) * 0x100000001b3ULL;
+  };
+  auto integer = [&](std::int64_t v) { bytes(&v, sizeof v); };
+  bytes(&d.h, sizeof d.h);
+  for (const Split* s : {&d.train, &d.test}) {
+    integer(s->t.size());
+    bytes(s->t.data(), sizeof(double) * static_cast<size_t>(s->t.size()));
+    integer(s->num_trajectories());
+    for (const Mat& m : s->states) {
+      integer(m.rows());
+      integer(m.cols());
+      bytes(m.data(), sizeof(double) * static_cast<size_t>(m.size()));
+    }
+  }
+  return hash;
 }
 
 Dataset read_dataset(const fs::path& path) {

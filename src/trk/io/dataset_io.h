@@ -24,6 +24,7 @@
 // differs from the times axis, or not strictly increasing; NaN or Inf in states or t; test dim != train dim;
 // parameters that are not a JSON object of numbers; generator that is not a JSON object.
 #pragma once
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -45,5 +46,11 @@ Dataset read_dataset(const std::filesystem::path& path);
 // The first problem that makes `dataset` unusable, as "<object>: <what was expected>" (for instance
 // "/train/t: expected strictly increasing times, found t(3) = 0.2 after t(2) = 0.3"), or "" when it is valid.
 std::string dataset_validation_error(const Dataset& dataset);
+
+// 64-bit FNV-1a hash of what training reads from a dataset: h, then per split (train, test) its num_times, t,
+// num_trajectories and every trajectory's dim, num_times and values (the float64 bytes, little-endian). A
+// checkpoint stores it so that --resume refuses data whose content changed (same path and shapes or not).
+// Metadata (system name, parameters, seed, generator) are not hashed.
+std::uint64_t content_hash(const Dataset& dataset);
 
 }  // namespace trk::io
