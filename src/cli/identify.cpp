@@ -81,60 +81,63 @@ void check_enough_samples(const Dataset& d, const std::string& label, const Iden
                                             "steps to score), found {}", label, d.test.num_times()));
 }
 
+// Every key of a config's "training" section and the option it sets.
+template <class Visit>
+void visit_training_keys(IdentifyOptions& o, std::string& schedule, Visit&& visit) {
+  visit("model", o.model);
+  visit("num_products", o.model_options.num_products);
+  visit("widths", o.model_options.widths);
+  visit("activation", o.model_options.activation);
+  visit("model_seed", o.model_options.seed);
+  visit("iterations", o.iterations);
+  visit("learning_rate", o.adam.learning_rate);
+  visit("schedule", schedule);
+  visit("final_lr_fraction", o.adam.final_lr_fraction);
+  visit("clip_norm", o.adam.clip_norm);
+  visit("batch_size", o.batch_size);
+  visit("rollout_steps", o.rollout_steps);
+  visit("tableau_init", o.tableau_init);
+  visit("rtol", o.rtol);
+  visit("atol", o.atol);
+  visit("sindy_degree", o.sindy.degree);
+  visit("sindy_threshold", o.sindy.threshold);
+  visit("sindy_derivative", o.sindy.derivative);
+  visit("seed", o.seed);
+  visit("chunk_size", o.chunk_size);
+  visit("warmup", o.adam.warmup);
+  visit("meet_iterations", o.meet_iterations);
+  visit("refine_iterations", o.refine_iterations);
+  visit("refine_rollout_iterations", o.refine_rollout_iterations);
+  visit("refine_rollout_steps", o.refine_rollout_steps);
+  visit("lm_iterations", o.lm_iterations);
+  visit("lm_rollout_steps", o.lm_rollout_steps);
+  visit("lm_horizon_decay", o.lm_horizon_decay);
+  visit("lm_max_parameters", o.lm_max_parameters);
+  visit("on_divergence", o.on_divergence);
+}
+
 // Training options from a JSON object (config "training" section, or `section` = "solver_training.<solver>");
 // unknown keys and wrong types refused, naming the file and the key.
 void apply_training(const io::json& t, const std::string& where, IdentifyOptions& o, std::string& schedule,
                     const std::string& section = "training") {
-  static const std::vector<std::string> keys = {"model", "num_products", "widths", "activation", "model_seed",
-                                                "iterations", "learning_rate", "schedule", "final_lr_fraction",
-                                                "clip_norm", "batch_size", "rollout_steps", "tableau_init", "rtol",
-                                                "atol", "sindy_degree", "sindy_threshold", "sindy_derivative",
-                                                "seed", "chunk_size", "warmup", "meet_iterations", "refine_iterations",
-                                                "refine_rollout_iterations", "refine_rollout_steps", "lm_iterations",
-                                                "lm_rollout_steps", "lm_horizon_decay", "lm_max_parameters",
-                                                "on_divergence"};
   if (!t.is_object()) throw std::runtime_error(where + ": " + section + ": expected an object");
+  std::vector<std::string> keys;
+  {
+    IdentifyOptions unused;
+    std::string unused_schedule;
+    visit_training_keys(unused, unused_schedule, [&](const char* key, auto&) { keys.emplace_back(key); });
+  }
   for (const auto& [k, v] : t.items())
     if (std::find(keys.begin(), keys.end(), k) == keys.end())
       throw std::runtime_error(where + ": " + section + "." + k + ": unknown key");
-  auto get = [&](const char* key, auto& into) {
+  visit_training_keys(o, schedule, [&](const char* key, auto& into) {
     if (!t.contains(key)) return;
     try {
-      into = t.at(key).get<std::decay_t<decltype(into)>>();
+      into = t.at(key).template get<std::decay_t<decltype(into)>>();
     } catch (const io::json::exception&) {
       throw std::runtime_error(where + ": " + section + "." + key + ": wrong type");
     }
-  };
-  get("model", o.model);
-  get("num_products", o.model_options.num_products);
-  get("widths", o.model_options.widths);
-  get("activation", o.model_options.activation);
-  get("model_seed", o.model_options.seed);
-  get("iterations", o.iterations);
-  get("learning_rate", o.adam.learning_rate);
-  get("schedule", schedule);
-  get("final_lr_fraction", o.adam.final_lr_fraction);
-  get("clip_norm", o.adam.clip_norm);
-  get("batch_size", o.batch_size);
-  get("rollout_steps", o.rollout_steps);
-  get("tableau_init", o.tableau_init);
-  get("rtol", o.rtol);
-  get("atol", o.atol);
-  get("sindy_degree", o.sindy.degree);
-  get("sindy_threshold", o.sindy.threshold);
-  get("sindy_derivative", o.sindy.derivative);
-  get("seed", o.seed);
-  get("chunk_size", o.chunk_size);
-  get("warmup", o.adam.warmup);
-  get("meet_iterations", o.meet_iterations);
-  get("refine_iterations", o.refine_iterations);
-  get("refine_rollout_iterations", o.refine_rollout_iterations);
-  get("refine_rollout_steps", o.refine_rollout_steps);
-  get("lm_iterations", o.lm_iterations);
-  get("lm_rollout_steps", o.lm_rollout_steps);
-  get("lm_horizon_decay", o.lm_horizon_decay);
-  get("lm_max_parameters", o.lm_max_parameters);
-  get("on_divergence", o.on_divergence);
+  });
 }
 
 void run_one(const Dataset& d, const std::string& data_label, IdentifyOptions o, const std::string& out,
