@@ -83,7 +83,7 @@ void apply_config(const io::json& j, const std::string& where, FitArgs& a, const
     if (!t.is_object()) fail("training", "expected an object");
     static const std::vector<std::string> keys = {
         "init", "order", "iterations", "batch_size", "rollout_steps", "learning_rate", "schedule", "clip_norm",
-        "stability_weight", "stability_states", "stability_margin", "amplification_weight", "tube_states", "tube_noise", "continuation",
+        "stability_weight", "stability_states", "stability_margin", "amplification_weight", "moment_weight", "tube_states", "tube_noise", "continuation",
         "candidates", "selection_runs", "seed", "judge_runs", "on_divergence"};
     for (const auto& [k, v] : t.items())
       if (std::find(keys.begin(), keys.end(), k) == keys.end()) fail("training." + k, "unknown key");
@@ -100,6 +100,7 @@ void apply_config(const io::json& j, const std::string& where, FitArgs& a, const
     get(t, "stability_states", o.stability_states, "training.stability_states", nullptr);
     get(t, "stability_margin", o.stability_margin, "training.stability_margin", "--stability-margin");
     get(t, "amplification_weight", o.amplification_weight, "training.amplification_weight", "--amplification-weight");
+    get(t, "moment_weight", o.moment_weight, "training.moment_weight", "--moment-weight");
     get(t, "tube_states", o.tube_states, "training.tube_states", "--tube-states");
     get(t, "tube_noise", o.tube_noise, "training.tube_noise", "--tube-noise");
     get(t, "continuation", o.continuation, "training.continuation", nullptr);
@@ -133,6 +134,7 @@ io::json configuration_json(const FitArgs& a, const Dataset& d) {
             {"stability_states", o.stability_states},
             {"stability_margin", o.stability_margin},
             {"amplification_weight", o.amplification_weight},
+            {"moment_weight", o.moment_weight},
             {"tube_states", o.tube_states},
             {"tube_noise", o.tube_noise},
             {"continuation", o.continuation},
@@ -258,6 +260,9 @@ void setup_fit(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--amplification-weight", a->options.amplification_weight,
                   "weight of the growth penalty: |R(mu h)| <= |exp(mu h)| at the unstable Jacobian eigenvalues mu")
+      ->capture_default_str();
+  cmd->add_option("--moment-weight", a->options.moment_weight,
+                  "weight of the moment loss (first and second moments of the rollouts against the reference's)")
       ->capture_default_str();
   cmd->add_option("--tube-states", a->options.tube_states,
                   "perturbed training states (with reference rollouts) mixed into the mini-batches; 0: none")

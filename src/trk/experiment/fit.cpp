@@ -34,6 +34,7 @@ std::string FitOptions::validation_error() const {
   if (!(stability_margin >= 0) || !std::isfinite(stability_margin)) return "stability margin must be >= 0";
   if (!(amplification_weight >= 0) || !std::isfinite(amplification_weight))
     return "amplification weight must be >= 0";
+  if (!(moment_weight >= 0) || !std::isfinite(moment_weight)) return "moment weight must be >= 0";
   if (tube_states < 0) return "tube states must be >= 0";
   if (!(tube_noise >= 0) || !std::isfinite(tube_noise)) return "tube noise must be >= 0";
   if (on_divergence != "stop" && on_divergence != "lower_lr")
@@ -131,24 +132,30 @@ struct TrainingProblem {
   const Split& tube;  // off-attractor rollouts (FitOptions::tube_states), one trajectory per start state
   const std::vector<std::complex<double>>& spectrum;       // stability penalty
   const std::vector<std::complex<double>>& amplification;  // growth penalty
+  const std::pair<Vec, Vec>& moments;                      // moment loss: center and scale
   double h;
   int m;  // data steps per step h
 };
+
+// Mean and standard deviation of each component over a split.
+std::pair<Vec, Vec> split_moments(const Split& s) {
+  Vec s1 = Vec::Zero(s.dim()), s2 = Vec::Zero(s.dim());
+  long count = 0;
+  for (const auto& t : s.states) {
+    s1 += t.rowwise().sum();
+    s2 += t.cwiseAbs2().rowwise().sum();
+    count += t.cols();
+  }
+  const Vec mean = s1 / count;
+  return {mean, (s2 / count - mean.cwiseAbs2()).cwiseMax(0.0).cwiseSqrt()};
+}
 
 // Start states for the tube: `num` training states with each component perturbed by N(0, (noise std_i)^2), std_i
 // the component's standard deviation over the training split. Seeded apart from the mini-batch stream.
 Mat tube_start_states(const Split& train, int num, double noise, std::int64_t seed) {
   if (num <= 0) return Mat();
   Mat Z = spread_states(train, num, "training");
-  Vec s1 = Vec::Zero(Z.rows()), s2 = Vec::Zero(Z.rows());
-  long count = 0;
-  for (const auto& t : train.states) {
-    s1 += t.rowwise().sum();
-    s2 += t.cwiseAbs2().rowwise().sum();
-    count += t.cols();
-  }
-  const Vec mean = s1 / count;
-  const Vec sd = (s2 / count - mean.cwiseAbs2()).cwiseMax(0.0).cwiseSqrt();
+  const Vec sd = split_moments(train).second;
   Rng rng(static_cast<std::uint64_t>(seed) ^ 0x74756265ULL);  // "tube"
   for (Eigen::Index j = 0; j < Z.cols(); ++j)
     for (Eigen::Index i = 0; i < Z.rows(); ++i) Z(i, j) += noise * sd(i) * rng.normal();
@@ -297,6 +304,15 @@ CandidateResult train_scheme(const TrainingProblem& p, const FitOptions& o, Rng&
       A_bar += A_pen;
       b_bar += b_pen;
     }
+    if (o.moment_weight > 0 && l.num_dropped == 0) {
+      Mat A_mom;
+      Vec b_mom;
+      const RolloutLoss ml =
+          rollout_moment_loss(f, A, b, p.h, Zs, tK, p.moments.first, p.moments.second, {.A_bar = &A_mom, .b_bar = &b_mom});
+      loss += o.moment_weight * ml.loss;
+      A_bar += o.moment_weight * A_mom;
+      b_bar += o.moment_weight * b_mom;
+    }
     if (o.amplification_weight > 0 && !p.amplification.empty()) {
       loss += stability_penalty(A, b, gp, &A_pen, &b_pen);
       A_bar += A_pen;
@@ -357,6 +373,7 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
   auto spectrum = o.stability_eigenvalues.empty() ? jacobian.stable : o.stability_eigenvalues;
   for (auto& lambda : spectrum) lambda *= 1.0 + o.stability_margin;
   const Mat tube_starts = tube_start_states(fine.train, o.tube_states, o.tube_noise, o.seed);
+  const std::pair<Vec, Vec> moments = split_moments(fine.train);
 
   TrainableTableau scheme(o.stages, o.init);
   scheme.project_order(o.order);
@@ -450,7 +467,7 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
     const auto t_start = std::chrono::steady_clock::now();
     const double seconds_before = resuming_here ? resume->seconds : 0.0;
     const Split tube = tube_split(f, tube_starts, fine.h, m, o.rollout_steps);
-    const TrainingProblem problem{f, fine.train, starts, tube, spectrum, jacobian.unstable, h, m};
+    const TrainingProblem problem{f, fine.train, starts, tube, spectrum, jacobian.unstable, moments, h, m};
     std::optional<TrainableTableau> kept;
     IntegratesSummary kept_verdict;
     CandidateResult kept_result;

@@ -4,6 +4,7 @@
 //   L = (1 / (K n dim)) sum_{k=1..K} ||Psi_h^k(z_i) - z(t_i + k h)||^2              (K-step rollouts, mini-batch)
 //     + w mean_lambda relu(|R(lambda h)| - 1)^2                                          (stability penalty)
 //     + w_a mean_mu relu(|R(mu h)| - |exp(mu h)|)^2                                       (growth penalty)
+//     + w_m (1/K) sum_k ||m_k||^2 + ||C_k||_F^2               (moments of the batch, losses.h rollout_moment_loss)
 // over start states z_i of the fine training trajectories (and optionally perturbed "tube" states), lambda the
 // eigenvalues with negative real part of df/dz at training states (or a user list), mu those with Re mu >= 0;
 // after every Adam step the order conditions up to `order` are
@@ -40,6 +41,9 @@ struct FitOptions {
   // Re lambda >= 0 of df/dz at the same training states: the scheme may not amplify the unstable modes more than
   // the exact flow does (an inflated attractor, then escapes). 0: off.
   double amplification_weight = 0.0;
+  // Moment loss (losses.h rollout_moment_loss, states normalised by the training split's mean and std) on the same
+  // rollouts, times this weight: the batch's first and second moments must move as the reference's do. 0: off.
+  double moment_weight = 0.0;
   // Off-attractor training states: `tube_states` training states, each component perturbed by Gaussian noise of
   // tube_noise x its standard deviation over the training split, with reference rollouts from them (DOP853,
   // rtol = atol = 1e-10); mini-batches draw from data and tube states alike. 0: data only.
