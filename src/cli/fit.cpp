@@ -83,8 +83,8 @@ void apply_config(const io::json& j, const std::string& where, FitArgs& a, const
     if (!t.is_object()) fail("training", "expected an object");
     static const std::vector<std::string> keys = {
         "init", "order", "iterations", "batch_size", "rollout_steps", "learning_rate", "schedule", "clip_norm",
-        "stability_weight", "stability_states", "stability_margin", "amplification_weight", "moment_weight", "tube_states", "tube_noise", "continuation",
-        "candidates", "selection_runs", "seed", "judge_runs", "on_divergence"};
+        "stability_weight", "stability_states", "stability_margin", "candidate_margins", "amplification_weight", "moment_weight", "tube_states", "tube_noise", "continuation",
+        "candidates", "selection_runs", "refine_trials", "refine_scale", "seed", "judge_runs", "on_divergence"};
     for (const auto& [k, v] : t.items())
       if (std::find(keys.begin(), keys.end(), k) == keys.end()) fail("training." + k, "unknown key");
     FitOptions& o = a.options;
@@ -99,6 +99,7 @@ void apply_config(const io::json& j, const std::string& where, FitArgs& a, const
     get(t, "stability_weight", o.stability_weight, "training.stability_weight", "--stability-weight");
     get(t, "stability_states", o.stability_states, "training.stability_states", nullptr);
     get(t, "stability_margin", o.stability_margin, "training.stability_margin", "--stability-margin");
+    get(t, "candidate_margins", o.candidate_margins, "training.candidate_margins", "--candidate-margins");
     get(t, "amplification_weight", o.amplification_weight, "training.amplification_weight", "--amplification-weight");
     get(t, "moment_weight", o.moment_weight, "training.moment_weight", "--moment-weight");
     get(t, "tube_states", o.tube_states, "training.tube_states", "--tube-states");
@@ -106,6 +107,8 @@ void apply_config(const io::json& j, const std::string& where, FitArgs& a, const
     get(t, "continuation", o.continuation, "training.continuation", nullptr);
     get(t, "candidates", o.candidates, "training.candidates", "--candidates");
     get(t, "selection_runs", o.selection_runs, "training.selection_runs", "--selection-runs");
+    get(t, "refine_trials", o.refine_trials, "training.refine_trials", "--refine-trials");
+    get(t, "refine_scale", o.refine_scale, "training.refine_scale", "--refine-scale");
     get(t, "seed", o.seed, "training.seed", "--seed");
     get(t, "judge_runs", o.judge_runs, "training.judge_runs", nullptr);
     get(t, "on_divergence", o.on_divergence, "training.on_divergence", "--on-divergence");
@@ -133,6 +136,7 @@ io::json configuration_json(const FitArgs& a, const Dataset& d) {
             {"stability_weight", o.stability_weight},
             {"stability_states", o.stability_states},
             {"stability_margin", o.stability_margin},
+            {"candidate_margins", o.candidate_margins},
             {"amplification_weight", o.amplification_weight},
             {"moment_weight", o.moment_weight},
             {"tube_states", o.tube_states},
@@ -140,6 +144,8 @@ io::json configuration_json(const FitArgs& a, const Dataset& d) {
             {"continuation", o.continuation},
             {"candidates", o.candidates},
             {"selection_runs", o.selection_runs},
+            {"refine_trials", o.refine_trials},
+            {"refine_scale", o.refine_scale},
             {"seed", o.seed},
             {"judge_runs", o.judge_runs},
             {"on_divergence", o.on_divergence}}},
@@ -258,6 +264,9 @@ void setup_fit(CLI::App& app) {
   cmd->add_option("--stability-margin", a->options.stability_margin,
                   "the penalty's eigenvalues are scaled by 1 + margin")
       ->capture_default_str();
+  cmd->add_option("--candidate-margins", a->options.candidate_margins,
+                  "stability margins the candidates cycle through (overrides --stability-margin), e.g. 0,0.05,0.1")
+      ->delimiter(',');
   cmd->add_option("--amplification-weight", a->options.amplification_weight,
                   "weight of the growth penalty: |R(mu h)| <= |exp(mu h)| at the unstable Jacobian eigenvalues mu")
       ->capture_default_str();
@@ -279,6 +288,11 @@ void setup_fit(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--selection-runs", a->options.selection_runs,
                   "training states the candidates are judged from (with --candidates > 1)")
+      ->capture_default_str();
+  cmd->add_option("--refine-trials", a->options.refine_trials,
+                  "perturbed copies of the kept scheme judged from the selection states; a better one replaces it")
+      ->capture_default_str();
+  cmd->add_option("--refine-scale", a->options.refine_scale, "standard deviation of those perturbations")
       ->capture_default_str();
   cmd->add_flag("--no-continuation", a->no_continuation, "start every h from --init instead of the previous h");
   cmd->add_option("--seed", a->options.seed, "seed of the mini-batches")->capture_default_str();

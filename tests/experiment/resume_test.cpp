@@ -273,6 +273,7 @@ TEST(Resume, FitStoppedAnywhereEndsWithTheSameRows) {
   o.batch_size = 16;
   o.candidates = 2;
   o.selection_runs = 4;
+  o.refine_trials = 2;  // the random search after the candidates replays too
   o.judge_runs = 3;
   o.judge.duration = 20.0;
   o.judge.transient = 2.0;

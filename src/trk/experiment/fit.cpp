@@ -32,9 +32,13 @@ std::string FitOptions::validation_error() const {
   if (judge_runs < 1) return "judge runs must be at least 1";
   if (selection_runs < 1) return "selection runs must be at least 1";
   if (!(stability_margin >= 0) || !std::isfinite(stability_margin)) return "stability margin must be >= 0";
+  for (double margin : candidate_margins)
+    if (!(margin >= 0) || !std::isfinite(margin)) return "candidate margins must be >= 0";
   if (!(amplification_weight >= 0) || !std::isfinite(amplification_weight))
     return "amplification weight must be >= 0";
   if (!(moment_weight >= 0) || !std::isfinite(moment_weight)) return "moment weight must be >= 0";
+  if (refine_trials < 0) return "refine trials must be >= 0";
+  if (!(refine_scale >= 0) || !std::isfinite(refine_scale)) return "refine scale must be >= 0";
   if (tube_states < 0) return "tube states must be >= 0";
   if (!(tube_noise >= 0) || !std::isfinite(tube_noise)) return "tube noise must be >= 0";
   if (on_divergence != "stop" && on_divergence != "lower_lr")
@@ -203,8 +207,8 @@ struct CandidateResult {
 // `at_boundary` is asked at the top of every iteration; when it says stop, *stopped is set and the result so far
 // returned. A non-finite loss, gradient or step is handled by options.on_divergence (fit.h).
 CandidateResult train_scheme(const TrainingProblem& p, const FitOptions& o, Rng& rng, std::uint64_t& rng_draws,
-                             TrainableTableau& scheme, const std::function<void(const std::string&)>& log,
-                             const FitCheckpoint* from,
+                             double margin, TrainableTableau& scheme,
+                             const std::function<void(const std::string&)>& log, const FitCheckpoint* from,
                              const std::function<bool(const CandidateProgress&)>& at_boundary, bool* stopped) {
   const VectorField& f = p.f;
   CandidateResult out;
@@ -218,7 +222,8 @@ CandidateResult train_scheme(const TrainingProblem& p, const FitOptions& o, Rng&
     return Adam(scheme.params().size(), a, o.iterations);
   };
   Adam adam = make_adam();
-  const StabilityPenaltyOptions sp{.weight = o.stability_weight, .step = p.h, .eigenvalues = p.spectrum};
+  StabilityPenaltyOptions sp{.weight = o.stability_weight, .step = p.h, .eigenvalues = p.spectrum};
+  for (auto& lambda : sp.eigenvalues) lambda *= 1.0 + margin;
   const StabilityPenaltyOptions gp{
       .weight = o.amplification_weight, .step = p.h, .eigenvalues = p.amplification, .exact_bound = true};
   Vec best = scheme.params();
@@ -341,8 +346,12 @@ CandidateResult train_scheme(const TrainingProblem& p, const FitOptions& o, Rng&
   return out;
 }
 
-// Candidate order: more bounded runs first, then the smaller climatology deviation.
-bool better(const IntegratesSummary& a, const IntegratesSummary& b) {
+// Candidate order on the selection states: a climatology (of the bounded runs) within the tolerance first, as a
+// scheme outside it fails however many runs stay bounded; then more bounded runs (all: it integrates); then the
+// smaller deviation (margin).
+bool better(const IntegratesSummary& a, const IntegratesSummary& b, double tolerance) {
+  const bool a_close = a.worst_deviation <= tolerance, b_close = b.worst_deviation <= tolerance;
+  if (a_close != b_close) return a_close;
   if (a.bounded_runs != b.bounded_runs) return a.bounded_runs > b.bounded_runs;
   return a.worst_deviation < b.worst_deviation;
 }
@@ -367,11 +376,11 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
   FitSummary summary;
   if (log) log("reference climatology from " + std::to_string(o.judge_runs) + " test states");
   summary.reference = reference_climatology(f, Z0, o.judge);
-  const Mat Z_val = o.candidates > 1 ? spread_states(fine.train, o.selection_runs, "training") : Mat();
-  const Climatology val_reference = o.candidates > 1 ? reference_climatology(f, Z_val, o.judge) : Climatology();
+  const bool selecting = o.candidates > 1 || o.refine_trials > 0;
+  const Mat Z_val = selecting ? spread_states(fine.train, o.selection_runs, "training") : Mat();
+  const Climatology val_reference = selecting ? reference_climatology(f, Z_val, o.judge) : Climatology();
   const Spectrum jacobian = jacobian_spectrum(f, fine.train, o.stability_states);
-  auto spectrum = o.stability_eigenvalues.empty() ? jacobian.stable : o.stability_eigenvalues;
-  for (auto& lambda : spectrum) lambda *= 1.0 + o.stability_margin;
+  const auto& spectrum = o.stability_eigenvalues.empty() ? jacobian.stable : o.stability_eigenvalues;
   const Mat tube_starts = tube_start_states(fine.train, o.tube_states, o.tube_noise, o.seed);
   const std::pair<Vec, Vec> moments = split_moments(fine.train);
 
@@ -480,8 +489,11 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
         kept_result.history = resume->kept_history;
         kept_result.status = resume->kept_status;
         kept_result.halvings = resume->kept_halvings;
+        kept_verdict.runs = o.selection_runs;
         kept_verdict.bounded_runs = resume->kept_bounded_runs;
         kept_verdict.worst_deviation = resume->kept_deviation;
+        kept_verdict.integrates =
+            kept_verdict.bounded_runs == kept_verdict.runs && kept_verdict.worst_deviation <= o.judge.tolerance;
       }
     }
     for (int c = first_candidate; c < o.candidates; ++c) {
@@ -530,7 +542,10 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
       };
       bool stopped = false;
       const FitCheckpoint* from = resuming_here && c == first_candidate ? resume : nullptr;
-      CandidateResult result = train_scheme(problem, o, rng, rng_draws, candidate, log, from, at_boundary, &stopped);
+      const double margin =
+          o.candidate_margins.empty() ? o.stability_margin : o.candidate_margins[c % o.candidate_margins.size()];
+      CandidateResult result =
+          train_scheme(problem, o, rng, rng_draws, margin, candidate, log, from, at_boundary, &stopped);
       if (stopped) {
         summary.status = "interrupted";
         return summary;
@@ -540,12 +555,34 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
         if (log)
           log("h=" + std::to_string(h) + " candidate " + std::to_string(c + 1) + ": bounded " +
               std::to_string(v.bounded_runs) + "/" + std::to_string(v.runs) + " on training states, deviation " +
-              std::to_string(v.worst_deviation));
-        if (kept && !better(v, kept_verdict)) continue;
+              std::to_string(v.worst_deviation) + " (stability margin " + std::to_string(margin) + ")");
+        if (kept && !better(v, kept_verdict, o.judge.tolerance)) continue;
         kept_verdict = v;
       }
       kept = candidate;
       kept_result = std::move(result);
+    }
+    if (o.refine_trials > 0) {
+      // Random search on the selection states around the kept scheme: a perturbed scheme replaces it when it is
+      // better by the candidate order. Seeded per h apart from the mini-batch stream; the test states play no part.
+      if (o.candidates == 1)
+        kept_verdict = judge_integrates(f, kept->tableau(trained_name), h, Z_val, val_reference, o.judge);
+      Rng search(static_cast<std::uint64_t>(o.seed) ^ (0x736561726368ULL + hi));  // "search"
+      for (int t = 0; t < o.refine_trials; ++t) {
+        TrainableTableau trial = *kept;
+        Vec x = trial.params();
+        for (Eigen::Index i = 0; i < x.size(); ++i) x(i) += o.refine_scale * search.normal();
+        trial.set_params(x);
+        trial.project_order(o.order);
+        const IntegratesSummary v = judge_integrates(f, trial.tableau(trained_name), h, Z_val, val_reference, o.judge);
+        if (!better(v, kept_verdict, o.judge.tolerance)) continue;
+        if (log)
+          log("h=" + std::to_string(h) + " search " + std::to_string(t + 1) + ": bounded " +
+              std::to_string(v.bounded_runs) + "/" + std::to_string(v.runs) + " on training states, deviation " +
+              std::to_string(v.worst_deviation));
+        kept = trial;
+        kept_verdict = v;
+      }
     }
     scheme = *kept;
     const double seconds =
