@@ -85,7 +85,8 @@ void apply_config(const io::json& j, const std::string& where, FitArgs& a, const
     if (!t.is_object()) fail("training", "expected an object");
     static const std::vector<std::string> keys = {
         "init", "order", "iterations", "batch_size", "rollout_steps", "learning_rate", "schedule", "clip_norm",
-        "stability_weight", "stability_states", "continuation", "candidates", "selection_runs", "seed", "judge_runs"};
+        "stability_weight", "stability_states", "stability_margin", "candidate_margins", "amplification_weight", "moment_weight", "tube_states", "tube_noise", "continuation",
+        "candidates", "selection_runs", "refine_trials", "refine_scale", "seed", "judge_runs", "on_divergence"};
     for (const auto& [k, v] : t.items())
       if (std::find(keys.begin(), keys.end(), k) == keys.end()) fail("training." + k, "unknown key");
     FitOptions& o = a.options;
@@ -99,11 +100,20 @@ void apply_config(const io::json& j, const std::string& where, FitArgs& a, const
     get(t, "clip_norm", o.adam.clip_norm, "training.clip_norm", nullptr);
     get(t, "stability_weight", o.stability_weight, "training.stability_weight", "--stability-weight");
     get(t, "stability_states", o.stability_states, "training.stability_states", nullptr);
+    get(t, "stability_margin", o.stability_margin, "training.stability_margin", "--stability-margin");
+    get(t, "candidate_margins", o.candidate_margins, "training.candidate_margins", "--candidate-margins");
+    get(t, "amplification_weight", o.amplification_weight, "training.amplification_weight", "--amplification-weight");
+    get(t, "moment_weight", o.moment_weight, "training.moment_weight", "--moment-weight");
+    get(t, "tube_states", o.tube_states, "training.tube_states", "--tube-states");
+    get(t, "tube_noise", o.tube_noise, "training.tube_noise", "--tube-noise");
     get(t, "continuation", o.continuation, "training.continuation", nullptr);
     get(t, "candidates", o.candidates, "training.candidates", "--candidates");
-    get(t, "selection_runs", o.selection_runs, "training.selection_runs", nullptr);
+    get(t, "selection_runs", o.selection_runs, "training.selection_runs", "--selection-runs");
+    get(t, "refine_trials", o.refine_trials, "training.refine_trials", "--refine-trials");
+    get(t, "refine_scale", o.refine_scale, "training.refine_scale", "--refine-scale");
     get(t, "seed", o.seed, "training.seed", "--seed");
     get(t, "judge_runs", o.judge_runs, "training.judge_runs", nullptr);
+    get(t, "on_divergence", o.on_divergence, "training.on_divergence", "--on-divergence");
   }
 }
 
@@ -127,11 +137,20 @@ io::json configuration_json(const FitArgs& a, const Dataset& d) {
             {"clip_norm", o.adam.clip_norm},
             {"stability_weight", o.stability_weight},
             {"stability_states", o.stability_states},
+            {"stability_margin", o.stability_margin},
+            {"candidate_margins", o.candidate_margins},
+            {"amplification_weight", o.amplification_weight},
+            {"moment_weight", o.moment_weight},
+            {"tube_states", o.tube_states},
+            {"tube_noise", o.tube_noise},
             {"continuation", o.continuation},
             {"candidates", o.candidates},
             {"selection_runs", o.selection_runs},
+            {"refine_trials", o.refine_trials},
+            {"refine_scale", o.refine_scale},
             {"seed", o.seed},
-            {"judge_runs", o.judge_runs}}},
+            {"judge_runs", o.judge_runs},
+            {"on_divergence", o.on_divergence}}},
           {"program", "trk fit 0.1"}};
 }
 
@@ -241,8 +260,9 @@ void run_fit(FitArgs& a, const std::function<bool(const char*)>& given) {
                                            {"rows", io::fit_rows_to_json(s)}});
   fmt::print("{:>6}  {:>8}  {:>10}  {:>8}  {:>10}\n", "h", "scheme", "integrates", "bounded", "deviation");
   for (const auto& r : s.rows)
-    fmt::print("{:>6}  {:>8}  {:>10}  {:>5}/{:<2}  {:>10.4f}\n", r.h, r.scheme, r.verdict.integrates ? "yes" : "no",
-               r.verdict.bounded_runs, r.verdict.runs, r.verdict.worst_deviation);
+    fmt::print("{:>6}  {:>8}  {:>10}  {:>5}/{:<2}  {:>10.4f}{}\n", r.h, r.scheme, r.verdict.integrates ? "yes" : "no",
+               r.verdict.bounded_runs, r.verdict.runs, r.verdict.worst_deviation,
+               r.status == "completed" ? "" : "  (training: " + r.status + ")");
   std::error_code ignored;
   std::filesystem::remove(checkpoint, ignored);  // the results are complete
   fmt::print("wrote {} and {}\n", (dir / "fit.json").string(), (dir / "fit.h5").string());
@@ -271,9 +291,38 @@ void setup_fit(CLI::App& app) {
   cmd->add_option("--schedule", a->schedule, "constant | cosine | exponential")->capture_default_str();
   cmd->add_option("--stability-weight", a->options.stability_weight, "weight of the stability penalty")
       ->capture_default_str();
+  cmd->add_option("--stability-margin", a->options.stability_margin,
+                  "the penalty's eigenvalues are scaled by 1 + margin")
+      ->capture_default_str();
+  cmd->add_option("--candidate-margins", a->options.candidate_margins,
+                  "stability margins the candidates cycle through (overrides --stability-margin), e.g. 0,0.05,0.1")
+      ->delimiter(',');
+  cmd->add_option("--amplification-weight", a->options.amplification_weight,
+                  "weight of the growth penalty: |R(mu h)| <= |exp(mu h)| at the unstable Jacobian eigenvalues mu")
+      ->capture_default_str();
+  cmd->add_option("--moment-weight", a->options.moment_weight,
+                  "weight of the moment loss (first and second moments of the rollouts against the reference's)")
+      ->capture_default_str();
+  cmd->add_option("--tube-states", a->options.tube_states,
+                  "perturbed training states (with reference rollouts) mixed into the mini-batches; 0: none")
+      ->capture_default_str();
+  cmd->add_option("--tube-noise", a->options.tube_noise, "their noise, in standard deviations of each component")
+      ->capture_default_str();
   cmd->add_option("--candidates", a->options.candidates,
                   "trainings per h (different mini-batch streams); the one that integrates best from training "
                   "states is kept")
+      ->capture_default_str();
+  cmd->add_option("--on-divergence", a->options.on_divergence,
+                  "on a non-finite loss: stop (keep the last good scheme) | lower_lr (restore it, halve the learning "
+                  "rate)")
+      ->capture_default_str();
+  cmd->add_option("--selection-runs", a->options.selection_runs,
+                  "training states the candidates are judged from (with --candidates > 1)")
+      ->capture_default_str();
+  cmd->add_option("--refine-trials", a->options.refine_trials,
+                  "perturbed copies of the kept scheme judged from the selection states; a better one replaces it")
+      ->capture_default_str();
+  cmd->add_option("--refine-scale", a->options.refine_scale, "standard deviation of those perturbations")
       ->capture_default_str();
   cmd->add_flag("--no-continuation", a->no_continuation, "start every h from --init instead of the previous h");
   cmd->add_option("--seed", a->options.seed, "seed of the mini-batches")->capture_default_str();

@@ -179,6 +179,87 @@ TEST(Divergence, LowerLearningRateRestoresAndContinues) {
   EXPECT_NE(o.validation_error().find("retry"), std::string::npos);
 }
 
+// fit with a learning rate far too large: the first Adam step throws the scheme out of reach (every rollout
+// leaves the bound, the loss is not finite).
+struct DivergingFit {
+  Dataset fine;
+  FitOptions o;
+  DivergingFit(double learning_rate) {
+    GenerateOptions g;
+    g.h = 0.01;
+    g.train_steps = 300;
+    g.test_steps = 300;
+    fine = generate(g);
+    o.iterations = 40;
+    o.batch_size = 16;
+    o.candidates = 1;
+    o.judge_runs = 2;
+    o.judge.duration = 10.0;
+    o.judge.transient = 1.0;
+    o.stability_states = 10;
+    o.compare.clear();
+    o.adam.learning_rate = learning_rate;
+  }
+  FitSummary run(const std::string& policy, std::string* said, const FitHooks& hooks = {}) {
+    o.on_divergence = policy;
+    return fit_sweep(Lorenz63(), fine, {0.05}, o, [&](const std::string& line) { *said += line + "\n"; }, hooks);
+  }
+};
+
+TEST(Divergence, FitStopsWithTheLastGoodScheme) {
+  DivergingFit d(1e4);
+  std::string said;
+  const FitSummary s = d.run("stop", &said);
+  ASSERT_EQ(s.rows.size(), 1u);
+  const FitRow& r = s.rows[0];
+  EXPECT_EQ(r.status, "non_finite_loss");
+  EXPECT_LT(r.loss_history.size(), 40u);
+  EXPECT_FALSE(std::isfinite(r.loss_history.back()));
+  EXPECT_NE(said.find("10 times in a row"), std::string::npos) << said;
+  EXPECT_TRUE(r.tableau.A.allFinite());
+  EXPECT_TRUE(r.tableau.b.allFinite());
+  EXPECT_NEAR(r.tableau.b.sum(), 1.0, 1e-12);
+  EXPECT_EQ(r.learning_rate_halvings, 0);
+  // Without the huge rate the same run completes.
+  DivergingFit calm(5e-3);
+  said.clear();
+  EXPECT_EQ(calm.run("stop", &said).rows[0].status, "completed");
+}
+
+TEST(Divergence, FitLowerLearningRateRestoresAndContinues) {
+  DivergingFit d(4.0);  // "stop" gives up at this rate
+  std::string said;
+  const FitSummary s = d.run("lower_lr", &said);
+  const FitRow& r = s.rows[0];
+  EXPECT_NE(said.find("learning rate halved"), std::string::npos) << said;
+  EXPECT_GT(r.learning_rate_halvings, 0);
+  EXPECT_LE(r.learning_rate_halvings, 10);
+  EXPECT_EQ(r.status, "completed");
+  EXPECT_EQ(r.loss_history.size(), 40u);
+  EXPECT_TRUE(std::isfinite(r.loss_history.back()));
+  EXPECT_TRUE(r.tableau.A.allFinite());
+  EXPECT_TRUE(r.tableau.b.allFinite());
+  std::string ignored;
+  EXPECT_EQ(d.run("stop", &ignored).rows[0].status, "non_finite_loss");
+  // Stopped after the first halving and resumed: the same scheme (learning rate and counters are in the state).
+  long polls = 0;
+  FitCheckpoint saved;
+  FitHooks hooks;
+  hooks.stop_requested = [&] { return ++polls >= 22; };
+  hooks.save = [&](const FitCheckpoint& c) { saved = c; };
+  ASSERT_EQ(d.run("lower_lr", &ignored, hooks).status, "interrupted");
+  EXPECT_LT(saved.learning_rate, 4.0);
+  FitHooks resume;
+  resume.resume = &saved;
+  const FitSummary resumed = d.run("lower_lr", &ignored, resume);
+  EXPECT_EQ(resumed.rows[0].tableau.A, r.tableau.A);
+  EXPECT_EQ(resumed.rows[0].tableau.b, r.tableau.b);
+  EXPECT_EQ(resumed.rows[0].loss_history, r.loss_history);
+  EXPECT_EQ(resumed.rows[0].learning_rate_halvings, r.learning_rate_halvings);
+  d.o.on_divergence = "retry";
+  EXPECT_NE(d.o.validation_error().find("retry"), std::string::npos);
+}
+
 // fit: two steps, two candidates each, mini-batches; stopped in each candidate of each step.
 TEST(Resume, FitStoppedAnywhereEndsWithTheSameRows) {
   GenerateOptions g;
@@ -192,6 +273,7 @@ TEST(Resume, FitStoppedAnywhereEndsWithTheSameRows) {
   o.batch_size = 16;
   o.candidates = 2;
   o.selection_runs = 4;
+  o.refine_trials = 2;  // the random search after the candidates replays too
   o.judge_runs = 3;
   o.judge.duration = 20.0;
   o.judge.transient = 2.0;

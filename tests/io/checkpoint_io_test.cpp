@@ -138,6 +138,15 @@ TEST_F(CheckpointIo, FitStateRoundTripsExactly) {
   c.done_schemes = {values(10, 0.7), values(10, 0.8)};
   c.done_histories = {{1.0, 0.5}, {2.0}};
   c.done_seconds = {1.5, 2.5};
+  // fit on_divergence
+  c.learning_rate = 1.25e-3;
+  c.bad_in_a_row = 3;
+  c.learning_rate_halvings = 2;
+  c.restored = true;
+  c.kept_status = "non_finite_loss";
+  c.kept_halvings = 1;
+  c.done_status = {"completed", "non_finite_loss"};
+  c.done_halvings = {0, 4};
   const fs::path p = dir_ / "checkpoint.h5";
   write_fit_checkpoint(p, c, {{"h", {0.1, 0.2}}}, 42);
   const FitCheckpointFile file = read_fit_checkpoint(p);
@@ -164,6 +173,15 @@ TEST_F(CheckpointIo, FitStateRoundTripsExactly) {
   EXPECT_EQ(s.done_schemes[1], c.done_schemes[1]);
   EXPECT_EQ(s.done_histories, c.done_histories);
   EXPECT_EQ(s.done_seconds, c.done_seconds);
+  // fit on_divergence
+  EXPECT_EQ(s.learning_rate, c.learning_rate);
+  EXPECT_EQ(s.bad_in_a_row, c.bad_in_a_row);
+  EXPECT_EQ(s.learning_rate_halvings, c.learning_rate_halvings);
+  EXPECT_EQ(s.restored, c.restored);
+  EXPECT_EQ(s.kept_status, c.kept_status);
+  EXPECT_EQ(s.kept_halvings, c.kept_halvings);
+  EXPECT_EQ(s.done_status, c.done_status);
+  EXPECT_EQ(s.done_halvings, c.done_halvings);
 }
 
 void edit_root(const fs::path& p, const std::function<void(hid_t)>& edit) {

@@ -103,6 +103,61 @@ TEST(StabilityPenalty, ZeroWithZeroGradientInsideTheRegion) {
   EXPECT_GT(stability_penalty(rk4.A, rk4.b, options), 0);
 }
 
+// exact_bound: |R(lambda h)| may reach max(1, |exp(lambda h)|); the unstable pairs of Lorenz-63 (Re lambda > 0) then
+// bound the growth of the scheme by the exact flow's.
+TEST(StabilityPenalty, ExactBoundGradientMatchesCentralDifferences) {
+  StabilityPenaltyOptions options = lorenz_options();
+  options.exact_bound = true;
+  options.eigenvalues.push_back({0.094, 10.19});
+  options.eigenvalues.push_back({0.094, -10.19});
+  for (int q : {4, 10}) {
+    for (unsigned seed : {1u, 2u, 3u}) {
+      const auto [A, b] = random_tableau(q, seed);
+      Mat A_bar;
+      Vec b_bar;
+      const double penalty = stability_penalty(A, b, options, &A_bar, &b_bar);
+      ASSERT_GT(penalty, 0) << "q " << q;
+      const Vec g_fd = testing::finite_difference_gradient(
+          [&](const Vec& x) {
+            const auto [Ax, bx] = unpack(x, q);
+            return stability_penalty(Ax, bx, options);
+          },
+          pack(A, b), 1e-6);
+      const Vec g = pack(A_bar, b_bar);
+      const double error = (g - g_fd).cwiseAbs().maxCoeff() / g_fd.cwiseAbs().maxCoeff();
+      EXPECT_LT(error, 1e-6) << "q " << q << " seed " << seed << " penalty " << penalty;
+    }
+  }
+}
+
+TEST(StabilityPenalty, ExactBoundAllowsTheExactGrowthOnly) {
+  const auto [A, b] = random_tableau(4, 5);
+  StabilityPenaltyOptions options;
+  options.step = 0.17;
+  options.exact_bound = true;
+  const Vec gamma = stability_polynomial(A, b);
+  double expected = 0;
+  options.eigenvalues = {{0.094, 10.19}, -22.83, 11.83};
+  for (const auto& lambda : options.eigenvalues) {
+    const Complex z = lambda * options.step;
+    const double tau = std::max(1.0, std::exp(z.real()));
+    expected += std::pow(std::max(0.0, std::abs(stability_function(gamma, z)) - tau), 2);
+  }
+  expected /= 3;
+  EXPECT_NEAR(stability_penalty(A, b, options), expected, 1e-12 * std::max(expected, 1.0));
+  // The exact flow map itself is never penalised: a lambda whose |R| equals |exp(lambda h)| costs nothing, while
+  // the plain bound (tau = 1) penalises it.
+  const ButcherTableau rk4 = named_tableau("rk4");
+  options.step = 0.1;
+  const Complex z = 2.0 * options.step;
+  const double R = std::abs(stability_function(stability_polynomial(rk4.A, rk4.b), z));
+  ASSERT_LT(R, std::exp(z.real()));  // RK4 grows less than exp(z) for real z > 0
+  options.eigenvalues = {2.0};
+  EXPECT_EQ(stability_penalty(rk4.A, rk4.b, options), 0);
+  options.exact_bound = false;
+  EXPECT_GT(stability_penalty(rk4.A, rk4.b, options), 0);
+}
+
 TEST(StabilityPenalty, OptionsValidationNamesTheField) {
   StabilityPenaltyOptions options = lorenz_options();
   options.step = 0;

@@ -13,6 +13,7 @@
 #include "trk/tableau/trainable_tableau.h"
 #include "trk/train/losses.h"
 #include "trk/train/stability_penalty.h"
+#include "trk/solve/integrate.h"
 #include "trk/solve/rk_step.h"
 
 namespace trk {
@@ -30,6 +31,18 @@ std::string FitOptions::validation_error() const {
   if (candidates < 1) return "candidates must be at least 1";
   if (judge_runs < 1) return "judge runs must be at least 1";
   if (selection_runs < 1) return "selection runs must be at least 1";
+  if (!(stability_margin >= 0) || !std::isfinite(stability_margin)) return "stability margin must be >= 0";
+  for (double margin : candidate_margins)
+    if (!(margin >= 0) || !std::isfinite(margin)) return "candidate margins must be >= 0";
+  if (!(amplification_weight >= 0) || !std::isfinite(amplification_weight))
+    return "amplification weight must be >= 0";
+  if (!(moment_weight >= 0) || !std::isfinite(moment_weight)) return "moment weight must be >= 0";
+  if (refine_trials < 0) return "refine trials must be >= 0";
+  if (!(refine_scale >= 0) || !std::isfinite(refine_scale)) return "refine scale must be >= 0";
+  if (tube_states < 0) return "tube states must be >= 0";
+  if (!(tube_noise >= 0) || !std::isfinite(tube_noise)) return "tube noise must be >= 0";
+  if (on_divergence != "stop" && on_divergence != "lower_lr")
+    return "unknown divergence policy '" + on_divergence + "' (stop, lower_lr)";
   if (auto e = judge.validation_error(); !e.empty()) return e;
   for (const auto& c : compare)
     if (!is_named_tableau(c)) return "unknown comparison scheme '" + c + "'";
@@ -74,8 +87,14 @@ Mat spread_states(const Split& s, int num, const std::string& what) {
   return Z0;
 }
 
-std::vector<std::complex<double>> jacobian_spectrum(const VectorField& f, const Split& s, int num_states) {
-  std::vector<std::complex<double>> out;
+// Eigenvalues of df/dz at num_states training states, split by the sign of the real part.
+struct Spectrum {
+  std::vector<std::complex<double>> stable;    // Re < 0
+  std::vector<std::complex<double>> unstable;  // Re >= 0
+};
+
+Spectrum jacobian_spectrum(const VectorField& f, const Split& s, int num_states) {
+  Spectrum out;
   long total = 0;
   for (const auto& t : s.states) total += t.cols();
   if (num_states <= 0 || total == 0) return out;
@@ -85,8 +104,7 @@ std::vector<std::complex<double>> jacobian_spectrum(const VectorField& f, const 
     for (long i = 0; i < t.cols(); ++i, ++k)
       if (k % stride == 0) {
         const Eigen::VectorXcd ev = f.jacobian(t.col(i)).eigenvalues();
-        for (auto e : ev)
-          if (e.real() < 0) out.push_back(e);
+        for (auto e : ev) (e.real() < 0 ? out.stable : out.unstable).push_back(e);
       }
   return out;
 }
@@ -115,10 +133,56 @@ struct TrainingProblem {
   const VectorField& f;
   const Split& train;
   const Starts& starts;
-  const std::vector<std::complex<double>>& spectrum;
+  const Split& tube;  // off-attractor rollouts (FitOptions::tube_states), one trajectory per start state
+  const std::vector<std::complex<double>>& spectrum;       // stability penalty
+  const std::vector<std::complex<double>>& amplification;  // growth penalty
+  const std::pair<Vec, Vec>& moments;                      // moment loss: center and scale
   double h;
   int m;  // data steps per step h
 };
+
+// Mean and standard deviation of each component over a split.
+std::pair<Vec, Vec> split_moments(const Split& s) {
+  Vec s1 = Vec::Zero(s.dim()), s2 = Vec::Zero(s.dim());
+  long count = 0;
+  for (const auto& t : s.states) {
+    s1 += t.rowwise().sum();
+    s2 += t.cwiseAbs2().rowwise().sum();
+    count += t.cols();
+  }
+  const Vec mean = s1 / count;
+  return {mean, (s2 / count - mean.cwiseAbs2()).cwiseMax(0.0).cwiseSqrt()};
+}
+
+// Start states for the tube: `num` training states with each component perturbed by N(0, (noise std_i)^2), std_i
+// the component's standard deviation over the training split. Seeded apart from the mini-batch stream.
+Mat tube_start_states(const Split& train, int num, double noise, std::int64_t seed) {
+  if (num <= 0) return Mat();
+  Mat Z = spread_states(train, num, "training");
+  const Vec sd = split_moments(train).second;
+  Rng rng(static_cast<std::uint64_t>(seed) ^ 0x74756265ULL);  // "tube"
+  for (Eigen::Index j = 0; j < Z.cols(); ++j)
+    for (Eigen::Index i = 0; i < Z.rows(); ++i) Z(i, j) += noise * sd(i) * rng.normal();
+  return Z;
+}
+
+// Reference trajectories from the columns of Z0, K m + 1 samples every dt (DOP853, rtol = atol = 1e-10).
+Split tube_split(const VectorField& f, const Mat& Z0, double dt, int m, int K) {
+  Split s;
+  if (Z0.cols() == 0) return s;
+  const long n = static_cast<long>(K) * m + 1;
+  s.t = Vec::LinSpaced(n, 0.0, dt * (n - 1));
+  s.states.assign(Z0.cols(), Mat(Z0.rows(), n));
+  AdaptiveOptions a;
+  a.control.rtol = a.control.atol = 1e-10;
+  a.max_steps = 1000000;
+  const Solution sol = sample_adaptive(f, named_tableau("dop853"), Z0, 0.0, dt, n, a, [&](long k, const Mat& Z) {
+    for (Eigen::Index j = 0; j < Z.cols(); ++j) s.states[j].col(k) = Z.col(j);
+  });
+  if (sol.status != SolveStatus::kSuccess)
+    throw std::runtime_error("tube states: reference solve failed (" + to_string(sol.status) + ")");
+  return s;
+}
 
 // Where a candidate's training stands at an iteration boundary.
 struct CandidateProgress {
@@ -127,19 +191,41 @@ struct CandidateProgress {
   const Vec& best;
   const Adam& adam;
   const std::vector<double>& history;
+  double learning_rate;
+  int bad_in_a_row;
+  bool restored;
+  int halvings;
 };
 
-// Adam on the objective of fit.h from `scheme` (updated in place); returns the loss per iteration. Continues from
-// `from` when given. `at_boundary` is asked at the top of every iteration; when it says stop, *stopped is set and
-// the history so far returned.
-std::vector<double> train_scheme(const TrainingProblem& p, const FitOptions& o, Rng& rng, std::uint64_t& rng_draws,
-                                 TrainableTableau& scheme, const std::function<void(const std::string&)>& log,
-                                 const FitCheckpoint* from,
-                                 const std::function<bool(const CandidateProgress&)>& at_boundary, bool* stopped) {
+struct CandidateResult {
+  std::vector<double> history;  // loss per iteration
+  std::string status = "completed";
+  int halvings = 0;
+};
+
+// Adam on the objective of fit.h from `scheme` (updated in place). Continues from `from` when given.
+// `at_boundary` is asked at the top of every iteration; when it says stop, *stopped is set and the result so far
+// returned. A non-finite loss, gradient or step is handled by options.on_divergence (fit.h).
+CandidateResult train_scheme(const TrainingProblem& p, const FitOptions& o, Rng& rng, std::uint64_t& rng_draws,
+                             double margin, TrainableTableau& scheme,
+                             const std::function<void(const std::string&)>& log, const FitCheckpoint* from,
+                             const std::function<bool(const CandidateProgress&)>& at_boundary, bool* stopped) {
   const VectorField& f = p.f;
-  std::vector<double> history;
-  Adam adam(scheme.params().size(), o.adam, o.iterations);
-  const StabilityPenaltyOptions sp{.weight = o.stability_weight, .step = p.h, .eigenvalues = p.spectrum};
+  CandidateResult out;
+  std::vector<double>& history = out.history;
+  double learning_rate = o.adam.learning_rate;
+  int bad_in_a_row = 0;      // non-finite results since the last Adam step that led to a finite loss
+  bool restored = false;     // the scheme is the last good one, put back after a non-finite result
+  auto make_adam = [&] {
+    AdamOptions a = o.adam;
+    a.learning_rate = learning_rate;
+    return Adam(scheme.params().size(), a, o.iterations);
+  };
+  Adam adam = make_adam();
+  StabilityPenaltyOptions sp{.weight = o.stability_weight, .step = p.h, .eigenvalues = p.spectrum};
+  for (auto& lambda : sp.eigenvalues) lambda *= 1.0 + margin;
+  const StabilityPenaltyOptions gp{
+      .weight = o.amplification_weight, .step = p.h, .eigenvalues = p.amplification, .exact_bound = true};
   Vec best = scheme.params();
   int first = 0;
   if (from) {
@@ -148,22 +234,58 @@ std::vector<double> train_scheme(const TrainingProblem& p, const FitOptions& o, 
                                   " parameters, these options have " + std::to_string(best.size()));
     scheme.set_params(from->params);
     best = from->best;
+    if (from->learning_rate > 0) learning_rate = from->learning_rate;
+    bad_in_a_row = from->bad_in_a_row;
+    restored = from->restored;
+    out.halvings = from->learning_rate_halvings;
+    adam = make_adam();
     adam.restore(from->adam_m, from->adam_v, from->adam_t);
     history = from->history;
     first = from->iteration;
   }
+  // Back to the last good scheme; by policy halve the learning rate or count the failure. True: stop training.
+  auto diverged = [&](int it, const char* what) {
+    scheme.set_params(best);
+    restored = true;
+    if (o.on_divergence == "lower_lr" && out.halvings < 10) {
+      learning_rate *= 0.5;
+      ++out.halvings;
+      const Adam previous = adam;
+      adam = make_adam();
+      const bool finite = previous.m().allFinite() && previous.v().allFinite();
+      const Eigen::Index np = best.size();
+      adam.restore(finite ? previous.m() : Vec::Zero(np), finite ? previous.v() : Vec::Zero(np),
+                   previous.iteration());
+      if (log)
+        log("h=" + std::to_string(p.h) + ": non-finite " + what + " at iteration " + std::to_string(it + 1) +
+            ": last good scheme restored, learning rate halved to " + std::to_string(learning_rate));
+      return false;
+    }
+    if (++bad_in_a_row >= 10) {
+      out.status = "non_finite_loss";
+      if (log)
+        log("h=" + std::to_string(p.h) + ": non-finite " + what + " 10 times in a row at iteration " +
+            std::to_string(it + 1) + ": training stopped, the last good scheme is kept");
+      return true;
+    }
+    return false;
+  };
   const int n = static_cast<int>(std::min<long>(o.batch_size, p.starts.items.size()));
+  const std::uint64_t pool = p.starts.items.size() + p.tube.states.size();
   Mat Zs(f.dim(), n);
   std::vector<Mat> targets(o.rollout_steps, Mat(f.dim(), n));
   for (int it = first; it < o.iterations; ++it) {
-    if (at_boundary && at_boundary({it, scheme.params(), best, adam, history})) {
+    if (at_boundary &&
+        at_boundary({it, scheme.params(), best, adam, history, learning_rate, bad_in_a_row, restored, out.halvings})) {
       *stopped = true;
-      return history;
+      return out;
     }
-    // Mini-batch of rollouts.
+    // Mini-batch of rollouts, from the data or (beyond its starts) from the tube.
     for (int j = 0; j < n; ++j, ++rng_draws) {
-      const auto [tr, i] = p.starts.items[rng.next_u64() % p.starts.items.size()];
-      const Mat& traj = p.train.states[tr];
+      const std::uint64_t r = rng.next_u64() % pool;
+      const bool data = r < p.starts.items.size();
+      const auto [tr, i] = data ? p.starts.items[r] : std::pair<int, long>(static_cast<int>(r - p.starts.items.size()), 0);
+      const Mat& traj = data ? p.train.states[tr] : p.tube.states[tr];
       Zs.col(j) = traj.col(i);
       for (int k = 1; k <= o.rollout_steps; ++k) targets[k - 1].col(j) = traj.col(i + static_cast<long>(k) * p.m);
     }
@@ -177,31 +299,59 @@ std::vector<double> train_scheme(const TrainingProblem& p, const FitOptions& o, 
     const RolloutLoss l =
         rollout_mse_bounded(f, A, b, p.h, Zs, tK, o.judge.bound, {.A_bar = &A_bar, .b_bar = &b_bar});
     double loss = l.loss;
+    if (!std::isfinite(loss) || 2 * l.num_dropped > n) {  // most rollouts left the bound (all: no gradient)
+      history.push_back(loss);
+      if (diverged(it, "loss")) break;
+      continue;
+    }
     if (o.stability_weight > 0 && !p.spectrum.empty()) {
       loss += stability_penalty(A, b, sp, &A_pen, &b_pen);
       A_bar += A_pen;
       b_bar += b_pen;
     }
+    if (o.moment_weight > 0 && l.num_dropped == 0) {
+      Mat A_mom;
+      Vec b_mom;
+      const RolloutLoss ml =
+          rollout_moment_loss(f, A, b, p.h, Zs, tK, p.moments.first, p.moments.second, {.A_bar = &A_mom, .b_bar = &b_mom});
+      loss += o.moment_weight * ml.loss;
+      A_bar += o.moment_weight * A_mom;
+      b_bar += o.moment_weight * b_mom;
+    }
+    if (o.amplification_weight > 0 && !p.amplification.empty()) {
+      loss += stability_penalty(A, b, gp, &A_pen, &b_pen);
+      A_bar += A_pen;
+      b_bar += b_pen;
+    }
     history.push_back(loss);
-    if (!std::isfinite(loss)) {
-      // Every rollout blew up: return to the last scheme with a finite loss.
-      scheme.set_params(best);
+    if (!std::isfinite(loss) || !A_bar.allFinite() || !b_bar.allFinite()) {
+      if (diverged(it, "loss")) break;
       continue;
     }
+    if (!restored) bad_in_a_row = 0;  // the last step led to a finite loss
+    restored = false;
     best = scheme.params();
     Vec x = scheme.params();
     adam.step(x, scheme.pack_gradient(A_bar, b_bar));
     scheme.set_params(x);
     scheme.project_order(o.order);
+    if (!scheme.params().allFinite()) {
+      if (diverged(it, "parameters")) break;
+      continue;
+    }
     if (log && (it + 1) % std::max(1, o.iterations / 10) == 0)
       log("h=" + std::to_string(p.h) + " iter " + std::to_string(it + 1) + "/" + std::to_string(o.iterations) +
           " loss " + std::to_string(loss));
   }
-  return history;
+  return out;
 }
 
-// Candidate order: more bounded runs first, then the smaller climatology deviation.
-bool better(const IntegratesSummary& a, const IntegratesSummary& b) {
+// Candidate order on the selection states: a climatology (of the bounded runs) within the tolerance first, as a
+// scheme outside it fails however many runs stay bounded; then more bounded runs (all: it integrates); then the
+// smaller deviation (margin).
+bool better(const IntegratesSummary& a, const IntegratesSummary& b, double tolerance) {
+  const bool a_close = a.worst_deviation <= tolerance, b_close = b.worst_deviation <= tolerance;
+  if (a_close != b_close) return a_close;
   if (a.bounded_runs != b.bounded_runs) return a.bounded_runs > b.bounded_runs;
   return a.worst_deviation < b.worst_deviation;
 }
@@ -226,10 +376,13 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
   FitSummary summary;
   if (log) log("reference climatology from " + std::to_string(o.judge_runs) + " test states");
   summary.reference = reference_climatology(f, Z0, o.judge);
-  const Mat Z_val = o.candidates > 1 ? spread_states(fine.train, o.selection_runs, "training") : Mat();
-  const Climatology val_reference = o.candidates > 1 ? reference_climatology(f, Z_val, o.judge) : Climatology();
-  const auto spectrum =
-      o.stability_eigenvalues.empty() ? jacobian_spectrum(f, fine.train, o.stability_states) : o.stability_eigenvalues;
+  const bool selecting = o.candidates > 1 || o.refine_trials > 0;
+  const Mat Z_val = selecting ? spread_states(fine.train, o.selection_runs, "training") : Mat();
+  const Climatology val_reference = selecting ? reference_climatology(f, Z_val, o.judge) : Climatology();
+  const Spectrum jacobian = jacobian_spectrum(f, fine.train, o.stability_states);
+  const auto& spectrum = o.stability_eigenvalues.empty() ? jacobian.stable : o.stability_eigenvalues;
+  const Mat tube_starts = tube_start_states(fine.train, o.tube_states, o.tube_noise, o.seed);
+  const std::pair<Vec, Vec> moments = split_moments(fine.train);
 
   TrainableTableau scheme(o.stages, o.init);
   scheme.project_order(o.order);
@@ -260,7 +413,8 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
       summary.rows.push_back(std::move(r));
     }
   };
-  auto trained_row = [&](double h, const TrainableTableau& t, std::vector<double> history, double seconds) {
+  auto trained_row = [&](double h, const TrainableTableau& t, std::vector<double> history, double seconds,
+                         const std::string& status, int halvings) {
     FitRow row;
     row.h = h;
     row.scheme = trained_name;
@@ -268,6 +422,8 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
     row.tableau = t.tableau(trained_name);
     row.loss_history = std::move(history);
     row.train_seconds = seconds;
+    row.status = status;
+    row.learning_rate_halvings = halvings;
     return row;
   };
 
@@ -276,23 +432,30 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
   std::vector<Vec> done_schemes;
   std::vector<std::vector<double>> done_histories;
   std::vector<double> done_seconds;
+  std::vector<std::string> done_status;
+  std::vector<int> done_halvings;
   size_t first_h = 0;
   if (resume) {
     const Eigen::Index np = scheme.params().size();
     const size_t done = resume->done_schemes.size();
     if (resume->h_index < 0 || static_cast<size_t>(resume->h_index) >= hs.size() || done != static_cast<size_t>(resume->h_index) ||
-        resume->done_histories.size() != done || resume->done_seconds.size() != done || resume->scheme.size() != np ||
+        resume->done_histories.size() != done || resume->done_seconds.size() != done ||
+        resume->done_status.size() != done || resume->done_halvings.size() != done || resume->scheme.size() != np ||
         resume->candidate < 0 || resume->candidate >= o.candidates)
       throw std::invalid_argument("checkpoint: does not match these steps and options");
     for (size_t k = 0; k < done; ++k) {
       if (resume->done_schemes[k].size() != np) throw std::invalid_argument("checkpoint: does not match these options");
       TrainableTableau t = scheme;
       t.set_params(resume->done_schemes[k]);
-      judge_rows(hs[k], stride_of(hs[k], fine.h), trained_row(hs[k], t, resume->done_histories[k], resume->done_seconds[k]));
+      judge_rows(hs[k], stride_of(hs[k], fine.h),
+                 trained_row(hs[k], t, resume->done_histories[k], resume->done_seconds[k], resume->done_status[k],
+                             resume->done_halvings[k]));
     }
     done_schemes = resume->done_schemes;
     done_histories = resume->done_histories;
     done_seconds = resume->done_seconds;
+    done_status = resume->done_status;
+    done_halvings = resume->done_halvings;
     scheme.set_params(resume->scheme);
     for (std::uint64_t k = 0; k < resume->rng_draws; ++k) rng.next_u64();
     rng_draws = resume->rng_draws;
@@ -312,19 +475,25 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
                                                           std::to_string(h));
     const auto t_start = std::chrono::steady_clock::now();
     const double seconds_before = resuming_here ? resume->seconds : 0.0;
-    const TrainingProblem problem{f, fine.train, starts, spectrum, h, m};
+    const Split tube = tube_split(f, tube_starts, fine.h, m, o.rollout_steps);
+    const TrainingProblem problem{f, fine.train, starts, tube, spectrum, jacobian.unstable, moments, h, m};
     std::optional<TrainableTableau> kept;
     IntegratesSummary kept_verdict;
-    std::vector<double> kept_history;
+    CandidateResult kept_result;
     int first_candidate = 0;
     if (resuming_here) {
       first_candidate = resume->candidate;
       if (resume->has_kept) {
         kept = scheme;
         kept->set_params(resume->kept);
-        kept_history = resume->kept_history;
+        kept_result.history = resume->kept_history;
+        kept_result.status = resume->kept_status;
+        kept_result.halvings = resume->kept_halvings;
+        kept_verdict.runs = o.selection_runs;
         kept_verdict.bounded_runs = resume->kept_bounded_runs;
         kept_verdict.worst_deviation = resume->kept_deviation;
+        kept_verdict.integrates =
+            kept_verdict.bounded_runs == kept_verdict.runs && kept_verdict.worst_deviation <= o.judge.tolerance;
       }
     }
     for (int c = first_candidate; c < o.candidates; ++c) {
@@ -346,11 +515,17 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
           s.adam_v = p.adam.v();
           s.adam_t = p.adam.iteration();
           s.history = p.history;
+          s.learning_rate = p.learning_rate;
+          s.bad_in_a_row = p.bad_in_a_row;
+          s.restored = p.restored;
+          s.learning_rate_halvings = p.halvings;
           s.rng_draws = rng_draws;
           s.has_kept = kept.has_value();
           if (kept) {
             s.kept = kept->params();
-            s.kept_history = kept_history;
+            s.kept_history = kept_result.history;
+            s.kept_status = kept_result.status;
+            s.kept_halvings = kept_result.halvings;
             s.kept_bounded_runs = kept_verdict.bounded_runs;
             s.kept_deviation = kept_verdict.worst_deviation;
           }
@@ -358,6 +533,8 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
           s.done_schemes = done_schemes;
           s.done_histories = done_histories;
           s.done_seconds = done_seconds;
+          s.done_status = done_status;
+          s.done_halvings = done_halvings;
           hooks.save(s);
         }
         if (stop && log) log("stopped on request; the state is saved");
@@ -365,7 +542,10 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
       };
       bool stopped = false;
       const FitCheckpoint* from = resuming_here && c == first_candidate ? resume : nullptr;
-      std::vector<double> history = train_scheme(problem, o, rng, rng_draws, candidate, log, from, at_boundary, &stopped);
+      const double margin =
+          o.candidate_margins.empty() ? o.stability_margin : o.candidate_margins[c % o.candidate_margins.size()];
+      CandidateResult result =
+          train_scheme(problem, o, rng, rng_draws, margin, candidate, log, from, at_boundary, &stopped);
       if (stopped) {
         summary.status = "interrupted";
         return summary;
@@ -375,20 +555,44 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
         if (log)
           log("h=" + std::to_string(h) + " candidate " + std::to_string(c + 1) + ": bounded " +
               std::to_string(v.bounded_runs) + "/" + std::to_string(v.runs) + " on training states, deviation " +
-              std::to_string(v.worst_deviation));
-        if (kept && !better(v, kept_verdict)) continue;
+              std::to_string(v.worst_deviation) + " (stability margin " + std::to_string(margin) + ")");
+        if (kept && !better(v, kept_verdict, o.judge.tolerance)) continue;
         kept_verdict = v;
       }
       kept = candidate;
-      kept_history = std::move(history);
+      kept_result = std::move(result);
+    }
+    if (o.refine_trials > 0) {
+      // Random search on the selection states around the kept scheme: a perturbed scheme replaces it when it is
+      // better by the candidate order. Seeded per h apart from the mini-batch stream; the test states play no part.
+      if (o.candidates == 1)
+        kept_verdict = judge_integrates(f, kept->tableau(trained_name), h, Z_val, val_reference, o.judge);
+      Rng search(static_cast<std::uint64_t>(o.seed) ^ (0x736561726368ULL + hi));  // "search"
+      for (int t = 0; t < o.refine_trials; ++t) {
+        TrainableTableau trial = *kept;
+        Vec x = trial.params();
+        for (Eigen::Index i = 0; i < x.size(); ++i) x(i) += o.refine_scale * search.normal();
+        trial.set_params(x);
+        trial.project_order(o.order);
+        const IntegratesSummary v = judge_integrates(f, trial.tableau(trained_name), h, Z_val, val_reference, o.judge);
+        if (!better(v, kept_verdict, o.judge.tolerance)) continue;
+        if (log)
+          log("h=" + std::to_string(h) + " search " + std::to_string(t + 1) + ": bounded " +
+              std::to_string(v.bounded_runs) + "/" + std::to_string(v.runs) + " on training states, deviation " +
+              std::to_string(v.worst_deviation));
+        kept = trial;
+        kept_verdict = v;
+      }
     }
     scheme = *kept;
     const double seconds =
         seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
     done_schemes.push_back(scheme.params());
-    done_histories.push_back(kept_history);
+    done_histories.push_back(kept_result.history);
     done_seconds.push_back(seconds);
-    judge_rows(h, m, trained_row(h, scheme, kept_history, seconds));
+    done_status.push_back(kept_result.status);
+    done_halvings.push_back(kept_result.halvings);
+    judge_rows(h, m, trained_row(h, scheme, kept_result.history, seconds, kept_result.status, kept_result.halvings));
   }
   return summary;
 }

@@ -2,12 +2,18 @@
 // reference flow map at step h, then judge it, and each comparison scheme, with the integrates criterion.
 // Training objective for a scheme (A, b) at step h:
 //   L = (1 / (K n dim)) sum_{k=1..K} ||Psi_h^k(z_i) - z(t_i + k h)||^2              (K-step rollouts, mini-batch)
-//     + w mean_lambda relu(|R(lambda h)| - 1)^2                                          (stability penalty)
-// over start states z_i of the fine training trajectories and lambda the eigenvalues with negative real part of
-// df/dz at training states (or a user list); after every Adam step the order conditions up to `order` are
-// restored by projection (order 1: sum b = 1). With continuation, the scheme kept at the previous (smaller) h
-// initialises the next. At each h, `candidates` trainings with different mini-batch streams are run and the one
-// that best meets the integrates criterion from training states (a validation set; the test states judge) is kept.
+//     + w mean_lambda relu(|R((1 + margin) lambda h)| - 1)^2                             (stability penalty)
+//     + w_a mean_mu relu(|R(mu h)| - |exp(mu h)|)^2                                       (growth penalty)
+//     + w_m (1/K) sum_k ||m_k||^2 + ||C_k||_F^2               (moments of the batch, losses.h rollout_moment_loss)
+// over start states z_i of the fine training trajectories (and optionally perturbed "tube" states), lambda the
+// eigenvalues with negative real part of df/dz at training states (or a user list), mu those with Re mu >= 0;
+// after every Adam step the order conditions up to `order` are restored by projection (order 1: sum b = 1).
+// With continuation, the scheme kept at the previous (smaller) h initialises the next.
+// The defaults are the plain recipe (fast); experiments/fit_l63_trk4.json sets the one of the committed results.
+// Selection: at each h, `candidates` trainings (different mini-batch streams, stability margins cycling through
+// `candidate_margins`) are judged with the integrates criterion from `selection_runs` training states, the best
+// kept (candidate order in fit.cpp `better`), then `refine_trials` perturbed copies of it are judged the same way
+// (a seeded random search). The test states, which give the verdict, take no part in training or selection.
 #pragma once
 #include <complex>
 #include <functional>
@@ -33,12 +39,37 @@ struct FitOptions {
   double stability_weight = 1e6;
   int stability_states = 200;
   std::vector<std::complex<double>> stability_eigenvalues;  // non-empty: used instead of the Jacobian spectrum
+  double stability_margin = 0.0;   // the penalty's eigenvalues are scaled by 1 + margin (room for excursions)
+  // Non-empty: candidate c trains with the margin candidate_margins[c mod size] instead (a little more stability
+  // costs accuracy, and the outcome is not monotone in the margin: the selection finds the balance at each h).
+  std::vector<double> candidate_margins;
+  // Growth penalty: amplification_weight mean relu(|R(mu h)| - |exp(mu h)|)^2 over the eigenvalues mu with
+  // Re mu >= 0 of df/dz at the same training states: the scheme should not amplify the unstable modes (the
+  // rotation about the two foci) much more than the exact flow does (an inflated attractor, then escapes). A soft
+  // penalty: at large |mu h| no 4-stage scheme meets it. 0: off.
+  double amplification_weight = 0.0;
+  // Moment loss (losses.h rollout_moment_loss, states normalised by the training split's mean and std) on the same
+  // rollouts, times this weight: the batch's first and second moments must move as the reference's do. 0: off.
+  double moment_weight = 0.0;
+  // Off-attractor training states: `tube_states` training states, each component perturbed by Gaussian noise of
+  // tube_noise x its standard deviation over the training split, with reference rollouts from them (DOP853,
+  // rtol = atol = 1e-10); mini-batches draw from data and tube states alike. 0: data only.
+  int tube_states = 0;
+  double tube_noise = 0.1;
   bool continuation = true;
-  // Independently seeded trainings per h; the one that best integrates from `judge_runs` training states
-  // (most bounded runs, then smallest deviation) is kept and continued from.
-  int candidates = 3;
+  int candidates = 3;              // trainings per h (see the selection above)
   int selection_runs = 100;        // training states the candidates are judged from (more: fewer lucky picks)
+  // Then `refine_trials` perturbed copies of the kept scheme (each parameter + refine_scale N(0, 1), order
+  // re-projected) are judged from the same states; one that is better replaces it.
+  int refine_trials = 0;
+  double refine_scale = 0.02;
   std::int64_t seed = 0;
+  // Non-finite loss, gradient or parameters, or most rollouts of a mini-batch beyond judge.bound (a scheme thrown
+  // out of reach, though the few rollouts left give a finite loss): the step is undone (last good scheme).
+  // "stop": after 10 such results with no step between them that led to a finite loss, the candidate stops with
+  // status "non_finite_loss" and keeps the last good scheme. "lower_lr": each time, the learning rate is halved
+  // (Adam moments kept when finite), up to 10 times, then as "stop".
+  std::string on_divergence = "stop";
   int judge_runs = 20;
   IntegratesOptions judge;
   std::vector<std::string> compare = {"rk4"};
@@ -56,6 +87,8 @@ struct FitRow {
   double real_axis_interval = 0.0;
   std::vector<double> loss_history;   // trained rows: loss per iteration
   double train_seconds = 0.0;
+  std::string status = "completed";   // trained rows: or "non_finite_loss" (stopped, last good scheme kept)
+  int learning_rate_halvings = 0;     // trained rows, on_divergence = "lower_lr"
 };
 
 struct FitSummary {
@@ -83,6 +116,16 @@ struct FitCheckpoint {
   std::vector<Vec> done_schemes;                  // per finished h: trained scheme, loss history, seconds
   std::vector<std::vector<double>> done_histories;
   std::vector<double> done_seconds;
+  // on_divergence: the candidate's learning rate, non-finite results since its last good step, whether its scheme
+  // was just put back, and its halvings; the status and halvings of the kept candidate and of every finished h
+  // ("completed" | "non_finite_loss").
+  double learning_rate = 0.0;
+  int bad_in_a_row = 0, learning_rate_halvings = 0;
+  bool restored = false;
+  std::string kept_status = "completed";
+  int kept_halvings = 0;
+  std::vector<std::string> done_status;
+  std::vector<int> done_halvings;
 };
 
 // Checkpointing and stopping for long runs (the library writes no file: `save` does).

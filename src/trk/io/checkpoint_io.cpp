@@ -1,5 +1,6 @@
 #include "trk/io/checkpoint_io.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -211,6 +212,18 @@ void write_fit_checkpoint(const std::filesystem::path& path, const FitCheckpoint
     h5::Group histories = root.create_group("done_histories");
     for (size_t i = 0; i < c.done_histories.size(); ++i)
       histories.write_vector(std::to_string(i), to_vec(c.done_histories[i]));
+    // fit on_divergence: the candidate's learning rate and counters; statuses of the kept candidate and done steps
+    // (done_status: comma-separated, one per finished h).
+    root.write_double_attribute("learning_rate", c.learning_rate);
+    root.write_int_attribute("bad_in_a_row", c.bad_in_a_row);
+    root.write_int_attribute("learning_rate_halvings", c.learning_rate_halvings);
+    root.write_int_attribute("restored", c.restored ? 1 : 0);
+    root.write_fixed_string_attribute("kept_status", c.kept_status);
+    root.write_int_attribute("kept_halvings", c.kept_halvings);
+    std::string done_status;
+    for (size_t i = 0; i < c.done_status.size(); ++i) done_status += (i ? "," : "") + c.done_status[i];
+    root.write_fixed_string_attribute("done_status", done_status);
+    root.write_vector("done_halvings", to_vec(c.done_halvings));
   });
 }
 
@@ -242,6 +255,20 @@ FitCheckpointFile read_fit_checkpoint(const std::filesystem::path& path) {
   const h5::Group histories = r.group("done_histories");
   for (size_t i = 0; i < c.done_schemes.size(); ++i)
     c.done_histories.push_back(Reader::list_in<double>(histories, std::to_string(i)));
+  // fit on_divergence
+  c.learning_rate = r.number("learning_rate");
+  c.bad_in_a_row = static_cast<int>(r.integer("bad_in_a_row"));
+  c.learning_rate_halvings = static_cast<int>(r.integer("learning_rate_halvings"));
+  c.restored = r.integer("restored") != 0;
+  c.kept_status = r.string("kept_status");
+  c.kept_halvings = static_cast<int>(r.integer("kept_halvings"));
+  const std::string done_status = r.string("done_status");
+  for (size_t start = 0; start < done_status.size();) {
+    const size_t comma = std::min(done_status.find(',', start), done_status.size());
+    c.done_status.push_back(done_status.substr(start, comma - start));
+    start = comma + 1;
+  }
+  c.done_halvings = r.list<int>("done_halvings");
   return f;
 }
 

@@ -38,6 +38,8 @@ json fit_rows_to_json(const FitSummary& s) {
       row["train_seconds"] = r.train_seconds;
       row["iterations"] = r.loss_history.size();
       row["final_loss"] = r.loss_history.empty() ? json(nullptr) : number_or_null(r.loss_history.back());
+      row["status"] = r.status;
+      row["learning_rate_halvings"] = r.learning_rate_halvings;
     }
     rows.push_back(std::move(row));
   }

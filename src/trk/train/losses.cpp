@@ -78,4 +78,53 @@ RolloutLoss rollout_mse_bounded(const VectorField& f, const Mat& A, const Vec& b
   return l;
 }
 
+RolloutLoss rollout_moment_loss(const VectorField& f, const Mat& A, const Vec& b, double h, const ConstMatRef& Z0,
+                                const std::vector<Mat>& targets, const Vec& center, const Vec& scale,
+                                const RolloutGradients& grads) {
+  const int K = static_cast<int>(targets.size()), q = static_cast<int>(b.size());
+  const double n = static_cast<double>(Z0.cols());
+  const Vec inv_scale = scale.cwiseInverse();
+  auto normalised = [&](const Mat& Z) -> Mat { return inv_scale.asDiagonal() * (Z.colwise() - center); };
+  CountedField cf(f);
+  std::vector<StageTape> tapes(K);
+  std::vector<Mat> Z(K + 1), W(K + 1), m(K + 1), C(K + 1);
+  Z[0] = Z0;
+  double loss = 0.0;
+  for (int k = 1; k <= K; ++k) {
+    Z[k].resize(Z0.rows(), Z0.cols());
+    rk_step(cf, A, b, h, Z[k - 1], Z[k], tapes[k - 1]);
+    W[k] = normalised(Z[k]);
+    const Mat V = normalised(targets[k - 1]);
+    m[k] = (W[k].rowwise().sum() - V.rowwise().sum()) / n;
+    C[k] = (W[k] * W[k].transpose() - V * V.transpose()) / n;
+    loss += m[k].squaredNorm() + C[k].squaredNorm();
+  }
+  RolloutLoss out;
+  out.loss = loss / K;
+  const bool finite = std::isfinite(out.loss);
+  if (!finite) out.loss = std::numeric_limits<double>::infinity();
+  if (grads.A_bar) grads.A_bar->setZero(q, q);
+  if (grads.b_bar) grads.b_bar->setZero(q);
+  if (grads.theta_bar) grads.theta_bar->setZero(f.num_params());
+  const bool want = grads.A_bar || grads.b_bar || grads.theta_bar || grads.Z0_bar;
+  if (want && finite) {
+    auto dL_dZ = [&](int k) -> Mat {
+      return (2.0 / (K * n)) * inv_scale.asDiagonal() * ((2.0 * C[k] * W[k]).colwise() + m[k].col(0));
+    };
+    Mat Z_bar = dL_dZ(K), Z_prev_bar;
+    for (int k = K; k >= 1; --k) {
+      rk_step_reverse(cf, A, b, h, tapes[k - 1], Z_bar,
+                      {.Z_bar = &Z_prev_bar, .theta_bar = grads.theta_bar, .A_bar = grads.A_bar, .b_bar = grads.b_bar});
+      if (k > 1) Z_prev_bar.noalias() += dL_dZ(k - 1);
+      Z_bar.swap(Z_prev_bar);
+    }
+    if (grads.Z0_bar) *grads.Z0_bar = Z_bar;
+  } else if (want && grads.Z0_bar) {
+    grads.Z0_bar->setZero(Z0.rows(), Z0.cols());
+  }
+  out.num_function_evaluations = cf.num_evaluations();
+  out.num_vjp_evaluations = cf.num_vjp_evaluations();
+  return out;
+}
+
 }  // namespace trk

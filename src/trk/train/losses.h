@@ -33,4 +33,15 @@ RolloutLoss rollout_mse(const VectorField& f, const Mat& A, const Vec& b, double
 RolloutLoss rollout_mse_bounded(const VectorField& f, const Mat& A, const Vec& b, double h, const ConstMatRef& Z0,
                                 const std::vector<Mat>& targets, double bound, const RolloutGradients& grads = {});
 
+// Moment loss: the same rollouts, compared by the first and second moments of the batch instead of state by state.
+// With W_k = S^-1 (Z_k - c), V_k = S^-1 (Y_k - c) (S = diag(scale), c = center: the data's climatology),
+//   m_k = mean_i W_k,i - mean_i V_k,i,   C_k = mean_i W_k,i W_k,i^T - mean_i V_k,i V_k,i^T,
+//   L = (1 / K) sum_k ||m_k||^2 + ||C_k||_F^2.
+// For start states drawn from the invariant measure, the exact flow keeps these moments (L -> 0 as n grows); a
+// scheme with a systematic drift of the attractor's mean or spread (a biased climatology) does not.
+// Reverse: dL/dZ_k,i = (2 / (K n)) S^-1 (m_k + 2 C_k W_k,i), then the adjoint of the rollout as in rollout_mse.
+RolloutLoss rollout_moment_loss(const VectorField& f, const Mat& A, const Vec& b, double h, const ConstMatRef& Z0,
+                                const std::vector<Mat>& targets, const Vec& center, const Vec& scale,
+                                const RolloutGradients& grads = {});
+
 }  // namespace trk

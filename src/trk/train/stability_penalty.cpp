@@ -1,5 +1,6 @@
 #include "trk/train/stability_penalty.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -25,7 +26,8 @@ double stability_penalty(const Mat& A, const Vec& b, const StabilityPenaltyOptio
   double penalty = 0;
   for (const auto& lambda : options.eigenvalues) {
     const Complex z = lambda * options.step, R = stability_function(gamma, z);
-    const double excess = std::abs(R) - 1;
+    const double tau = options.exact_bound ? std::max(1.0, std::exp(z.real())) : 1.0;
+    const double excess = std::abs(R) - tau;
     if (excess <= 0) continue;
     penalty += scale * excess * excess;
     Complex z_k = 1;
