@@ -5,8 +5,8 @@ set xlabel 'Re(h {/Symbol l})'
 set ylabel 'Im(h {/Symbol l})'
 set size ratio -1
 set grid lc rgb '#dddddd'
-set xrange [-3.93:1.56]
-set yrange [-4.07:4.07]
+set xrange [-3.97:1.53]
+set yrange [-3.81:3.81]
 set xzeroaxis lt -1 lc rgb '#888888'
 set yzeroaxis lt -1 lc rgb '#888888'
 set key outside right top noenhanced

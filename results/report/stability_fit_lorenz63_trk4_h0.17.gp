@@ -5,8 +5,8 @@ set xlabel 'Re(h {/Symbol l})'
 set ylabel 'Im(h {/Symbol l})'
 set size ratio -1
 set grid lc rgb '#dddddd'
-set xrange [-4.17:1.59]
-set yrange [-4.26:4.26]
+set xrange [-4.32:1.62]
+set yrange [-4.47:4.47]
 set xzeroaxis lt -1 lc rgb '#888888'
 set yzeroaxis lt -1 lc rgb '#888888'
 set key outside right top noenhanced

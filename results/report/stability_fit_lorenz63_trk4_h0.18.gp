@@ -5,8 +5,8 @@ set xlabel 'Re(h {/Symbol l})'
 set ylabel 'Im(h {/Symbol l})'
 set size ratio -1
 set grid lc rgb '#dddddd'
-set xrange [-4.41:1.62]
-set yrange [-4.49:4.49]
+set xrange [-6.07:1.65]
+set yrange [-4.71:4.71]
 set xzeroaxis lt -1 lc rgb '#888888'
 set yzeroaxis lt -1 lc rgb '#888888'
 set key outside right top noenhanced

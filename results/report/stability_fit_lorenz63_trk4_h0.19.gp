@@ -5,8 +5,8 @@ set xlabel 'Re(h {/Symbol l})'
 set ylabel 'Im(h {/Symbol l})'
 set size ratio -1
 set grid lc rgb '#dddddd'
-set xrange [-4.74:1.65]
-set yrange [-4.7:4.7]
+set xrange [-5.51:1.78]
+set yrange [-5.62:5.62]
 set xzeroaxis lt -1 lc rgb '#888888'
 set yzeroaxis lt -1 lc rgb '#888888'
 set key outside right top noenhanced

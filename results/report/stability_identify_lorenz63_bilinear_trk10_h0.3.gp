@@ -5,8 +5,8 @@ set xlabel 'Re(h {/Symbol l})'
 set ylabel 'Im(h {/Symbol l})'
 set size ratio -1
 set grid lc rgb '#dddddd'
-set xrange [-8.47:2.14]
-set yrange [-8.25:8.25]
+set xrange [-8.4:2.14]
+set yrange [-8.23:8.23]
 set xzeroaxis lt -1 lc rgb '#888888'
 set yzeroaxis lt -1 lc rgb '#888888'
 set key outside right top noenhanced
