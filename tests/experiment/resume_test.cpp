@@ -161,6 +161,18 @@ TEST(Divergence, StopsWithTheLastGoodModel) {
   EXPECT_TRUE(std::isfinite(s.evaluation.at_h.rmse) || s.evaluation.at_h.diverged);
 }
 
+// With clipping every step from the restored model is the same step into overflow: the finite loss at the restored
+// model must not reset the count, else restore and diverge alternate until the iterations run out ("completed").
+TEST(Divergence, AlternatingWithTheRestoredModelStillStops) {
+  const Dataset d = small_data(0.2);
+  IdentifyOptions o = diverging();
+  o.adam = {.learning_rate = 1e10, .clip_norm = 1.0, .schedule = LrSchedule::kConstant, .warmup = 500};
+  const IdentifySummary s = identify(d, o);
+  EXPECT_EQ(s.status, "non_finite_loss");
+  EXPECT_LT(s.iterations, 60);
+  EXPECT_TRUE(s.flow_map.field->params().allFinite());
+}
+
 TEST(Divergence, LowerLearningRateRestoresAndContinues) {
   const Dataset d = small_data(0.2);
   IdentifyOptions o = diverging();

@@ -480,6 +480,9 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
       if (diverged(it, "loss")) break;
       continue;
     }
+    // A finite loss at the restored model is no progress: the count goes on until a step lands somewhere finite
+    // (else a step that always diverges from the same model would alternate with its restoration for ever).
+    if (!(x == last_good)) bad_in_a_row = 0;
     last_good = x;
     adam.step(x, r.grad);
     if (trainable) {
@@ -492,7 +495,6 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o,
       if (diverged(it, "parameters")) break;
       continue;
     }
-    bad_in_a_row = 0;
     if (meet)
       out.meet_iterations = it + 1;
     else
