@@ -7,9 +7,37 @@
 
 namespace trk {
 
+namespace {
+
+// The reverse pass of a K-step rollout: zeroes the requested gradients, then, when the loss is finite, pulls the
+// cotangents dL/dZ_k = cotangent(k), k = K..1, back through the recorded steps.
+template <class Cotangent>
+void rollout_reverse(CountedField& cf, const Mat& A, const Vec& b, double h, const std::vector<StageTape>& tapes,
+                     const ConstMatRef& Z0, bool finite, const Cotangent& cotangent, const RolloutGradients& grads) {
+  const int K = static_cast<int>(tapes.size()), q = static_cast<int>(b.size());
+  if (grads.A_bar) grads.A_bar->setZero(q, q);
+  if (grads.b_bar) grads.b_bar->setZero(q);
+  if (grads.theta_bar) grads.theta_bar->setZero(cf.field().num_params());
+  const bool want = grads.A_bar || grads.b_bar || grads.theta_bar || grads.Z0_bar;
+  if (want && finite) {
+    Mat Z_bar = cotangent(K), Z_prev_bar;
+    for (int k = K; k >= 1; --k) {
+      rk_step_reverse(cf, A, b, h, tapes[k - 1], Z_bar,
+                      {.Z_bar = &Z_prev_bar, .theta_bar = grads.theta_bar, .A_bar = grads.A_bar, .b_bar = grads.b_bar});
+      if (k > 1) Z_prev_bar.noalias() += cotangent(k - 1);
+      Z_bar.swap(Z_prev_bar);
+    }
+    if (grads.Z0_bar) *grads.Z0_bar = Z_bar;
+  } else if (want && grads.Z0_bar) {
+    grads.Z0_bar->setZero(Z0.rows(), Z0.cols());
+  }
+}
+
+}  // namespace
+
 RolloutLoss rollout_mse(const VectorField& f, const Mat& A, const Vec& b, double h, const ConstMatRef& Z0,
                         const std::vector<Mat>& targets, const RolloutGradients& grads) {
-  const int K = static_cast<int>(targets.size()), q = static_cast<int>(b.size());
+  const int K = static_cast<int>(targets.size());
   const double scale = 1.0 / (static_cast<double>(K) * Z0.size());
   CountedField cf(f);
   std::vector<StageTape> tapes(K);
@@ -25,22 +53,8 @@ RolloutLoss rollout_mse(const VectorField& f, const Mat& A, const Vec& b, double
   out.loss = loss * scale;
   const bool finite = std::isfinite(out.loss);
   if (!finite) out.loss = std::numeric_limits<double>::infinity();
-  if (grads.A_bar) grads.A_bar->setZero(q, q);
-  if (grads.b_bar) grads.b_bar->setZero(q);
-  if (grads.theta_bar) grads.theta_bar->setZero(f.num_params());
-  const bool want = grads.A_bar || grads.b_bar || grads.theta_bar || grads.Z0_bar;
-  if (want && finite) {
-    Mat Z_bar = (2 * scale) * (Z[K] - targets[K - 1]), Z_prev_bar;
-    for (int k = K; k >= 1; --k) {
-      rk_step_reverse(cf, A, b, h, tapes[k - 1], Z_bar,
-                      {.Z_bar = &Z_prev_bar, .theta_bar = grads.theta_bar, .A_bar = grads.A_bar, .b_bar = grads.b_bar});
-      if (k > 1) Z_prev_bar.noalias() += (2 * scale) * (Z[k - 1] - targets[k - 2]);
-      Z_bar.swap(Z_prev_bar);
-    }
-    if (grads.Z0_bar) *grads.Z0_bar = Z_bar;
-  } else if (want && grads.Z0_bar) {
-    grads.Z0_bar->setZero(Z0.rows(), Z0.cols());
-  }
+  rollout_reverse(cf, A, b, h, tapes, Z0, finite,
+                  [&](int k) { return (2 * scale) * (Z[k] - targets[k - 1]); }, grads);
   out.num_function_evaluations = cf.num_evaluations();
   out.num_vjp_evaluations = cf.num_vjp_evaluations();
   return out;
@@ -81,7 +95,7 @@ RolloutLoss rollout_mse_bounded(const VectorField& f, const Mat& A, const Vec& b
 RolloutLoss rollout_moment_loss(const VectorField& f, const Mat& A, const Vec& b, double h, const ConstMatRef& Z0,
                                 const std::vector<Mat>& targets, const Vec& center, const Vec& scale,
                                 const RolloutGradients& grads) {
-  const int K = static_cast<int>(targets.size()), q = static_cast<int>(b.size());
+  const int K = static_cast<int>(targets.size());
   const double n = static_cast<double>(Z0.cols());
   const Vec inv_scale = scale.cwiseInverse();
   auto normalised = [&](const Mat& Z) -> Mat { return inv_scale.asDiagonal() * (Z.colwise() - center); };
@@ -103,25 +117,12 @@ RolloutLoss rollout_moment_loss(const VectorField& f, const Mat& A, const Vec& b
   out.loss = loss / K;
   const bool finite = std::isfinite(out.loss);
   if (!finite) out.loss = std::numeric_limits<double>::infinity();
-  if (grads.A_bar) grads.A_bar->setZero(q, q);
-  if (grads.b_bar) grads.b_bar->setZero(q);
-  if (grads.theta_bar) grads.theta_bar->setZero(f.num_params());
-  const bool want = grads.A_bar || grads.b_bar || grads.theta_bar || grads.Z0_bar;
-  if (want && finite) {
-    auto dL_dZ = [&](int k) -> Mat {
-      return (2.0 / (K * n)) * inv_scale.asDiagonal() * ((2.0 * C[k] * W[k]).colwise() + m[k].col(0));
-    };
-    Mat Z_bar = dL_dZ(K), Z_prev_bar;
-    for (int k = K; k >= 1; --k) {
-      rk_step_reverse(cf, A, b, h, tapes[k - 1], Z_bar,
-                      {.Z_bar = &Z_prev_bar, .theta_bar = grads.theta_bar, .A_bar = grads.A_bar, .b_bar = grads.b_bar});
-      if (k > 1) Z_prev_bar.noalias() += dL_dZ(k - 1);
-      Z_bar.swap(Z_prev_bar);
-    }
-    if (grads.Z0_bar) *grads.Z0_bar = Z_bar;
-  } else if (want && grads.Z0_bar) {
-    grads.Z0_bar->setZero(Z0.rows(), Z0.cols());
-  }
+  rollout_reverse(
+      cf, A, b, h, tapes, Z0, finite,
+      [&](int k) -> Mat {
+        return (2.0 / (K * n)) * inv_scale.asDiagonal() * ((2.0 * C[k] * W[k]).colwise() + m[k].col(0));
+      },
+      grads);
   out.num_function_evaluations = cf.num_evaluations();
   out.num_vjp_evaluations = cf.num_vjp_evaluations();
   return out;
