@@ -88,21 +88,16 @@ inline Dataset read_dataset_bounded(const std::string& path) {
 }
 
 // --resume: the checkpoint's data_hash (io::content_hash of the data it was trained on) must be that of the data
-// given now (`data_label` names them). A version 1 checkpoint has none: resumed with a warning.
-inline void check_resumed_data(const std::string& checkpoint, const std::optional<std::uint64_t>& saved,
-                               std::uint64_t now, const std::string& data_label, const std::string& command) {
-  if (!saved) {
-    std::fprintf(stderr, "%s: warning: %s was written by an older trk (checkpoint version 1, without the data's "
-                 "content hash): the data are matched by path and shapes only\n", command.c_str(), checkpoint.c_str());
-    return;
-  }
-  if (*saved != now) {
+// given now (`data_label` names them).
+inline void check_resumed_data(const std::string& checkpoint, std::uint64_t saved, std::uint64_t now,
+                               const std::string& data_label, const std::string& command) {
+  if (saved != now) {
     char hex[2][17];
     std::snprintf(hex[0], sizeof hex[0], "%016llx", static_cast<unsigned long long>(now));
-    std::snprintf(hex[1], sizeof hex[1], "%016llx", static_cast<unsigned long long>(*saved));
+    std::snprintf(hex[1], sizeof hex[1], "%016llx", static_cast<unsigned long long>(saved));
     throw std::invalid_argument(checkpoint + ": data_hash: the data differ from those the checkpoint was trained on (" +
                                 data_label + " has content hash " + hex[0] + ", the checkpoint " + hex[1] +
-                                "); remove the checkpoint or run without --resume");
+                                "); remove the checkpoint or run without --resume (" + command + ")");
   }
 }
 

@@ -169,7 +169,7 @@ TEST_F(Cli, FitWritesOneRowPerStepAndScheme) {
   EXPECT_TRUE(fs::exists(path("fit/fit.h5")));
   // The config path: a system instead of a data file, flags override.
   std::ofstream(path("cfg.json")) << R"({"system": "lorenz63", "generate": {"h": 0.05, "train_steps": 2000,
-    "test_steps": 2000}, "h": [0.1], "stages": 4, "compare": [], "training": {"iterations": 10}, "out": "unused"})";
+    "test_steps": 2000}, "h": [0.1], "training": {"stages": 4, "compare": [], "iterations": 10}, "out": "unused"})";
   const RunResult c = run("fit --config " + path("cfg.json") + " --iterations 20 --quiet --out " + path("fitc"));
   ASSERT_EQ(c.code, 0) << c.err;
   const auto jc = io::read_json_file(path("fitc/fit.json"));
@@ -237,7 +237,7 @@ TEST_F(Cli, IdentifyConfigSindyDerivative) {
   const RunResult r = run("identify --config " + path("sr.json") + " --quiet");
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = io::read_json_file(path("srout/h0.05/sr/identify.json"));
-  EXPECT_EQ(j.at("configuration").at("sindy").at("derivative"), "forward");
+  EXPECT_EQ(j.at("configuration").at("sindy_derivative"), "forward");
   write_config("backward");
   fs::remove_all(path("srout"));
   expect_bad_input("identify --config " + path("sr.json") + " --quiet", "derivative", 2);

@@ -35,6 +35,22 @@ TEST(Identify, ParsesSolvers) {
   EXPECT_EQ(parse_solver("dopri8").kind, SolverKind::kAdaptive);
   EXPECT_EQ(parse_solver("sr").kind, SolverKind::kSparseRegression);
   for (const char* bad : {"trk", "trk0", "trkx", "rk5", "trk1000"}) EXPECT_THROW(parse_solver(bad), std::invalid_argument) << bad;
+  // The names come from the tableau registry: every named tableau is a solver, adaptive when it has an error
+  // estimate; the adaptive ones keep their own tableau (a saved model is reloaded with it).
+  EXPECT_EQ(parse_solver("heun").kind, SolverKind::kFixed);
+  EXPECT_EQ(parse_solver("dopri5").kind, SolverKind::kAdaptive);
+  EXPECT_EQ(parse_solver("dopri5").named().num_stages(), 7);
+  EXPECT_EQ(parse_solver("sr").named().name, "dopri8");
+  try {
+    parse_solver("trk1000");
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("1 to 64 stages"), std::string::npos) << e.what();
+  }
+  try {
+    parse_solver("rk5");
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("dop853"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Identify, EvaluationOfTheTrueFieldIsAccurateAndCountsNfe) {
@@ -69,7 +85,7 @@ TEST(Identify, TrainingLowersTheLossAndKeepsSumBEqualToOne) {
   IdentifyOptions o = main_phase_only("trk4", 300);
   o.adam.learning_rate = 1e-2;
   const IdentifySummary s = identify(d, o);
-  EXPECT_EQ(s.status, "completed");
+  EXPECT_EQ(s.status, RunStatus::kCompleted);
   EXPECT_EQ(s.iterations, 300);
   EXPECT_LT(s.loss_history.back(), 0.5 * s.loss_history.front());
   EXPECT_NEAR(s.flow_map.tableau.b.sum(), 1.0, 1e-14);
@@ -135,7 +151,7 @@ TEST(Identify, Dopri8ContinuationAndRefinement) {
   o.refine_iterations = 10;
   o.lm_iterations = 5;
   const IdentifySummary s = identify(d, o);
-  EXPECT_EQ(s.status, "completed");
+  EXPECT_EQ(s.status, RunStatus::kCompleted);
   EXPECT_EQ(s.meet_iterations, 30);
   EXPECT_EQ(s.iterations, 10);
   ASSERT_EQ(s.meet_loss_history.size(), 30u);

@@ -67,7 +67,7 @@ IdentifyCheckpoint stop_identify(const Dataset& d, const IdentifyOptions& o, lon
     ++saves;
   };
   const IdentifySummary s = identify(d, o, {}, hooks);
-  EXPECT_EQ(s.status, "interrupted") << stop_at;
+  EXPECT_EQ(s.status, RunStatus::kInterrupted) << stop_at;
   EXPECT_EQ(saves, 1);
   return saved;
 }
@@ -90,21 +90,21 @@ TEST(Resume, IdentifyStoppedInEveryPhaseEndsBitForBitAsUninterrupted) {
       return false;
     };
     const IdentifySummary full = identify(d, o, {}, count);
-    ASSERT_EQ(full.status, "completed");
+    ASSERT_EQ(full.status, RunStatus::kCompleted);
     ASSERT_GT(full.refine_iterations, 3);
     const int adam = (solver == "trk4" ? o.meet_iterations : 0) + o.iterations;
     EXPECT_GT(boundaries, adam + 3);  // the refinement phases poll too
     // The first iteration; inside meet; the meet -> main switch; inside main; each refinement phase; the last.
     std::vector<long> stops = {1, 5, 13, adam - 3, adam + 1, adam + 4, boundaries - 2, boundaries};
-    std::vector<std::string> phases;
+    std::vector<IdentifyPhase> phases;
     for (long stop : stops) {
       SCOPED_TRACE(stop);
       const IdentifyCheckpoint c = stop_identify(d, o, stop);
       phases.push_back(c.phase);
       expect_same(resume_identify(d, o, c), full);
     }
-    EXPECT_NE(std::find(phases.begin(), phases.end(), "refine"), phases.end());
-    EXPECT_EQ(phases.back(), "lm");
+    EXPECT_NE(std::find(phases.begin(), phases.end(), IdentifyPhase::kRefine), phases.end());
+    EXPECT_EQ(phases.back(), IdentifyPhase::kLevenbergMarquardt);
     // Stopped twice (the second time while resumed), then resumed: still the same.
     const IdentifyCheckpoint first = stop_identify(d, o, 7);
     const IdentifyCheckpoint second = stop_identify(d, o, adam, &first);
@@ -123,9 +123,10 @@ TEST(Resume, IdentifySavesEveryNIterationsAndResumesFromAnyOfThem) {
   hooks.save = [&](const IdentifyCheckpoint& c) { saved.push_back(c); };
   expect_same(identify(d, o, {}, hooks), full);  // saving changes nothing
   ASSERT_GE(saved.size(), 4u);
-  EXPECT_EQ(saved[0].phase, "adam");
+  EXPECT_EQ(saved[0].phase, IdentifyPhase::kContinuation);  // 12 continuation iterations, then the main ones
   EXPECT_EQ(saved[0].iteration, 9);
-  EXPECT_EQ(saved[1].iteration, 18);
+  EXPECT_EQ(saved[1].phase, IdentifyPhase::kAdam);
+  EXPECT_EQ(saved[1].iteration, 18 - 12);
   o.threads = 1;
   for (const IdentifyCheckpoint& c : saved) expect_same(resume_identify(d, o, c), full);
 }
@@ -153,7 +154,7 @@ TEST(Divergence, StopsWithTheLastGoodModel) {
   const Dataset d = small_data(0.2);
   std::string said;
   const IdentifySummary s = identify(d, diverging(), [&](const std::string& line) { said += line + "\n"; });
-  EXPECT_EQ(s.status, "non_finite_loss");
+  EXPECT_EQ(s.status, RunStatus::kNonFiniteLoss);
   EXPECT_LT(s.iterations, 60);
   EXPECT_NE(said.find("10 times in a row"), std::string::npos) << said;
   EXPECT_TRUE(s.flow_map.field->params().allFinite());
@@ -162,13 +163,13 @@ TEST(Divergence, StopsWithTheLastGoodModel) {
 }
 
 // With clipping every step from the restored model is the same step into overflow: the finite loss at the restored
-// model must not reset the count, else restore and diverge alternate until the iterations run out ("completed").
+// model must not reset the count, else restore and diverge alternate until the iterations run out (RunStatus::kCompleted).
 TEST(Divergence, AlternatingWithTheRestoredModelStillStops) {
   const Dataset d = small_data(0.2);
   IdentifyOptions o = diverging();
   o.adam = {.learning_rate = 1e10, .clip_norm = 1.0, .schedule = LrSchedule::kConstant, .warmup = 500};
   const IdentifySummary s = identify(d, o);
-  EXPECT_EQ(s.status, "non_finite_loss");
+  EXPECT_EQ(s.status, RunStatus::kNonFiniteLoss);
   EXPECT_LT(s.iterations, 60);
   EXPECT_TRUE(s.flow_map.field->params().allFinite());
 }
@@ -176,19 +177,18 @@ TEST(Divergence, AlternatingWithTheRestoredModelStillStops) {
 TEST(Divergence, LowerLearningRateRestoresAndContinues) {
   const Dataset d = small_data(0.2);
   IdentifyOptions o = diverging();
-  o.on_divergence = "lower_lr";
+  o.on_divergence = OnDivergence::kLowerLr;
   std::string said;
   const IdentifySummary s = identify(d, o, [&](const std::string& line) { said += line + "\n"; });
   EXPECT_NE(said.find("learning rate halved"), std::string::npos) << said;
   EXPECT_GT(s.learning_rate_halvings, 0);
   EXPECT_LE(s.learning_rate_halvings, 10);
-  if (s.status == "completed") {
+  if (s.status == RunStatus::kCompleted) {
     EXPECT_EQ(s.iterations, 60);
     EXPECT_TRUE(std::isfinite(s.loss_history.back()));
   }
   EXPECT_TRUE(s.flow_map.field->params().allFinite());
-  o.on_divergence = "retry";
-  EXPECT_NE(o.validation_error().find("retry"), std::string::npos);
+  EXPECT_FALSE(parse_enum<OnDivergence>("retry"));
 }
 
 // fit with a learning rate far too large: the first Adam step throws the scheme out of reach (every rollout
@@ -213,7 +213,7 @@ struct DivergingFit {
     o.adam.learning_rate = learning_rate;
   }
   FitSummary run(const std::string& policy, std::string* said, const FitHooks& hooks = {}) {
-    o.on_divergence = policy;
+    o.on_divergence = *parse_enum<OnDivergence>(policy);
     return fit_sweep(Lorenz63(), fine, {0.05}, o, [&](const std::string& line) { *said += line + "\n"; }, hooks);
   }
 };
@@ -224,7 +224,7 @@ TEST(Divergence, FitStopsWithTheLastGoodScheme) {
   const FitSummary s = d.run("stop", &said);
   ASSERT_EQ(s.rows.size(), 1u);
   const FitRow& r = s.rows[0];
-  EXPECT_EQ(r.status, "non_finite_loss");
+  EXPECT_EQ(r.status, RunStatus::kNonFiniteLoss);
   EXPECT_LT(r.loss_history.size(), 40u);
   EXPECT_FALSE(std::isfinite(r.loss_history.back()));
   EXPECT_NE(said.find("10 times in a row"), std::string::npos) << said;
@@ -235,7 +235,7 @@ TEST(Divergence, FitStopsWithTheLastGoodScheme) {
   // Without the huge rate the same run completes.
   DivergingFit calm(5e-3);
   said.clear();
-  EXPECT_EQ(calm.run("stop", &said).rows[0].status, "completed");
+  EXPECT_EQ(calm.run("stop", &said).rows[0].status, RunStatus::kCompleted);
 }
 
 TEST(Divergence, FitLowerLearningRateRestoresAndContinues) {
@@ -246,21 +246,21 @@ TEST(Divergence, FitLowerLearningRateRestoresAndContinues) {
   EXPECT_NE(said.find("learning rate halved"), std::string::npos) << said;
   EXPECT_GT(r.learning_rate_halvings, 0);
   EXPECT_LE(r.learning_rate_halvings, 10);
-  EXPECT_EQ(r.status, "completed");
+  EXPECT_EQ(r.status, RunStatus::kCompleted);
   EXPECT_EQ(r.loss_history.size(), 40u);
   EXPECT_TRUE(std::isfinite(r.loss_history.back()));
   EXPECT_TRUE(r.tableau.A.allFinite());
   EXPECT_TRUE(r.tableau.b.allFinite());
   std::string ignored;
-  EXPECT_EQ(d.run("stop", &ignored).rows[0].status, "non_finite_loss");
+  EXPECT_EQ(d.run("stop", &ignored).rows[0].status, RunStatus::kNonFiniteLoss);
   // Stopped after the first halving and resumed: the same scheme (learning rate and counters are in the state).
   long polls = 0;
   FitCheckpoint saved;
   FitHooks hooks;
   hooks.stop_requested = [&] { return ++polls >= 22; };
   hooks.save = [&](const FitCheckpoint& c) { saved = c; };
-  ASSERT_EQ(d.run("lower_lr", &ignored, hooks).status, "interrupted");
-  EXPECT_LT(saved.learning_rate, 4.0);
+  ASSERT_EQ(d.run("lower_lr", &ignored, hooks).status, RunStatus::kInterrupted);
+  EXPECT_LT(saved.adam.learning_rate, 4.0);
   FitHooks resume;
   resume.resume = &saved;
   const FitSummary resumed = d.run("lower_lr", &ignored, resume);
@@ -268,8 +268,7 @@ TEST(Divergence, FitLowerLearningRateRestoresAndContinues) {
   EXPECT_EQ(resumed.rows[0].tableau.b, r.tableau.b);
   EXPECT_EQ(resumed.rows[0].loss_history, r.loss_history);
   EXPECT_EQ(resumed.rows[0].learning_rate_halvings, r.learning_rate_halvings);
-  d.o.on_divergence = "retry";
-  EXPECT_NE(d.o.validation_error().find("retry"), std::string::npos);
+  EXPECT_THROW(parse_enum_or_throw<OnDivergence>("retry", "divergence policy"), std::invalid_argument);
 }
 
 // fit: two steps, two candidates each, mini-batches; stopped in each candidate of each step.
@@ -311,7 +310,7 @@ TEST(Resume, FitStoppedAnywhereEndsWithTheSameRows) {
     FitHooks hooks;
     hooks.stop_requested = [&] { return ++polls >= stop_at; };
     hooks.save = [&](const FitCheckpoint& c) { saved = c; };
-    EXPECT_EQ(fit_sweep(f, fine, steps, o, {}, hooks).status, "interrupted");
+    EXPECT_EQ(fit_sweep(f, fine, steps, o, {}, hooks).status, RunStatus::kInterrupted);
     EXPECT_EQ(saved.h_index * 24 + saved.candidate * 12 + saved.iteration, stop_at - 1);
     FitHooks resume;
     resume.resume = &saved;

@@ -38,72 +38,69 @@ class CheckpointIo : public ::testing::Test {
 
 TEST_F(CheckpointIo, IdentifyStateRoundTripsExactly) {
   IdentifyCheckpoint c;
-  c.phase = "refine_rollout";
+  c.phase = IdentifyPhase::kRefineRollout;
   c.iteration = 17;
   c.x = values(73, 0.1);
-  c.last_good = values(73, 0.2);
-  c.adam_m = values(73, 0.3);
-  c.adam_v = values(73, 0.4).cwiseAbs();
-  c.adam_t = 123456789012L;
-  c.bad_in_a_row = 3;
-  c.learning_rate = 3e-3 / 8;
+  c.adam = {.m = values(73, 0.3), .v = values(73, 0.4).cwiseAbs(), .t = 123456789012L, .last_good = values(73, 0.2),
+            .learning_rate = 3e-3 / 8, .bad_in_a_row = 3, .halvings = 2, .restored = true};
   c.rng_draws = (1ULL << 40) + 7;
-  c.loss = 1.0 / 3.0;
-  c.gradient = values(73, 0.5);
-  c.s_memory = {values(73, 0.6), values(73, 0.7)};
-  c.y_memory = {values(73, 0.8), values(73, 0.9)};
-  c.phase_accepted = 9;
-  c.residuals = values(500, 1.0);
-  c.mu = 1e-7;
-  c.status = "completed";
-  c.iterations = 20;
-  c.meet_iterations = 12;
-  c.refine_iterations = 33;
-  c.learning_rate_halvings = 2;
-  c.loss_history = {1.5, std::numeric_limits<double>::quiet_NaN(), 0.1};
-  c.meet_loss_history = {2.0, 1.0};
-  c.refine_loss_history = {0.01};
-  c.nfe_forward_history = {4, 4, 4};
-  c.nfe_backward_history = {8, 8, 8};
-  c.train_seconds = 12.5;
+  c.lbfgs = {.loss = 1.0 / 3.0, .gradient = values(73, 0.5), .s = {values(73, 0.6), values(73, 0.7)},
+             .y = {values(73, 0.8), values(73, 0.9)}};
+  c.lbfgs_accepted = 9;
+  c.lm = {.residuals = values(500, 1.0), .loss = 0.25, .mu = 1e-7};
+  TrainingRecord& r = c.record;
+  r.status = RunStatus::kNonFiniteLoss;
+  r.iterations = 20;
+  r.meet_iterations = 12;
+  r.refine_iterations = 33;
+  r.learning_rate_halvings = 2;
+  r.loss_history = {1.5, std::numeric_limits<double>::quiet_NaN(), 0.1};
+  r.meet_loss_history = {2.0, 1.0};
+  r.refine_loss_history = {0.01};
+  r.nfe_forward_history = {4, 4, 4};
+  r.nfe_backward_history = {8, 8, 8};
+  r.train_seconds = 12.5;
   const json config = {{"options", {{"solver", "trk4"}}}, {"data", "d.h5"}};
   const fs::path p = dir_ / "checkpoint.h5";
   write_identify_checkpoint(p, c, config, 0xfedcba9876543210ULL);
-  const IdentifyCheckpointFile r = read_identify_checkpoint(p);
-  EXPECT_EQ(r.configuration, config);
-  EXPECT_EQ(r.data_hash, 0xfedcba9876543210ULL);
-  const IdentifyCheckpoint& s = r.state;
+  const IdentifyCheckpointFile f = read_identify_checkpoint(p);
+  EXPECT_EQ(f.configuration, config);
+  EXPECT_EQ(f.data_hash, 0xfedcba9876543210ULL);
+  const IdentifyCheckpoint& s = f.state;
   EXPECT_EQ(s.phase, c.phase);
   EXPECT_EQ(s.iteration, c.iteration);
   EXPECT_EQ(s.x, c.x);
-  EXPECT_EQ(s.last_good, c.last_good);
-  EXPECT_EQ(s.adam_m, c.adam_m);
-  EXPECT_EQ(s.adam_v, c.adam_v);
-  EXPECT_EQ(s.adam_t, c.adam_t);
-  EXPECT_EQ(s.bad_in_a_row, c.bad_in_a_row);
-  EXPECT_EQ(s.learning_rate, c.learning_rate);
+  EXPECT_EQ(s.adam.m, c.adam.m);
+  EXPECT_EQ(s.adam.v, c.adam.v);
+  EXPECT_EQ(s.adam.t, c.adam.t);
+  EXPECT_EQ(s.adam.last_good, c.adam.last_good);
+  EXPECT_EQ(s.adam.learning_rate, c.adam.learning_rate);
+  EXPECT_EQ(s.adam.bad_in_a_row, c.adam.bad_in_a_row);
+  EXPECT_EQ(s.adam.halvings, c.adam.halvings);
+  EXPECT_EQ(s.adam.restored, c.adam.restored);
   EXPECT_EQ(s.rng_draws, c.rng_draws);
-  EXPECT_EQ(s.loss, c.loss);
-  EXPECT_EQ(s.gradient, c.gradient);
-  ASSERT_EQ(s.s_memory.size(), 2u);
-  EXPECT_EQ(s.s_memory[1], c.s_memory[1]);
-  EXPECT_EQ(s.y_memory[0], c.y_memory[0]);
-  EXPECT_EQ(s.phase_accepted, c.phase_accepted);
-  EXPECT_EQ(s.residuals, c.residuals);
-  EXPECT_EQ(s.mu, c.mu);
-  EXPECT_EQ(s.status, c.status);
-  EXPECT_EQ(s.iterations, c.iterations);
-  EXPECT_EQ(s.meet_iterations, c.meet_iterations);
-  EXPECT_EQ(s.refine_iterations, c.refine_iterations);
-  EXPECT_EQ(s.learning_rate_halvings, c.learning_rate_halvings);
-  ASSERT_EQ(s.loss_history.size(), 3u);
-  EXPECT_TRUE(std::isnan(s.loss_history[1]));
-  EXPECT_EQ(s.loss_history[2], 0.1);
-  EXPECT_EQ(s.meet_loss_history, c.meet_loss_history);
-  EXPECT_EQ(s.refine_loss_history, c.refine_loss_history);
-  EXPECT_EQ(s.nfe_forward_history, c.nfe_forward_history);
-  EXPECT_EQ(s.nfe_backward_history, c.nfe_backward_history);
-  EXPECT_EQ(s.train_seconds, c.train_seconds);
+  EXPECT_EQ(s.lbfgs.loss, c.lbfgs.loss);
+  EXPECT_EQ(s.lbfgs.gradient, c.lbfgs.gradient);
+  ASSERT_EQ(s.lbfgs.s.size(), 2u);
+  EXPECT_EQ(s.lbfgs.s[1], c.lbfgs.s[1]);
+  EXPECT_EQ(s.lbfgs.y[0], c.lbfgs.y[0]);
+  EXPECT_EQ(s.lbfgs_accepted, c.lbfgs_accepted);
+  EXPECT_EQ(s.lm.residuals, c.lm.residuals);
+  EXPECT_EQ(s.lm.loss, c.lm.loss);
+  EXPECT_EQ(s.lm.mu, c.lm.mu);
+  EXPECT_EQ(s.record.status, r.status);
+  EXPECT_EQ(s.record.iterations, r.iterations);
+  EXPECT_EQ(s.record.meet_iterations, r.meet_iterations);
+  EXPECT_EQ(s.record.refine_iterations, r.refine_iterations);
+  EXPECT_EQ(s.record.learning_rate_halvings, r.learning_rate_halvings);
+  ASSERT_EQ(s.record.loss_history.size(), 3u);
+  EXPECT_TRUE(std::isnan(s.record.loss_history[1]));
+  EXPECT_EQ(s.record.loss_history[2], 0.1);
+  EXPECT_EQ(s.record.meet_loss_history, r.meet_loss_history);
+  EXPECT_EQ(s.record.refine_loss_history, r.refine_loss_history);
+  EXPECT_EQ(s.record.nfe_forward_history, r.nfe_forward_history);
+  EXPECT_EQ(s.record.nfe_backward_history, r.nfe_backward_history);
+  EXPECT_EQ(s.record.train_seconds, r.train_seconds);
 
   // Empty lists (the Adam phase has no L-BFGS memory) round-trip too.
   IdentifyCheckpoint empty;
@@ -111,9 +108,9 @@ TEST_F(CheckpointIo, IdentifyStateRoundTripsExactly) {
   write_identify_checkpoint(p, empty, config, 0);
   const IdentifyCheckpoint e = read_identify_checkpoint(p).state;
   EXPECT_EQ(e.x, empty.x);
-  EXPECT_TRUE(e.s_memory.empty());
-  EXPECT_EQ(e.gradient.size(), 0);
-  EXPECT_TRUE(e.loss_history.empty());
+  EXPECT_TRUE(e.lbfgs.s.empty());
+  EXPECT_EQ(e.lbfgs.gradient.size(), 0);
+  EXPECT_TRUE(e.record.loss_history.empty());
 }
 
 TEST_F(CheckpointIo, FitStateRoundTripsExactly) {
@@ -121,32 +118,20 @@ TEST_F(CheckpointIo, FitStateRoundTripsExactly) {
   c.h_index = 2;
   c.candidate = 1;
   c.iteration = 4000;
-  c.scheme = values(10, 0.1);
+  c.start = values(10, 0.1);
   c.params = values(10, 0.2);
-  c.best = values(10, 0.3);
-  c.adam_m = values(10, 0.4);
-  c.adam_v = values(10, 0.5).cwiseAbs();
-  c.adam_t = 4000;
+  c.adam = {.m = values(10, 0.4), .v = values(10, 0.5).cwiseAbs(), .t = 4000, .last_good = values(10, 0.3),
+            .learning_rate = 1.25e-3, .bad_in_a_row = 3, .halvings = 2, .restored = true};
   c.history = {3.0, 2.0, 1.0};
   c.rng_draws = 99999;
   c.has_kept = true;
-  c.kept = values(10, 0.6);
-  c.kept_history = {5.0, 4.0};
+  c.kept = {.scheme = values(10, 0.6), .history = {5.0, 4.0}, .status = RunStatus::kNonFiniteLoss, .halvings = 1};
   c.kept_bounded_runs = 97;
   c.kept_deviation = 0.0123;
   c.seconds = 7.25;
-  c.done_schemes = {values(10, 0.7), values(10, 0.8)};
-  c.done_histories = {{1.0, 0.5}, {2.0}};
+  c.done = {{.scheme = values(10, 0.7), .history = {1.0, 0.5}},
+            {.scheme = values(10, 0.8), .history = {2.0}, .status = RunStatus::kNonFiniteLoss, .halvings = 4}};
   c.done_seconds = {1.5, 2.5};
-  // fit on_divergence
-  c.learning_rate = 1.25e-3;
-  c.bad_in_a_row = 3;
-  c.learning_rate_halvings = 2;
-  c.restored = true;
-  c.kept_status = "non_finite_loss";
-  c.kept_halvings = 1;
-  c.done_status = {"completed", "non_finite_loss"};
-  c.done_halvings = {0, 4};
   const fs::path p = dir_ / "checkpoint.h5";
   write_fit_checkpoint(p, c, {{"h", {0.1, 0.2}}}, 42);
   const FitCheckpointFile file = read_fit_checkpoint(p);
@@ -155,33 +140,32 @@ TEST_F(CheckpointIo, FitStateRoundTripsExactly) {
   EXPECT_EQ(s.h_index, c.h_index);
   EXPECT_EQ(s.candidate, c.candidate);
   EXPECT_EQ(s.iteration, c.iteration);
-  EXPECT_EQ(s.scheme, c.scheme);
+  EXPECT_EQ(s.start, c.start);
   EXPECT_EQ(s.params, c.params);
-  EXPECT_EQ(s.best, c.best);
-  EXPECT_EQ(s.adam_m, c.adam_m);
-  EXPECT_EQ(s.adam_v, c.adam_v);
-  EXPECT_EQ(s.adam_t, c.adam_t);
+  EXPECT_EQ(s.adam.last_good, c.adam.last_good);
+  EXPECT_EQ(s.adam.m, c.adam.m);
+  EXPECT_EQ(s.adam.v, c.adam.v);
+  EXPECT_EQ(s.adam.t, c.adam.t);
+  EXPECT_EQ(s.adam.learning_rate, c.adam.learning_rate);
+  EXPECT_EQ(s.adam.bad_in_a_row, c.adam.bad_in_a_row);
+  EXPECT_EQ(s.adam.halvings, c.adam.halvings);
+  EXPECT_EQ(s.adam.restored, c.adam.restored);
   EXPECT_EQ(s.history, c.history);
   EXPECT_EQ(s.rng_draws, c.rng_draws);
   EXPECT_TRUE(s.has_kept);
-  EXPECT_EQ(s.kept, c.kept);
-  EXPECT_EQ(s.kept_history, c.kept_history);
+  EXPECT_EQ(s.kept.scheme, c.kept.scheme);
+  EXPECT_EQ(s.kept.history, c.kept.history);
+  EXPECT_EQ(s.kept.status, c.kept.status);
+  EXPECT_EQ(s.kept.halvings, c.kept.halvings);
   EXPECT_EQ(s.kept_bounded_runs, c.kept_bounded_runs);
   EXPECT_EQ(s.kept_deviation, c.kept_deviation);
   EXPECT_EQ(s.seconds, c.seconds);
-  ASSERT_EQ(s.done_schemes.size(), 2u);
-  EXPECT_EQ(s.done_schemes[1], c.done_schemes[1]);
-  EXPECT_EQ(s.done_histories, c.done_histories);
+  ASSERT_EQ(s.done.size(), 2u);
+  EXPECT_EQ(s.done[1].scheme, c.done[1].scheme);
+  EXPECT_EQ(s.done[0].history, c.done[0].history);
+  EXPECT_EQ(s.done[1].status, RunStatus::kNonFiniteLoss);
+  EXPECT_EQ(s.done[1].halvings, 4);
   EXPECT_EQ(s.done_seconds, c.done_seconds);
-  // fit on_divergence
-  EXPECT_EQ(s.learning_rate, c.learning_rate);
-  EXPECT_EQ(s.bad_in_a_row, c.bad_in_a_row);
-  EXPECT_EQ(s.learning_rate_halvings, c.learning_rate_halvings);
-  EXPECT_EQ(s.restored, c.restored);
-  EXPECT_EQ(s.kept_status, c.kept_status);
-  EXPECT_EQ(s.kept_halvings, c.kept_halvings);
-  EXPECT_EQ(s.done_status, c.done_status);
-  EXPECT_EQ(s.done_halvings, c.done_halvings);
 }
 
 void edit_root(const fs::path& p, const std::function<void(hid_t)>& edit) {
@@ -202,26 +186,28 @@ void set_fixed_string(hid_t obj, const char* name, const std::string& value) {
   H5Tclose(type);
 }
 
-// A checkpoint of version 1 (before data_hash) is still read; data_hash is then empty.
-TEST_F(CheckpointIo, VersionOneWithoutDataHashIsRead) {
+// Checkpoints of versions 1 and 2 (before the optimiser states had their own structs) are refused in one line.
+TEST_F(CheckpointIo, OlderVersionsAreRefusedInOneLine) {
   const fs::path p = dir_ / "checkpoint.h5";
-  FitCheckpoint c;
-  c.h_index = 1;
-  write_fit_checkpoint(p, c, {{"h", {0.1}}}, 7);
-  edit_root(p, [](hid_t root) {
-    H5Adelete(root, "data_hash");
-    H5Adelete(root, "format_version");
-    const hid_t space = H5Screate(H5S_SCALAR);
-    const hid_t a = H5Acreate2(root, "format_version", H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT);
-    const long long one = 1;
-    H5Awrite(a, H5T_NATIVE_LLONG, &one);
-    H5Aclose(a);
-    H5Sclose(space);
-  });
-  const FitCheckpointFile f = read_fit_checkpoint(p);
-  EXPECT_FALSE(f.data_hash.has_value());
-  EXPECT_EQ(f.state.h_index, 1);
-  EXPECT_EQ(f.configuration, json({{"h", {0.1}}}));
+  for (long long version : {1LL, 2LL}) {
+    write_fit_checkpoint(p, FitCheckpoint{}, {{"h", {0.1}}}, 7);
+    edit_root(p, [&](hid_t root) {
+      H5Adelete(root, "format_version");
+      const hid_t space = H5Screate(H5S_SCALAR);
+      const hid_t a = H5Acreate2(root, "format_version", H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT);
+      H5Awrite(a, H5T_NATIVE_LLONG, &version);
+      H5Aclose(a);
+      H5Sclose(space);
+    });
+    try {
+      read_fit_checkpoint(p);
+      ADD_FAILURE() << "accepted version " << version;
+    } catch (const std::runtime_error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("older trk"), std::string::npos) << msg;
+      EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    }
+  }
 }
 
 TEST_F(CheckpointIo, RefusesOtherFilesNamingFileAndField) {
@@ -253,7 +239,7 @@ TEST_F(CheckpointIo, RefusesOtherFilesNamingFileAndField) {
   expect_refused([&] { read_fit_checkpoint(p); }, "attribute format");
   h5::write_file_atomic(p, [](h5::Group& root) {
     root.write_string_attribute("format", "trk-checkpoint");
-    root.write_int_attribute("format_version", 3);
+    root.write_int_attribute("format_version", 4);
   });
   expect_refused([&] { read_fit_checkpoint(p); }, "newer trk");
   fs::resize_file(p, 100);

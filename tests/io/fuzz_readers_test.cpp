@@ -176,11 +176,11 @@ TEST_F(FuzzReaders, DatasetReaderNeverCrashes) {
 TEST_F(FuzzReaders, CheckpointReaderNeverCrashes) {
   IdentifyCheckpoint c;
   c.x = Vec::LinSpaced(20, 0.0, 1.0);
-  c.adam_m = c.x;
-  c.adam_v = c.x;
-  c.s_memory = {c.x, c.x};
-  c.y_memory = {c.x, c.x};
-  c.loss_history = {1.0, 0.5};
+  c.adam.m = c.x;
+  c.adam.v = c.x;
+  c.lbfgs.s = {c.x, c.x};
+  c.lbfgs.y = {c.x, c.x};
+  c.record.loss_history = {1.0, 0.5};
   const fs::path seed_file = dir_ / "seed.h5", p = dir_ / "checkpoint.h5";
   write_identify_checkpoint(seed_file, c, {{"options", {{"solver", "trk4"}}}}, 0x0123456789abcdefULL);
   fuzz(slurp(seed_file), p, [&] { read_identify_checkpoint(p); }, 2);
@@ -206,8 +206,8 @@ TEST_F(FuzzReaders, TableauJsonReaderNeverCrashes) {
 // config) is stopped after a few seconds, which is not a failure.
 TEST_F(FuzzReaders, ConfigReadersOfTheBinaryNeverCrash) {
   const json fit = {{"description", "fuzz"}, {"data", (dir_ / "missing.h5").string()}, {"h", {0.1, 0.2}},
-                    {"stages", 4}, {"compare", {"rk4"}}, {"out", (dir_ / "out").string()},
-                    {"training", {{"iterations", 3}, {"batch_size", 8}, {"learning_rate", 0.01}, {"schedule", "cosine"},
+                    {"out", (dir_ / "out").string()},
+                    {"training", {{"stages", 4}, {"compare", {"rk4"}}, {"iterations", 3}, {"batch_size", 8}, {"learning_rate", 0.01}, {"schedule", "cosine"},
                                   {"candidates", 1}, {"judge_runs", 2}, {"continuation", true}}}};
   const json identify = {{"data", (dir_ / "missing.h5").string()}, {"solvers", {"trk4", "rk4"}},
                          {"out", (dir_ / "out").string()},

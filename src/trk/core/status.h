@@ -1,28 +1,36 @@
-// Outcome of a solve: a status instead of an exception when the numerics give out.
+// Outcomes as enums with their names (enum_names.h): a solve's status instead of an exception when the numerics
+// give out; a training run's status; what training does on a non-finite loss.
 #pragma once
-#include <optional>
-#include <string>
-#include <string_view>
+#include "trk/core/enum_names.h"
 
 namespace trk {
 
 enum class SolveStatus { kSuccess, kNonFinite, kStepSizeTooSmall, kMaxStepsReached };
+template <>
+struct EnumNames<SolveStatus> {
+  static constexpr std::pair<SolveStatus, const char*> items[] = {{SolveStatus::kSuccess, "success"},
+                                                                  {SolveStatus::kNonFinite, "non_finite"},
+                                                                  {SolveStatus::kStepSizeTooSmall, "step_size_too_small"},
+                                                                  {SolveStatus::kMaxStepsReached, "max_steps_reached"}};
+};
 
-inline std::string to_string(SolveStatus s) {
-  switch (s) {
-    case SolveStatus::kSuccess: return "success";
-    case SolveStatus::kNonFinite: return "non_finite";
-    case SolveStatus::kStepSizeTooSmall: return "step_size_too_small";
-    case SolveStatus::kMaxStepsReached: return "max_steps_reached";
-  }
-  return "unknown";
-}
+// completed; non_finite_loss: training stopped on non-finite losses, the last good model kept; interrupted:
+// stopped on request after a checkpoint (no results).
+enum class RunStatus { kCompleted, kNonFiniteLoss, kInterrupted };
+template <>
+struct EnumNames<RunStatus> {
+  static constexpr std::pair<RunStatus, const char*> items[] = {{RunStatus::kCompleted, "completed"},
+                                                                {RunStatus::kNonFiniteLoss, "non_finite_loss"},
+                                                                {RunStatus::kInterrupted, "interrupted"}};
+};
 
-inline std::optional<SolveStatus> parse_solve_status(std::string_view s) {
-  for (auto v : {SolveStatus::kSuccess, SolveStatus::kNonFinite, SolveStatus::kStepSizeTooSmall,
-                 SolveStatus::kMaxStepsReached})
-    if (to_string(v) == s) return v;
-  return std::nullopt;
-}
+// A non-finite loss, gradient or step: stop (after 10 in a row, keep the last good parameters) or lower_lr
+// (restore the last good parameters and halve the learning rate, up to 10 times, then as stop).
+enum class OnDivergence { kStop, kLowerLr };
+template <>
+struct EnumNames<OnDivergence> {
+  static constexpr std::pair<OnDivergence, const char*> items[] = {{OnDivergence::kStop, "stop"},
+                                                                   {OnDivergence::kLowerLr, "lower_lr"}};
+};
 
 }  // namespace trk

@@ -41,11 +41,12 @@ std::string FitOptions::validation_error() const {
   if (!(refine_scale >= 0) || !std::isfinite(refine_scale)) return "refine scale must be >= 0";
   if (tube_states < 0) return "tube states must be >= 0";
   if (!(tube_noise >= 0) || !std::isfinite(tube_noise)) return "tube noise must be >= 0";
-  if (on_divergence != "stop" && on_divergence != "lower_lr")
-    return "unknown divergence policy '" + on_divergence + "' (stop, lower_lr)";
   if (auto e = judge.validation_error(); !e.empty()) return e;
-  for (const auto& c : compare)
-    if (!is_named_tableau(c)) return "unknown comparison scheme '" + c + "'";
+  for (size_t i = 0; i < compare.size(); ++i) {
+    if (!is_named_tableau(compare[i])) return "unknown comparison scheme '" + compare[i] + "'";
+    if (std::find(compare.begin(), compare.begin() + i, compare[i]) != compare.begin() + i)
+      return "comparison scheme '" + compare[i] + "' is given twice";
+  }
   return "";
 }
 
@@ -184,99 +185,54 @@ Split tube_split(const VectorField& f, const Mat& Z0, double dt, int m, int K) {
   return s;
 }
 
-// Where a candidate's training stands at an iteration boundary.
-struct CandidateProgress {
-  int iteration;
-  const Vec& params;
-  const Vec& best;
-  const Adam& adam;
-  const std::vector<double>& history;
-  double learning_rate;
-  int bad_in_a_row;
-  bool restored;
-  int halvings;
-};
+// Asked at the top of every training iteration with the candidate's state; true: stop here.
+using AtBoundary = std::function<bool(int iteration, const Vec& params, const GuardedAdam& adam,
+                                      const std::vector<double>& history)>;
 
-struct CandidateResult {
-  std::vector<double> history;  // loss per iteration
-  std::string status = "completed";
-  int halvings = 0;
-};
-
-// Adam on the objective of fit.h from `scheme` (updated in place). Continues from `from` when given.
-// `at_boundary` is asked at the top of every iteration; when it says stop, *stopped is set and the result so far
-// returned. A non-finite loss, gradient or step is handled by options.on_divergence (fit.h).
-CandidateResult train_scheme(const TrainingProblem& p, const FitOptions& o, Rng& rng, std::uint64_t& rng_draws,
-                             double margin, TrainableTableau& scheme,
-                             const std::function<void(const std::string&)>& log, const FitCheckpoint* from,
-                             const std::function<bool(const CandidateProgress&)>& at_boundary, bool* stopped) {
+// Adam on the objective of fit.h from `scheme` (updated in place), guarded by options.on_divergence. Continues from
+// `from` when given. When `at_boundary` says stop, *stopped is set and the result so far returned.
+FitCandidate train_scheme(const TrainingProblem& p, const FitOptions& o, Rng& rng, std::uint64_t& rng_draws,
+                          double margin, TrainableTableau& scheme, const std::function<void(const std::string&)>& log,
+                          const FitCheckpoint* from, const AtBoundary& at_boundary, bool* stopped) {
   const VectorField& f = p.f;
-  CandidateResult out;
+  FitCandidate out;
   std::vector<double>& history = out.history;
-  double learning_rate = o.adam.learning_rate;
-  int bad_in_a_row = 0;      // non-finite results since the last Adam step that led to a finite loss
-  bool restored = false;     // the scheme is the last good one, put back after a non-finite result
-  auto make_adam = [&] {
-    AdamOptions a = o.adam;
-    a.learning_rate = learning_rate;
-    return Adam(scheme.params().size(), a, o.iterations);
-  };
-  Adam adam = make_adam();
+  GuardedAdam adam(scheme.params(), o.adam, o.iterations, o.on_divergence);
   StabilityPenaltyOptions sp{.weight = o.stability_weight, .step = p.h, .eigenvalues = p.spectrum};
   for (auto& lambda : sp.eigenvalues) lambda *= 1.0 + margin;
   const StabilityPenaltyOptions gp{
       .weight = o.amplification_weight, .step = p.h, .eigenvalues = p.amplification, .exact_bound = true};
-  Vec best = scheme.params();
   int first = 0;
   if (from) {
-    if (from->params.size() != best.size() || from->best.size() != best.size())
+    const Eigen::Index np = scheme.params().size();
+    if (from->params.size() != np || from->adam.last_good.size() != np)
       throw std::invalid_argument("checkpoint: the scheme has " + std::to_string(from->params.size()) +
-                                  " parameters, these options have " + std::to_string(best.size()));
+                                  " parameters, these options have " + std::to_string(np));
     scheme.set_params(from->params);
-    best = from->best;
-    if (from->learning_rate > 0) learning_rate = from->learning_rate;
-    bad_in_a_row = from->bad_in_a_row;
-    restored = from->restored;
-    out.halvings = from->learning_rate_halvings;
-    adam = make_adam();
-    adam.restore(from->adam_m, from->adam_v, from->adam_t);
+    adam.restore(from->adam);
+    out.halvings = adam.halvings();
     history = from->history;
     first = from->iteration;
   }
-  // Back to the last good scheme; by policy halve the learning rate or count the failure. True: stop training.
+  // Back to the last good scheme, then the policy. True: stop training.
   auto diverged = [&](int it, const char* what) {
-    scheme.set_params(best);
-    restored = true;
-    if (o.on_divergence == "lower_lr" && out.halvings < 10) {
-      learning_rate *= 0.5;
-      ++out.halvings;
-      const Adam previous = adam;
-      adam = make_adam();
-      const bool finite = previous.m().allFinite() && previous.v().allFinite();
-      const Eigen::Index np = best.size();
-      adam.restore(finite ? previous.m() : Vec::Zero(np), finite ? previous.v() : Vec::Zero(np),
-                   previous.iteration());
-      if (log)
-        log("h=" + std::to_string(p.h) + ": non-finite " + what + " at iteration " + std::to_string(it + 1) +
-            ": last good scheme restored, learning rate halved to " + std::to_string(learning_rate));
-      return false;
-    }
-    if (++bad_in_a_row >= 10) {
-      out.status = "non_finite_loss";
-      if (log)
-        log("h=" + std::to_string(p.h) + ": non-finite " + what + " 10 times in a row at iteration " +
-            std::to_string(it + 1) + ": training stopped, the last good scheme is kept");
-      return true;
-    }
-    return false;
+    Vec x = scheme.params();
+    std::string happened;
+    const bool stop = adam.diverged(x, happened);
+    scheme.set_params(x);
+    out.halvings = adam.halvings();
+    if (stop) out.status = RunStatus::kNonFiniteLoss;
+    if (log)
+      log("h=" + std::to_string(p.h) + ": non-finite " + what + " at iteration " + std::to_string(it + 1) +
+          ": last good scheme restored" + (happened == "restored" ? "" : ", " + happened));
+    return stop;
   };
   const int n = static_cast<int>(std::min<long>(o.batch_size, p.starts.items.size()));
   const std::uint64_t pool = p.starts.items.size() + p.tube.states.size();
   Mat Zs(f.dim(), n);
   std::vector<Mat> targets(o.rollout_steps, Mat(f.dim(), n));
   for (int it = first; it < o.iterations; ++it) {
-    if (at_boundary &&
-        at_boundary({it, scheme.params(), best, adam, history, learning_rate, bad_in_a_row, restored, out.halvings})) {
+    if (at_boundary && at_boundary(it, scheme.params(), adam, history)) {
       *stopped = true;
       return out;
     }
@@ -312,8 +268,8 @@ CandidateResult train_scheme(const TrainingProblem& p, const FitOptions& o, Rng&
     if (o.moment_weight > 0 && l.num_dropped == 0) {
       Mat A_mom;
       Vec b_mom;
-      const RolloutLoss ml =
-          rollout_moment_loss(f, A, b, p.h, Zs, tK, p.moments.first, p.moments.second, {.A_bar = &A_mom, .b_bar = &b_mom});
+      const RolloutLoss ml = rollout_moment_loss(f, A, b, p.h, Zs, tK, p.moments.first, p.moments.second,
+                                                 {.A_bar = &A_mom, .b_bar = &b_mom});
       loss += o.moment_weight * ml.loss;
       A_bar += o.moment_weight * A_mom;
       b_bar += o.moment_weight * b_mom;
@@ -328,9 +284,6 @@ CandidateResult train_scheme(const TrainingProblem& p, const FitOptions& o, Rng&
       if (diverged(it, "loss")) break;
       continue;
     }
-    if (!restored) bad_in_a_row = 0;  // the last step led to a finite loss
-    restored = false;
-    best = scheme.params();
     Vec x = scheme.params();
     adam.step(x, scheme.pack_gradient(A_bar, b_bar));
     scheme.set_params(x);
@@ -356,6 +309,174 @@ bool better(const IntegratesSummary& a, const IntegratesSummary& b, double toler
   return a.worst_deviation < b.worst_deviation;
 }
 
+// What every step of the sweep shares: the judge's and the selection's states and references, the spectra, the
+// mini-batch stream, checkpoints.
+struct Sweep {
+  const VectorField& f;
+  const Dataset& fine;
+  const FitOptions& o;
+  const std::function<void(const std::string&)>& log;
+  const FitHooks& hooks;
+  FitSummary summary;
+  Mat Z0;                      // judge states (test split)
+  Mat Z_val;                   // selection states (training split)
+  Climatology val_reference;
+  Spectrum jacobian;
+  Mat tube_starts;
+  std::pair<Vec, Vec> moments;
+  std::string trained_name;
+  Rng rng;
+  std::uint64_t rng_draws = 0;
+  Boundaries boundaries;
+  std::vector<FitCandidate> done;  // the kept candidate of every finished h
+  std::vector<double> done_seconds;
+
+  const std::vector<std::complex<double>>& spectrum() const {
+    return o.stability_eigenvalues.empty() ? jacobian.stable : o.stability_eigenvalues;
+  }
+  IntegratesSummary select_verdict(const TrainableTableau& t, double h) const {
+    return judge_integrates(f, t.tableau(trained_name), h, Z_val, val_reference, o.judge);
+  }
+  // The rows of one h: the trained scheme, then every comparison scheme, judged from the test states.
+  void judge_rows(double h, int m, const TrainableTableau& t, const FitCandidate& kept, double seconds);
+};
+
+void Sweep::judge_rows(double h, int m, const TrainableTableau& t, const FitCandidate& kept, double seconds) {
+  FitRow trained;
+  trained.h = h;
+  trained.scheme = trained_name;
+  trained.trained = true;
+  trained.tableau = t.tableau(trained_name);
+  trained.loss_history = kept.history;
+  trained.train_seconds = seconds;
+  trained.status = kept.status;
+  trained.learning_rate_halvings = kept.halvings;
+  std::vector<FitRow> rows = {std::move(trained)};
+  for (const auto& c : o.compare) {
+    FitRow r;
+    r.h = h;
+    r.scheme = c;
+    r.tableau = named_tableau(c);
+    rows.push_back(r);
+  }
+  for (auto& r : rows) {
+    r.verdict = judge_integrates(f, r.tableau, h, Z0, summary.reference, o.judge);
+    r.one_step_rmse = one_step_rmse(f, r.tableau, h, m, fine.test);
+    r.order = order(r.tableau);
+    r.real_axis_interval = real_axis_interval(r.tableau);
+    if (log)
+      log("h=" + std::to_string(h) + " " + r.scheme + ": " + (r.verdict.integrates ? "integrates" : "fails") +
+          " (bounded " + std::to_string(r.verdict.bounded_runs) + "/" + std::to_string(r.verdict.runs) +
+          ", worst deviation " + std::to_string(r.verdict.worst_deviation) + ", one-step rmse " +
+          std::to_string(r.one_step_rmse) + ")");
+    summary.rows.push_back(std::move(r));
+  }
+}
+
+// The kept candidate at one h (index hi of the sorted steps) and where the training of candidates stands.
+struct StepState {
+  std::optional<TrainableTableau> kept;
+  FitCandidate kept_result;
+  IntegratesSummary kept_verdict;
+};
+
+// Seeded random search on the selection states around the kept scheme: a perturbed scheme replaces it when it is
+// better by the candidate order. Seeded per h apart from the mini-batch stream; the test states play no part.
+void refine_search(Sweep& w, size_t hi, double h, StepState& st) {
+  const FitOptions& o = w.o;
+  if (o.candidates == 1) st.kept_verdict = w.select_verdict(*st.kept, h);
+  Rng search(static_cast<std::uint64_t>(o.seed) ^ (0x736561726368ULL + hi));  // "search"
+  for (int t = 0; t < o.refine_trials; ++t) {
+    TrainableTableau trial = *st.kept;
+    Vec x = trial.params();
+    for (Eigen::Index i = 0; i < x.size(); ++i) x(i) += o.refine_scale * search.normal();
+    trial.set_params(x);
+    trial.project_order(o.order);
+    const IntegratesSummary v = w.select_verdict(trial, h);
+    if (!better(v, st.kept_verdict, o.judge.tolerance)) continue;
+    if (w.log)
+      w.log("h=" + std::to_string(h) + " search " + std::to_string(t + 1) + ": bounded " +
+            std::to_string(v.bounded_runs) + "/" + std::to_string(v.runs) + " on training states, deviation " +
+            std::to_string(v.worst_deviation));
+    st.kept = trial;
+    st.kept_verdict = v;
+  }
+}
+
+// Trains the candidates at step hs[hi] from `scheme` and keeps the best; then the search. False: stopped.
+bool fit_step(Sweep& w, size_t hi, double h, TrainableTableau& scheme, const FitCheckpoint* resume) {
+  const FitOptions& o = w.o;
+  const int m = stride_of(h, w.fine.h);
+  const Starts starts = rollout_starts(w.fine.train, m, o.rollout_steps);
+  if (starts.items.empty())
+    throw std::invalid_argument("the training split is too short for the rollouts at h = " + std::to_string(h));
+  const auto t_start = std::chrono::steady_clock::now();
+  const double seconds_before = resume ? resume->seconds : 0.0;
+  auto seconds = [&] {
+    return seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  };
+  const Split tube = tube_split(w.f, w.tube_starts, w.fine.h, m, o.rollout_steps);
+  const TrainingProblem problem{w.f, w.fine.train, starts, tube, w.spectrum(), w.jacobian.unstable, w.moments, h, m};
+  StepState st;
+  if (resume && resume->has_kept) {
+    st.kept = scheme;
+    st.kept->set_params(resume->kept.scheme);
+    st.kept_result = resume->kept;
+    st.kept_verdict.runs = o.selection_runs;
+    st.kept_verdict.bounded_runs = resume->kept_bounded_runs;
+    st.kept_verdict.worst_deviation = resume->kept_deviation;
+    st.kept_verdict.integrates =
+        st.kept_verdict.bounded_runs == st.kept_verdict.runs && st.kept_verdict.worst_deviation <= o.judge.tolerance;
+  }
+  for (int c = resume ? resume->candidate : 0; c < o.candidates; ++c) {
+    TrainableTableau candidate = scheme;
+    auto at_boundary = [&](int iteration, const Vec& params, const GuardedAdam& adam, const std::vector<double>& history) {
+      const bool stop = w.boundaries.stop_here(w.hooks, [&] {
+        FitCheckpoint s{.h_index = static_cast<int>(hi), .candidate = c, .iteration = iteration, .start = scheme.params(),
+                        .params = params, .adam = adam.state(), .history = history, .rng_draws = w.rng_draws};
+        s.has_kept = st.kept.has_value();
+        if (st.kept) {
+          s.kept = st.kept_result;
+          s.kept.scheme = st.kept->params();
+          s.kept_bounded_runs = st.kept_verdict.bounded_runs;
+          s.kept_deviation = st.kept_verdict.worst_deviation;
+        }
+        s.seconds = seconds();
+        s.done = w.done;
+        s.done_seconds = w.done_seconds;
+        return s;
+      });
+      if (stop && w.log) w.log("stopped on request; the state is saved");
+      return stop;
+    };
+    bool stopped = false;
+    const FitCheckpoint* from = resume && c == resume->candidate ? resume : nullptr;
+    const double margin =
+        o.candidate_margins.empty() ? o.stability_margin : o.candidate_margins[c % o.candidate_margins.size()];
+    FitCandidate result = train_scheme(problem, o, w.rng, w.rng_draws, margin, candidate, w.log, from, at_boundary,
+                                       &stopped);
+    if (stopped) return false;
+    if (o.candidates > 1) {
+      const IntegratesSummary v = w.select_verdict(candidate, h);
+      if (w.log)
+        w.log("h=" + std::to_string(h) + " candidate " + std::to_string(c + 1) + ": bounded " +
+              std::to_string(v.bounded_runs) + "/" + std::to_string(v.runs) + " on training states, deviation " +
+              std::to_string(v.worst_deviation) + " (stability margin " + std::to_string(margin) + ")");
+      if (st.kept && !better(v, st.kept_verdict, o.judge.tolerance)) continue;
+      st.kept_verdict = v;
+    }
+    st.kept = candidate;
+    st.kept_result = std::move(result);
+  }
+  if (o.refine_trials > 0) refine_search(w, hi, h, st);
+  scheme = *st.kept;
+  st.kept_result.scheme = scheme.params();
+  w.done.push_back(st.kept_result);
+  w.done_seconds.push_back(seconds());
+  w.judge_rows(h, m, scheme, st.kept_result, w.done_seconds.back());
+  return true;
+}
+
 }  // namespace
 
 FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vector<double>& steps,
@@ -367,234 +488,61 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
                                 std::to_string(f.dim()));
   std::vector<double> hs = steps;
   std::sort(hs.begin(), hs.end());
-  for (double h : hs) {
-    if (!(h > 0) || !std::isfinite(h)) throw std::invalid_argument("every h must be positive");
-    stride_of(h, fine.h);
+  for (size_t i = 0; i < hs.size(); ++i) {
+    if (!(hs[i] > 0) || !std::isfinite(hs[i])) throw std::invalid_argument("every h must be positive");
+    if (i > 0 && hs[i] == hs[i - 1]) throw std::invalid_argument("h = " + std::to_string(hs[i]) + " is given twice");
+    stride_of(hs[i], fine.h);
   }
+  Sweep w{.f = f, .fine = fine, .o = o, .log = log, .hooks = hooks, .rng = Rng(static_cast<std::uint64_t>(o.seed))};
   // Judge from judge_runs states spread over the test split; select candidates from selection_runs training states.
-  const Mat Z0 = spread_states(fine.test, o.judge_runs, "test");
-  FitSummary summary;
+  w.Z0 = spread_states(fine.test, o.judge_runs, "test");
   if (log) log("reference climatology from " + std::to_string(o.judge_runs) + " test states");
-  summary.reference = reference_climatology(f, Z0, o.judge);
-  const bool selecting = o.candidates > 1 || o.refine_trials > 0;
-  const Mat Z_val = selecting ? spread_states(fine.train, o.selection_runs, "training") : Mat();
-  const Climatology val_reference = selecting ? reference_climatology(f, Z_val, o.judge) : Climatology();
-  const Spectrum jacobian = jacobian_spectrum(f, fine.train, o.stability_states);
-  const auto& spectrum = o.stability_eigenvalues.empty() ? jacobian.stable : o.stability_eigenvalues;
-  const Mat tube_starts = tube_start_states(fine.train, o.tube_states, o.tube_noise, o.seed);
-  const std::pair<Vec, Vec> moments = split_moments(fine.train);
-
+  w.summary.reference = reference_climatology(f, w.Z0, o.judge);
+  if (o.candidates > 1 || o.refine_trials > 0) {
+    w.Z_val = spread_states(fine.train, o.selection_runs, "training");
+    w.val_reference = reference_climatology(f, w.Z_val, o.judge);
+  }
+  w.jacobian = jacobian_spectrum(f, fine.train, o.stability_states);
+  w.tube_starts = tube_start_states(fine.train, o.tube_states, o.tube_noise, o.seed);
+  w.moments = split_moments(fine.train);
+  w.trained_name = "trk" + std::to_string(o.stages);
   TrainableTableau scheme(o.stages, o.init);
   scheme.project_order(o.order);
-  const std::string trained_name = "trk" + std::to_string(o.stages);
-  Rng rng(static_cast<std::uint64_t>(o.seed));
-  std::uint64_t rng_draws = 0;
-
-  // The rows of one h: the trained scheme, then every comparison scheme, judged from the test states.
-  auto judge_rows = [&](double h, int m, FitRow row) {
-    std::vector<FitRow> rows = {std::move(row)};
-    for (const auto& c : o.compare) {
-      FitRow r;
-      r.h = h;
-      r.scheme = c;
-      r.tableau = named_tableau(c);
-      rows.push_back(r);
-    }
-    for (auto& r : rows) {
-      r.verdict = judge_integrates(f, r.tableau, h, Z0, summary.reference, o.judge);
-      r.one_step_rmse = one_step_rmse(f, r.tableau, h, m, fine.test);
-      r.order = order(r.tableau);
-      r.real_axis_interval = real_axis_interval(r.tableau);
-      if (log)
-        log("h=" + std::to_string(h) + " " + r.scheme + ": " + (r.verdict.integrates ? "integrates" : "fails") +
-            " (bounded " + std::to_string(r.verdict.bounded_runs) + "/" + std::to_string(r.verdict.runs) +
-            ", worst deviation " + std::to_string(r.verdict.worst_deviation) + ", one-step rmse " +
-            std::to_string(r.one_step_rmse) + ")");
-      summary.rows.push_back(std::move(r));
-    }
-  };
-  auto trained_row = [&](double h, const TrainableTableau& t, std::vector<double> history, double seconds,
-                         const std::string& status, int halvings) {
-    FitRow row;
-    row.h = h;
-    row.scheme = trained_name;
-    row.trained = true;
-    row.tableau = t.tableau(trained_name);
-    row.loss_history = std::move(history);
-    row.train_seconds = seconds;
-    row.status = status;
-    row.learning_rate_halvings = halvings;
-    return row;
-  };
 
   // Resuming: the steps finished before the checkpoint are judged again from their schemes.
   const FitCheckpoint* resume = hooks.resume;
-  std::vector<Vec> done_schemes;
-  std::vector<std::vector<double>> done_histories;
-  std::vector<double> done_seconds;
-  std::vector<std::string> done_status;
-  std::vector<int> done_halvings;
   size_t first_h = 0;
   if (resume) {
     const Eigen::Index np = scheme.params().size();
-    const size_t done = resume->done_schemes.size();
-    if (resume->h_index < 0 || static_cast<size_t>(resume->h_index) >= hs.size() || done != static_cast<size_t>(resume->h_index) ||
-        resume->done_histories.size() != done || resume->done_seconds.size() != done ||
-        resume->done_status.size() != done || resume->done_halvings.size() != done || resume->scheme.size() != np ||
-        resume->candidate < 0 || resume->candidate >= o.candidates)
-      throw std::invalid_argument("checkpoint: does not match these steps and options");
-    for (size_t k = 0; k < done; ++k) {
-      if (resume->done_schemes[k].size() != np) throw std::invalid_argument("checkpoint: does not match these options");
+    const size_t num_done = resume->done.size();
+    bool fits = resume->h_index >= 0 && static_cast<size_t>(resume->h_index) < hs.size() &&
+                num_done == static_cast<size_t>(resume->h_index) && resume->done_seconds.size() == num_done &&
+                resume->start.size() == np && resume->candidate >= 0 && resume->candidate < o.candidates;
+    for (const FitCandidate& d : resume->done) fits = fits && d.scheme.size() == np;
+    if (!fits) throw std::invalid_argument("checkpoint: does not match these steps and options");
+    for (size_t k = 0; k < num_done; ++k) {
       TrainableTableau t = scheme;
-      t.set_params(resume->done_schemes[k]);
-      judge_rows(hs[k], stride_of(hs[k], fine.h),
-                 trained_row(hs[k], t, resume->done_histories[k], resume->done_seconds[k], resume->done_status[k],
-                             resume->done_halvings[k]));
+      t.set_params(resume->done[k].scheme);
+      w.judge_rows(hs[k], stride_of(hs[k], fine.h), t, resume->done[k], resume->done_seconds[k]);
     }
-    done_schemes = resume->done_schemes;
-    done_histories = resume->done_histories;
-    done_seconds = resume->done_seconds;
-    done_status = resume->done_status;
-    done_halvings = resume->done_halvings;
-    scheme.set_params(resume->scheme);
-    for (std::uint64_t k = 0; k < resume->rng_draws; ++k) rng.next_u64();
-    rng_draws = resume->rng_draws;
+    w.done = resume->done;
+    w.done_seconds = resume->done_seconds;
+    scheme.set_params(resume->start);
+    for (std::uint64_t k = 0; k < resume->rng_draws; ++k) w.rng.next_u64();
+    w.rng_draws = resume->rng_draws;
     first_h = static_cast<size_t>(resume->h_index);
   }
-  long boundaries = 0;
   for (size_t hi = first_h; hi < hs.size(); ++hi) {
-    const double h = hs[hi];
-    const bool resuming_here = resume && hi == first_h;
-    const int m = stride_of(h, fine.h);
     if (!o.continuation) {
       scheme = TrainableTableau(o.stages, o.init);
       scheme.project_order(o.order);
     }
-    const Starts starts = rollout_starts(fine.train, m, o.rollout_steps);
-    if (starts.items.empty()) throw std::invalid_argument("the training split is too short for the rollouts at h = " +
-                                                          std::to_string(h));
-    const auto t_start = std::chrono::steady_clock::now();
-    const double seconds_before = resuming_here ? resume->seconds : 0.0;
-    const Split tube = tube_split(f, tube_starts, fine.h, m, o.rollout_steps);
-    const TrainingProblem problem{f, fine.train, starts, tube, spectrum, jacobian.unstable, moments, h, m};
-    std::optional<TrainableTableau> kept;
-    IntegratesSummary kept_verdict;
-    CandidateResult kept_result;
-    int first_candidate = 0;
-    if (resuming_here) {
-      first_candidate = resume->candidate;
-      if (resume->has_kept) {
-        kept = scheme;
-        kept->set_params(resume->kept);
-        kept_result.history = resume->kept_history;
-        kept_result.status = resume->kept_status;
-        kept_result.halvings = resume->kept_halvings;
-        kept_verdict.runs = o.selection_runs;
-        kept_verdict.bounded_runs = resume->kept_bounded_runs;
-        kept_verdict.worst_deviation = resume->kept_deviation;
-        kept_verdict.integrates =
-            kept_verdict.bounded_runs == kept_verdict.runs && kept_verdict.worst_deviation <= o.judge.tolerance;
-      }
+    if (!fit_step(w, hi, hs[hi], scheme, resume && hi == first_h ? resume : nullptr)) {
+      w.summary.status = RunStatus::kInterrupted;
+      return w.summary;
     }
-    for (int c = first_candidate; c < o.candidates; ++c) {
-      TrainableTableau candidate = scheme;
-      // At the top of every training iteration: save every checkpoint_every iterations, or when asked to stop.
-      auto at_boundary = [&](const CandidateProgress& p) {
-        const bool stop = hooks.stop_requested && hooks.stop_requested();
-        const bool periodic = hooks.checkpoint_every > 0 && boundaries > 0 && boundaries % hooks.checkpoint_every == 0;
-        ++boundaries;
-        if ((stop || periodic) && hooks.save) {
-          FitCheckpoint s;
-          s.h_index = static_cast<int>(hi);
-          s.candidate = c;
-          s.iteration = p.iteration;
-          s.scheme = scheme.params();
-          s.params = p.params;
-          s.best = p.best;
-          s.adam_m = p.adam.m();
-          s.adam_v = p.adam.v();
-          s.adam_t = p.adam.iteration();
-          s.history = p.history;
-          s.learning_rate = p.learning_rate;
-          s.bad_in_a_row = p.bad_in_a_row;
-          s.restored = p.restored;
-          s.learning_rate_halvings = p.halvings;
-          s.rng_draws = rng_draws;
-          s.has_kept = kept.has_value();
-          if (kept) {
-            s.kept = kept->params();
-            s.kept_history = kept_result.history;
-            s.kept_status = kept_result.status;
-            s.kept_halvings = kept_result.halvings;
-            s.kept_bounded_runs = kept_verdict.bounded_runs;
-            s.kept_deviation = kept_verdict.worst_deviation;
-          }
-          s.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-          s.done_schemes = done_schemes;
-          s.done_histories = done_histories;
-          s.done_seconds = done_seconds;
-          s.done_status = done_status;
-          s.done_halvings = done_halvings;
-          hooks.save(s);
-        }
-        if (stop && log) log("stopped on request; the state is saved");
-        return stop;
-      };
-      bool stopped = false;
-      const FitCheckpoint* from = resuming_here && c == first_candidate ? resume : nullptr;
-      const double margin =
-          o.candidate_margins.empty() ? o.stability_margin : o.candidate_margins[c % o.candidate_margins.size()];
-      CandidateResult result =
-          train_scheme(problem, o, rng, rng_draws, margin, candidate, log, from, at_boundary, &stopped);
-      if (stopped) {
-        summary.status = "interrupted";
-        return summary;
-      }
-      if (o.candidates > 1) {
-        const IntegratesSummary v = judge_integrates(f, candidate.tableau(trained_name), h, Z_val, val_reference, o.judge);
-        if (log)
-          log("h=" + std::to_string(h) + " candidate " + std::to_string(c + 1) + ": bounded " +
-              std::to_string(v.bounded_runs) + "/" + std::to_string(v.runs) + " on training states, deviation " +
-              std::to_string(v.worst_deviation) + " (stability margin " + std::to_string(margin) + ")");
-        if (kept && !better(v, kept_verdict, o.judge.tolerance)) continue;
-        kept_verdict = v;
-      }
-      kept = candidate;
-      kept_result = std::move(result);
-    }
-    if (o.refine_trials > 0) {
-      // Random search on the selection states around the kept scheme: a perturbed scheme replaces it when it is
-      // better by the candidate order. Seeded per h apart from the mini-batch stream; the test states play no part.
-      if (o.candidates == 1)
-        kept_verdict = judge_integrates(f, kept->tableau(trained_name), h, Z_val, val_reference, o.judge);
-      Rng search(static_cast<std::uint64_t>(o.seed) ^ (0x736561726368ULL + hi));  // "search"
-      for (int t = 0; t < o.refine_trials; ++t) {
-        TrainableTableau trial = *kept;
-        Vec x = trial.params();
-        for (Eigen::Index i = 0; i < x.size(); ++i) x(i) += o.refine_scale * search.normal();
-        trial.set_params(x);
-        trial.project_order(o.order);
-        const IntegratesSummary v = judge_integrates(f, trial.tableau(trained_name), h, Z_val, val_reference, o.judge);
-        if (!better(v, kept_verdict, o.judge.tolerance)) continue;
-        if (log)
-          log("h=" + std::to_string(h) + " search " + std::to_string(t + 1) + ": bounded " +
-              std::to_string(v.bounded_runs) + "/" + std::to_string(v.runs) + " on training states, deviation " +
-              std::to_string(v.worst_deviation));
-        kept = trial;
-        kept_verdict = v;
-      }
-    }
-    scheme = *kept;
-    const double seconds =
-        seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-    done_schemes.push_back(scheme.params());
-    done_histories.push_back(kept_result.history);
-    done_seconds.push_back(seconds);
-    done_status.push_back(kept_result.status);
-    done_halvings.push_back(kept_result.halvings);
-    judge_rows(h, m, trained_row(h, scheme, kept_result.history, seconds, kept_result.status, kept_result.halvings));
   }
-  return summary;
+  return w.summary;
 }
 
 }  // namespace trk

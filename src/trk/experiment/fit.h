@@ -24,7 +24,11 @@
 #include "trk/experiment/integrates.h"
 #include "trk/field/vector_field.h"
 #include "trk/tableau/butcher_tableau.h"
+#include "trk/core/fields.h"
+#include "trk/core/run_hooks.h"
+#include "trk/core/status.h"
 #include "trk/train/adam.h"
+#include "trk/train/guarded_adam.h"
 
 namespace trk {
 
@@ -65,16 +69,46 @@ struct FitOptions {
   double refine_scale = 0.02;
   std::int64_t seed = 0;
   // Non-finite loss, gradient or parameters, or most rollouts of a mini-batch beyond judge.bound (a scheme thrown
-  // out of reach, though the few rollouts left give a finite loss): the step is undone (last good scheme).
-  // "stop": after 10 such results with no step between them that led to a finite loss, the candidate stops with
-  // status "non_finite_loss" and keeps the last good scheme. "lower_lr": each time, the learning rate is halved
-  // (Adam moments kept when finite), up to 10 times, then as "stop".
-  std::string on_divergence = "stop";
+  // out of reach, though the few rollouts left give a finite loss): the step is undone (train/guarded_adam.h).
+  OnDivergence on_divergence = OnDivergence::kStop;
   int judge_runs = 20;
   IntegratesOptions judge;
   std::vector<std::string> compare = {"rk4"};
   std::string validation_error() const;
 };
+
+template <class V>
+void visit_fields(FitOptions& o, V&& v) {
+  v(Field{"stages", "stages q of the trained scheme"}, o.stages);
+  v(Field{"compare", "classical schemes judged beside it"}, o.compare);
+  v(Field{"init", "classical | zeros | euler_substeps | a named tableau"}, o.init);
+  v(Field{"order", "order conditions held exactly (1: sum b = 1, the paper; up to 4)"}, o.order);
+  v(Field{"iterations", "Adam iterations per h and candidate"}, o.iterations);
+  v(Field{"batch_size", "rollouts per iteration"}, o.batch_size);
+  v(Field{"rollout_steps", "steps K of the rollout loss"}, o.rollout_steps);
+  visit_fields(o.adam, v);
+  v(Field{"stability_weight", "weight of the stability penalty"}, o.stability_weight);
+  v(Field{"stability_states", "training states whose Jacobian spectrum the penalty uses"}, o.stability_states);
+  v(Field{"stability_margin", "the penalty's eigenvalues are scaled by 1 + margin"}, o.stability_margin);
+  v(Field{"candidate_margins", "stability margins the candidates cycle through (overrides stability_margin)"},
+    o.candidate_margins);
+  v(Field{"amplification_weight", "weight of the growth penalty |R(mu h)| <= |exp(mu h)| (unstable mu)"},
+    o.amplification_weight);
+  v(Field{"moment_weight", "weight of the moment loss of the rollouts"}, o.moment_weight);
+  v(Field{"tube_states", "perturbed training states with reference rollouts (0: none)"}, o.tube_states);
+  v(Field{"tube_noise", "their noise, in standard deviations of each component"}, o.tube_noise);
+  v(Field{"continuation", "start every h from the scheme kept at the previous h"}, o.continuation);
+  v(Field{"candidates", "trainings per h; the one that integrates best from training states is kept"},
+    o.candidates);
+  v(Field{"selection_runs", "training states the candidates are judged from"}, o.selection_runs);
+  v(Field{"refine_trials", "perturbed copies of the kept scheme judged from the selection states"},
+    o.refine_trials);
+  v(Field{"refine_scale", "standard deviation of those perturbations"}, o.refine_scale);
+  v(Field{"seed", "seed of the mini-batches"}, o.seed);
+  v(Field{"on_divergence", "non-finite loss: stop (keep the last good scheme) | lower_lr (halve the learning rate)"},
+    o.on_divergence);
+  v(Field{"judge_runs", "test states the integrates verdict is judged from"}, o.judge_runs);
+}
 
 struct FitRow {
   double h = 0.0;
@@ -87,54 +121,68 @@ struct FitRow {
   double real_axis_interval = 0.0;
   std::vector<double> loss_history;   // trained rows: loss per iteration
   double train_seconds = 0.0;
-  std::string status = "completed";   // trained rows: or "non_finite_loss" (stopped, last good scheme kept)
-  int learning_rate_halvings = 0;     // trained rows, on_divergence = "lower_lr"
+  RunStatus status = RunStatus::kCompleted;  // trained rows: or non_finite_loss (stopped, last good scheme kept)
+  int learning_rate_halvings = 0;     // trained rows, on_divergence = lower_lr
 };
 
 struct FitSummary {
   Climatology reference;
   std::vector<FitRow> rows;           // ordered by h, trained scheme first
-  std::string status = "completed";   // or "interrupted" (stopped on request after a checkpoint; rows incomplete)
+  RunStatus status = RunStatus::kCompleted;  // or interrupted (stopped on request after a checkpoint)
 };
 
-// The state of fit_sweep at an iteration boundary: everything it needs to continue bit for bit. The steps
-// finished before are kept as their trained schemes (their verdicts are computed again on resume).
+// A candidate's training: its scheme, loss per iteration and how it ended.
+struct FitCandidate {
+  Vec scheme;
+  std::vector<double> history;
+  RunStatus status = RunStatus::kCompleted;
+  int halvings = 0;
+};
+template <class V>
+void visit_state(FitCandidate& c, V&& v) {
+  v("scheme", c.scheme);
+  v("history", c.history);
+  v("status", c.status);
+  v("halvings", c.halvings);
+}
+
+// The state of fit_sweep at the top of a training iteration: everything it needs to continue bit for bit. The
+// steps finished before are kept as their trained schemes (their verdicts are computed again on resume).
 struct FitCheckpoint {
   int h_index = 0, candidate = 0, iteration = 0;  // next iteration of this candidate at the h_index-th smallest h
-  Vec scheme;                                     // the scheme every candidate at this h starts from
-  Vec params, best;                               // the candidate's parameters and its last finite-loss ones
-  Vec adam_m, adam_v;
-  long adam_t = 0;
+  Vec start;                                      // the scheme every candidate at this h starts from
+  Vec params;                                     // the candidate's parameters
+  GuardedAdamState adam;
   std::vector<double> history;                    // the candidate's loss history so far
   std::uint64_t rng_draws = 0;                    // mini-batch draws so far (all steps and candidates)
-  bool has_kept = false;                          // the best earlier candidate at this h
-  Vec kept;
-  std::vector<double> kept_history;
+  bool has_kept = false;                          // the best earlier candidate at this h, and its verdict
+  FitCandidate kept;
   int kept_bounded_runs = 0;
   double kept_deviation = 0.0;
   double seconds = 0.0;                           // training time at this h so far
-  std::vector<Vec> done_schemes;                  // per finished h: trained scheme, loss history, seconds
-  std::vector<std::vector<double>> done_histories;
+  std::vector<FitCandidate> done;                 // per finished h: the kept candidate
   std::vector<double> done_seconds;
-  // on_divergence: the candidate's learning rate, non-finite results since its last good step, whether its scheme
-  // was just put back, and its halvings; the status and halvings of the kept candidate and of every finished h
-  // ("completed" | "non_finite_loss").
-  double learning_rate = 0.0;
-  int bad_in_a_row = 0, learning_rate_halvings = 0;
-  bool restored = false;
-  std::string kept_status = "completed";
-  int kept_halvings = 0;
-  std::vector<std::string> done_status;
-  std::vector<int> done_halvings;
 };
+template <class V>
+void visit_state(FitCheckpoint& c, V&& v) {
+  v("h_index", c.h_index);
+  v("candidate", c.candidate);
+  v("iteration", c.iteration);
+  v("start", c.start);
+  v("params", c.params);
+  v.group("adam", c.adam);
+  v("history", c.history);
+  v("rng_draws", c.rng_draws);
+  v("has_kept", c.has_kept);
+  v.group("kept", c.kept);
+  v("kept_bounded_runs", c.kept_bounded_runs);
+  v("kept_deviation", c.kept_deviation);
+  v("seconds", c.seconds);
+  v.list("done", c.done);
+  v("done_seconds", c.done_seconds);
+}
 
-// Checkpointing and stopping for long runs (the library writes no file: `save` does).
-struct FitHooks {
-  int checkpoint_every = 0;                          // training iterations between saves; 0: none
-  std::function<void(const FitCheckpoint&)> save;    // also called when a stop is requested
-  std::function<bool()> stop_requested;              // polled every iteration; true: save, status "interrupted"
-  const FitCheckpoint* resume = nullptr;             // continue from this state (same data and options)
-};
+using FitHooks = RunHooks<FitCheckpoint>;
 
 // `fine`: a dataset whose sampling step divides every h. Throws std::invalid_argument on bad options or data.
 // A run resumed from a checkpoint ends with the same rows as one that was never stopped.

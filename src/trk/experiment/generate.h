@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "trk/core/fields.h"
 #include "trk/experiment/dataset.h"
 #include "trk/field/systems.h"
 
@@ -31,6 +32,20 @@ struct GenerateOptions {
   std::string validation_error() const;
   double resolved_spin_up() const;
 };
+
+// The keys of a config's "generate" section (system and parameters are the config's own keys).
+template <class V>
+void visit_fields(GenerateOptions& o, V&& v) {
+  v(Field{"h", "sampling step"}, o.h);
+  v(Field{"train_steps", "training pairs (steps of the training trajectory)"}, o.train_steps);
+  v(Field{"test_steps", "steps of each test trajectory"}, o.test_steps);
+  v(Field{"test_trajectories", "test trajectories"}, o.test_trajectories);
+  v(Field{"seed", "seed of the gaps between trajectories and of the noise"}, o.seed);
+  v(Field{"noise", "standard deviation of the noise added to the training samples"}, o.noise);
+  v(Field{"spin_up", "time units before the first sample (< 0: the system's default)"}, o.spin_up);
+  v(Field{"rtol", "reference integrator's relative tolerance"}, o.rtol);
+  v(Field{"atol", "reference integrator's absolute tolerance"}, o.atol);
+}
 
 // Throws std::invalid_argument on invalid options, std::runtime_error if the reference solve fails.
 // `progress(done, total)` is called now and then with the number of samples written.

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "trk/core/fields.h"
 #include "trk/field/vector_field.h"
 
 namespace trk {
@@ -21,6 +22,13 @@ struct ModelOptions {
   // First invalid field with what is expected, or "" when valid.
   std::string validation_error() const;
 };
+// The seed is set by the run (identify's model_seed).
+template <class V>
+void visit_fields(ModelOptions& o, V&& v) {
+  v(Field{"num_products", "bilinear: number of products"}, o.num_products);
+  v(Field{"widths", "mlp: hidden layer widths, e.g. 64,64"}, o.widths);
+  v(Field{"activation", "mlp: tanh | relu"}, o.activation);
+}
 
 std::vector<std::string> model_names();  // {"bilinear", "mlp"}
 

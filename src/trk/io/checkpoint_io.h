@@ -3,15 +3,16 @@
 // configuration it belongs to. Written atomically (temporary name, rename), so a killed run leaves either the
 // previous checkpoint or the new one. Doubles are stored as float64, so a resumed run continues bit for bit.
 //
-// Layout ("trk-checkpoint", version 2): attributes format, format_version, command ("identify" | "fit"),
+// Layout ("trk-checkpoint", version 3): attributes format, format_version, command ("identify" | "fit"),
 // configuration (JSON string: the run's options and data, compared on --resume), data_hash (16 hex digits:
-// io::content_hash of the training data, compared on --resume; new in version 2), the scalar fields of the
-// state; datasets for its vectors (a list of vectors as a matrix, one vector per row). Version 1 files (no
-// data_hash) are still read, with data_hash empty.
+// io::content_hash of the training data, compared on --resume); then the state as its visit_state lists it
+// (experiment/identify.h, experiment/fit.h): numbers, flags and names as attributes, vectors as datasets (a list of
+// vectors as a matrix, one vector per row), nested states as groups, a list of states as a group of groups "0",
+// "1", ... with a "size" attribute. Versions 1 and 2 (written before the optimiser states had their own
+// structs) are refused with one line.
 #pragma once
 #include <cstdint>
 #include <filesystem>
-#include <optional>
 
 #include "trk/experiment/fit.h"
 #include "trk/experiment/identify.h"
@@ -22,7 +23,7 @@ namespace trk::io {
 struct IdentifyCheckpointFile {
   IdentifyCheckpoint state;
   json configuration;
-  std::optional<std::uint64_t> data_hash;  // empty: a version 1 checkpoint, written before the hash was stored
+  std::uint64_t data_hash = 0;
 };
 void write_identify_checkpoint(const std::filesystem::path& path, const IdentifyCheckpoint& state,
                                const json& configuration, std::uint64_t data_hash);
@@ -32,7 +33,7 @@ IdentifyCheckpointFile read_identify_checkpoint(const std::filesystem::path& pat
 struct FitCheckpointFile {
   FitCheckpoint state;
   json configuration;
-  std::optional<std::uint64_t> data_hash;  // as above
+  std::uint64_t data_hash = 0;
 };
 void write_fit_checkpoint(const std::filesystem::path& path, const FitCheckpoint& state, const json& configuration,
                           std::uint64_t data_hash);

@@ -3,8 +3,9 @@
 #include <cmath>
 
 #include "trk/field/polynomial.h"
+#include "trk/io/atomic_file.h"
 #include "trk/io/hdf5_util.h"
-#include "trk/tableau/named_tableaux.h"
+#include "trk/io/options_io.h"
 
 namespace trk::io {
 
@@ -20,6 +21,12 @@ double mean(const std::vector<long>& v) {
 }
 
 }  // namespace
+
+json identify_configuration(const IdentifyOptions& o) {
+  json j = fields_to_json(o);
+  j["solver"] = o.solver;
+  return j;
+}
 
 json identify_to_json(const IdentifySummary& s, const Dataset& data, const std::string& data_path) {
   const FlowMap& psi = s.flow_map;
@@ -45,7 +52,7 @@ json identify_to_json(const IdentifySummary& s, const Dataset& data, const std::
               {"iterations", s.iterations},
               {"train_seconds", s.train_seconds},
               {"final_loss", s.loss_history.empty() ? json(nullptr) : number_or_null(s.loss_history.back())},
-              {"status", s.status},
+              {"status", to_string(s.status)},
               {"data", data_path}};
   if (psi.solver.kind == SolverKind::kTrainable || psi.solver.kind == SolverKind::kFixed)
     row["tableau"] = {{"A", to_json(psi.tableau.A)}, {"b", to_json(psi.tableau.b)}, {"c", to_json(psi.tableau.c)}};
@@ -62,8 +69,18 @@ json identify_to_json(const IdentifySummary& s, const Dataset& data, const std::
   return row;
 }
 
-json evaluation_to_json(const json& trained, const EvaluateSummary& e, const Dataset& data,
-                        const std::string& data_path, const std::string& model_path) {
+void write_identify_results(const std::filesystem::path& dir, const IdentifySummary& s, const Dataset& data,
+                            const std::string& data_path, const json& configuration) {
+  const json row = identify_to_json(s, data, data_path);
+  ensure_writable_directory(dir);
+  write_model_h5(dir / "model.h5", s, row, configuration);
+  json full = row;
+  full["configuration"] = configuration;
+  write_json_atomic(dir / "identify.json", full);
+}
+
+void write_evaluation_json(const std::filesystem::path& path, const json& trained, const EvaluateSummary& e,
+                           const Dataset& data, const std::string& data_path, const std::string& model_path) {
   json row = trained;
   row["system"] = data.system;
   row["rmse"] = {{"t0+h", number_or_null(e.at_h.rmse)}, {"t0+4h", number_or_null(e.at_4h.rmse)}};
@@ -73,7 +90,14 @@ json evaluation_to_json(const json& trained, const EvaluateSummary& e, const Dat
   row["nfe"]["inference_per_unit_time"] = e.inference_nfe_per_step / trained.at("h").get<double>();
   row["data"] = data_path;
   row["evaluated_model"] = model_path;
-  return row;
+  write_json_atomic(path, row);
+}
+
+json read_identify_json(const std::filesystem::path& path) {
+  const json j = read_json_file(path);
+  if (!j.is_object() || (j.contains("format") && j["format"] != "trk-identify"))
+    throw std::runtime_error(path.string() + ": format: expected \"trk-identify\" (an identify.json of trk identify)");
+  return j;
 }
 
 void write_model_h5(const std::filesystem::path& path, const IdentifySummary& s, const json& row,
@@ -86,12 +110,9 @@ void write_model_h5(const std::filesystem::path& path, const IdentifySummary& s,
     root.write_string_attribute("model", psi.model);
     root.write_double_attribute("h", psi.h);
     root.write_int_attribute("dim", psi.field->dim());
-    root.write_string_attribute("model_options",
-                                json{{"num_products", psi.model_options.num_products},
-                                     {"widths", psi.model_options.widths},
-                                     {"activation", psi.model_options.activation},
-                                     {"seed", psi.model_options.seed}}
-                                    .dump());
+    json model_options = fields_to_json(psi.model_options);
+    model_options["seed"] = psi.model_options.seed;
+    root.write_string_attribute("model_options", model_options.dump());
     root.write_double_attribute("rtol", psi.adaptive.control.rtol);
     root.write_double_attribute("atol", psi.adaptive.control.atol);
     root.write_string_attribute("row", row.dump());
@@ -138,11 +159,10 @@ LoadedModel read_model_h5(const std::filesystem::path& path) {
     psi.model = need_string("model");
     psi.h = need_double("h");
     const int dim = static_cast<int>(need_double("dim"));
-    const json mo = json::parse(need_string("model_options"));
-    psi.model_options.num_products = mo.at("num_products");
-    psi.model_options.widths = mo.at("widths").get<std::vector<int>>();
-    psi.model_options.activation = mo.at("activation");
+    json mo = json::parse(need_string("model_options"));
     psi.model_options.seed = mo.at("seed");
+    mo.erase("seed");
+    read_fields(mo, path.string() + ": model_options", psi.model_options);
     m.row = json::parse(need_string("row"));
     const Vec params = read_vec("params");
     if (psi.solver.kind == SolverKind::kSparseRegression) {
@@ -161,8 +181,8 @@ LoadedModel read_model_h5(const std::filesystem::path& path) {
     psi.tableau.A = f.read_matrix("A");
     psi.tableau.b = read_vec("b");
     psi.tableau.c = read_vec("c");
-    if (psi.solver.kind == SolverKind::kAdaptive || psi.solver.kind == SolverKind::kSparseRegression) {
-      psi.tableau = named_tableau("dopri8");
+    if (!psi.solver.fixed_step()) {
+      psi.tableau = psi.solver.named();
       psi.adaptive.control.rtol = need_double("rtol");
       psi.adaptive.control.atol = need_double("atol");
       psi.adaptive.max_steps = 100000;

@@ -1,5 +1,9 @@
-// Identification results: DIR/identify.json (the row the report reads) and DIR/model.h5 (everything needed to
-// evaluate the learned flow map again: model name, options and parameters, scheme, h, histories, configuration).
+// The documents of trk identify, each with its reader beside its writer:
+//   DIR/identify.json: the row the report reads (system, h, solver, model, rmse {t0+h, t0+4h}, diverged, nfe,
+//     iterations, train_seconds, final_loss, status, tableau (fixed-step solvers), sr_coefficients (sr),
+//     test_states, data) and the configuration echo;
+//   DIR/model.h5: everything needed to evaluate the learned flow map again (solver, model, its options and
+//     parameters, scheme, h, tolerances), the training histories, the row and the configuration.
 #pragma once
 #include <filesystem>
 #include <string>
@@ -9,12 +13,16 @@
 
 namespace trk::io {
 
-// identify.json: system, h, solver, model, rmse {t0+h, t0+4h}, diverged {t0+h, t0+4h}, nfe {...}, iterations,
-// train_seconds, status, tableau (trk solvers), sr_coefficients (sr), test_states, data.
+// The configuration echo of a run: the solver and every echoed field of IdentifyOptions, by its config key.
+json identify_configuration(const IdentifyOptions& o);
+
 json identify_to_json(const IdentifySummary& s, const Dataset& data, const std::string& data_path);
-// The same row for a model evaluated on other data (--evaluate): training fields taken from the model file.
-json evaluation_to_json(const json& trained_row, const EvaluateSummary& e, const Dataset& data,
-                        const std::string& data_path, const std::string& model_path);
+// model.h5, then identify.json (row + configuration), each written atomically.
+void write_identify_results(const std::filesystem::path& dir, const IdentifySummary& s, const Dataset& data,
+                            const std::string& data_path, const json& configuration);
+// identify.json for a model evaluated on other data (--evaluate): training fields taken from the model's row.
+void write_evaluation_json(const std::filesystem::path& path, const json& trained_row, const EvaluateSummary& e,
+                           const Dataset& data, const std::string& data_path, const std::string& model_path);
 
 void write_model_h5(const std::filesystem::path& path, const IdentifySummary& s, const json& row,
                     const json& configuration);
@@ -25,5 +33,8 @@ struct LoadedModel {
 };
 // Throws std::runtime_error naming the file and field on anything unexpected.
 LoadedModel read_model_h5(const std::filesystem::path& path);
+
+// identify.json as written above; throws std::runtime_error naming the file on one that is not.
+json read_identify_json(const std::filesystem::path& path);
 
 }  // namespace trk::io

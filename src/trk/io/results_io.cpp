@@ -3,6 +3,7 @@
 #include <cmath>
 #include <fmt/core.h>
 
+#include "trk/io/atomic_file.h"
 #include "trk/io/hdf5_util.h"
 
 namespace trk::io {
@@ -38,7 +39,7 @@ json fit_rows_to_json(const FitSummary& s) {
       row["train_seconds"] = r.train_seconds;
       row["iterations"] = r.loss_history.size();
       row["final_loss"] = r.loss_history.empty() ? json(nullptr) : number_or_null(r.loss_history.back());
-      row["status"] = r.status;
+      row["status"] = to_string(r.status);
       row["learning_rate_halvings"] = r.learning_rate_halvings;
     }
     rows.push_back(std::move(row));
@@ -63,6 +64,25 @@ void write_fit_h5(const std::filesystem::path& path, const FitSummary& s, const 
       if (r.trained) g.write_vector("loss_history", Eigen::Map<const Vec>(r.loss_history.data(), r.loss_history.size()));
     }
   });
+}
+
+void write_fit_results(const std::filesystem::path& dir, const FitSummary& s, const json& configuration,
+                       const std::function<void()>& between) {
+  ensure_writable_directory(dir);
+  write_fit_h5(dir / "fit.h5", s, configuration);
+  if (between) between();
+  write_json_atomic(dir / "fit.json", {{"format", "trk-fit"},
+                                       {"format_version", 1},
+                                       {"configuration", configuration},
+                                       {"rows", fit_rows_to_json(s)}});
+}
+
+json read_fit_json(const std::filesystem::path& path) {
+  const json j = read_json_file(path);
+  if (!j.is_object() || !j.contains("rows") || !j["rows"].is_array() ||
+      (j.contains("format") && j["format"] != "trk-fit"))
+    throw std::runtime_error(path.string() + ": expected a fit.json of trk fit (\"format\": \"trk-fit\", \"rows\")");
+  return j;
 }
 
 }  // namespace trk::io

@@ -1,7 +1,8 @@
-// Result tables as JSON (fit.json, ...) and their HDF5 companions (fit.h5). Rows are plain objects so that
-// `report` and other tools read them without trk.
+// The documents of trk fit, with their readers: DIR/fit.json ({"format": "trk-fit", "configuration", "rows"}) and
+// its HDF5 companion DIR/fit.h5. Rows are plain objects so that `report` and other tools read them without trk.
 #pragma once
 #include <filesystem>
+#include <functional>
 
 #include "trk/experiment/fit.h"
 #include "trk/io/json_io.h"
@@ -14,5 +15,10 @@ namespace trk::io {
 json fit_rows_to_json(const FitSummary& s);
 // fit.h5: /h (steps), and per row a group "<scheme>_h<h>" with A, b, c and loss_history (trained rows).
 void write_fit_h5(const std::filesystem::path& path, const FitSummary& s, const json& configuration);
+// fit.h5, then fit.json, each written atomically (`between` runs between the two: a test hook).
+void write_fit_results(const std::filesystem::path& dir, const FitSummary& s, const json& configuration,
+                       const std::function<void()>& between = {});
+// Throws std::runtime_error naming the file on one that is not a fit.json.
+json read_fit_json(const std::filesystem::path& path);
 
 }  // namespace trk::io

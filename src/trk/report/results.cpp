@@ -7,6 +7,8 @@
 #include <tuple>
 
 #include "trk/io/json_io.h"
+#include "trk/io/model_io.h"
+#include "trk/io/results_io.h"
 
 namespace trk::report {
 namespace fs = std::filesystem;
@@ -71,7 +73,7 @@ void check_format(const json& j, const fs::path& file, const std::string& format
 }
 
 IdentifyResult read_identify(const fs::path& file) {
-  const json j = io::read_json_file(file);
+  const json j = io::read_identify_json(file);
   check_format(j, file, "trk-identify");
   IdentifyResult r;
   r.file = file;
@@ -98,7 +100,7 @@ IdentifyResult read_identify(const fs::path& file) {
 }
 
 std::vector<FitResult> read_fit(const fs::path& file) {
-  const json j = io::read_json_file(file);
+  const json j = io::read_fit_json(file);
   check_format(j, file, "trk-fit");
   const std::string system = j.contains("configuration") && j["configuration"].contains("system") &&
                                      j["configuration"]["system"].is_string()

@@ -6,21 +6,6 @@
 
 namespace trk {
 
-std::string to_string(LrSchedule s) {
-  switch (s) {
-    case LrSchedule::kConstant: return "constant";
-    case LrSchedule::kCosine: return "cosine";
-    case LrSchedule::kExponential: return "exponential";
-  }
-  return "constant";
-}
-
-LrSchedule parse_lr_schedule(const std::string& s) {
-  for (auto v : {LrSchedule::kConstant, LrSchedule::kCosine, LrSchedule::kExponential})
-    if (to_string(v) == s) return v;
-  throw std::invalid_argument("unknown learning-rate schedule '" + s + "' (constant, cosine, exponential)");
-}
-
 std::string AdamOptions::validation_error() const {
   if (!(learning_rate > 0) || !std::isfinite(learning_rate)) return "learning rate must be positive";
   if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) return "Adam betas must be in [0, 1)";

@@ -3,13 +3,22 @@
 #pragma once
 #include <string>
 
+#include "trk/core/enum_names.h"
+#include "trk/core/fields.h"
 #include "trk/core/types.h"
 
 namespace trk {
 
 enum class LrSchedule { kConstant, kCosine, kExponential };
-std::string to_string(LrSchedule s);
-LrSchedule parse_lr_schedule(const std::string& s);  // throws std::invalid_argument listing the choices
+template <>
+struct EnumNames<LrSchedule> {
+  static constexpr std::pair<LrSchedule, const char*> items[] = {
+      {LrSchedule::kConstant, "constant"}, {LrSchedule::kCosine, "cosine"}, {LrSchedule::kExponential, "exponential"}};
+};
+// Throws std::invalid_argument listing the choices.
+inline LrSchedule parse_lr_schedule(const std::string& s) {
+  return parse_enum_or_throw<LrSchedule>(s, "learning-rate schedule");
+}
 
 struct AdamOptions {
   double learning_rate = 1e-3;
@@ -20,6 +29,14 @@ struct AdamOptions {
   int warmup = 0;                    // linear warm-up iterations
   std::string validation_error() const;
 };
+template <class V>
+void visit_fields(AdamOptions& o, V&& v) {
+  v(Field{"learning_rate", "Adam learning rate"}, o.learning_rate);
+  v(Field{"schedule", "learning-rate schedule: constant | cosine | exponential"}, o.schedule);
+  v(Field{"final_lr_fraction", "cosine, exponential: last learning rate / first"}, o.final_lr_fraction);
+  v(Field{"clip_norm", "clip the gradient's global norm (0: no clipping)"}, o.clip_norm);
+  v(Field{"warmup", "linear warm-up iterations"}, o.warmup);
+}
 
 class Adam {
  public:

@@ -16,6 +16,7 @@
 // The identified model dz/dt = Xi^T theta(z) is the PolynomialField of the summary; it is simulated with the
 // integrators of solve/integrate.h. Results are deterministic.
 #pragma once
+#include "trk/core/fields.h"
 #include <string>
 #include <vector>
 
@@ -34,6 +35,13 @@ struct SindyOptions {
   // First invalid field with what is expected, or "" when valid.
   std::string validation_error() const;
 };
+template <class V>
+void visit_fields(SindyOptions& o, V&& v) {
+  v(Field{"sindy_degree", "sr: monomials of total degree 0..d"}, o.degree);
+  v(Field{"sindy_threshold", "sr: coefficients below it are set to zero"}, o.threshold);
+  v(Field{"sindy_iterations", "sr: rounds of thresholding and refitting"}, o.iterations);
+  v(Field{"sindy_derivative", "sr: central | forward differences"}, o.derivative);
+}
 
 struct SindySummary {
   int dim = 0;

@@ -1,0 +1,23 @@
+#include "trk/tableau/composition.h"
+
+#include <stdexcept>
+
+namespace trk {
+
+ButcherTableau two_half_steps(const ButcherTableau& half, int q) {
+  const int qh = half.num_stages();
+  if (q < 2 * qh) throw std::invalid_argument("two half steps of " + std::to_string(qh) + " stages need " +
+                                              std::to_string(2 * qh) + " stages, not " + std::to_string(q));
+  ButcherTableau t;
+  t.A = Mat::Zero(q, q);
+  t.b = Vec::Zero(q);
+  t.A.topLeftCorner(qh, qh) = 0.5 * half.A;
+  t.A.block(qh, qh, qh, qh) = 0.5 * half.A;
+  t.A.block(qh, 0, qh, qh) = 0.5 * Vec::Ones(qh) * half.b.transpose();
+  t.b.head(qh) = 0.5 * half.b;
+  t.b.segment(qh, qh) = 0.5 * half.b;
+  t.c = t.A.rowwise().sum();
+  return t;
+}
+
+}  // namespace trk
