@@ -3,6 +3,7 @@
 // (then the run exits 130/143 saying how to continue), outputs written atomically, and the checkpoint removed
 // once they are complete. Without --resume an existing checkpoint is replaced, with a warning.
 #pragma once
+#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
 #include <csignal>
@@ -18,14 +19,28 @@
 
 namespace trk::cli {
 
+// The flags of a long run: --quiet, --checkpoint-every, --resume.
+struct RunFlags {
+  bool quiet = false;
+  int checkpoint_every = 1000;  // iterations between checkpoints (0: only when stopped by a signal)
+  bool resume = false;
+};
+inline void add_run_flags(CLI::App* cmd, RunFlags& f, const std::string& resume_help) {
+  cmd->add_flag("--quiet", f.quiet, "no progress output");
+  cmd->add_option("--checkpoint-every", f.checkpoint_every,
+                  "iterations between checkpoints in DIR/checkpoint.h5 (0: only on SIGINT/SIGTERM)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--resume", f.resume, resume_help);
+}
+
 struct RunSettings {
   std::string command;        // "identify" | "fit"
   std::filesystem::path dir;  // output folder
   io::json configuration;     // what a checkpoint must match to be resumed
   std::uint64_t data_hash = 0;
   std::string data_label;     // names the data in messages
-  bool resume = false, quiet = false;
-  int checkpoint_every = 0;
+  RunFlags flags;
 };
 
 // File is io::IdentifyCheckpointFile or io::FitCheckpointFile (state, configuration, data_hash).
@@ -41,8 +56,8 @@ class CheckpointedRun {
   std::filesystem::path checkpoint() const { return checkpoint_; }
   // --resume of a run whose outputs are complete and that left no checkpoint: nothing to do (says so).
   bool done_already(bool outputs_complete) const {
-    if (!s_.resume || has_checkpoint() || !outputs_complete) return false;
-    if (!s_.quiet) fmt::print(stderr, "{}: {} is done already (complete outputs, no checkpoint)\n", s_.command, s_.dir.string());
+    if (!s_.flags.resume || has_checkpoint() || !outputs_complete) return false;
+    if (!s_.flags.quiet) fmt::print(stderr, "{}: {} is done already (complete outputs, no checkpoint)\n", s_.command, s_.dir.string());
     return true;
   }
   bool has_checkpoint() const { return std::filesystem::exists(checkpoint_); }
@@ -51,7 +66,7 @@ class CheckpointedRun {
   // a killed run; installs the stop handlers. Returns the hooks for the library.
   RunHooks<Checkpoint> begin() {
     RunHooks<Checkpoint> hooks;
-    if (s_.resume && has_checkpoint()) {
+    if (s_.flags.resume && has_checkpoint()) {
       saved_ = read_hdf5_guarded(checkpoint_.string(), "a checkpoint of trk " + s_.command,
                                  [&] { return read_(checkpoint_); });
       check_resumed_data(checkpoint_.string(), saved_->data_hash, s_.data_hash, s_.data_label, s_.command);
@@ -59,12 +74,12 @@ class CheckpointedRun {
         throw std::invalid_argument(checkpoint_.string() + ": configuration: the checkpoint is of another run (options "
                                     "or data differ); remove it or run without --resume");
       hooks.resume = &saved_->state;
-    } else if (!s_.resume && has_checkpoint() && !s_.quiet) {
+    } else if (!s_.flags.resume && has_checkpoint() && !s_.flags.quiet) {
       fmt::print(stderr, "{}: warning: {} (an earlier run's state) will be replaced; --resume continues it instead\n",
                  s_.command, checkpoint_.string());
     }
     if (std::filesystem::is_directory(s_.dir)) io::remove_stale_temporaries(s_.dir);  // left by a killed run
-    hooks.checkpoint_every = s_.checkpoint_every;
+    hooks.checkpoint_every = s_.flags.checkpoint_every;
     hooks.stop_requested = [] { return stop_signal() != 0; };
     hooks.save = [this](const Checkpoint& c) {
       io::ensure_writable_directory(s_.dir);

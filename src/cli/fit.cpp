@@ -32,9 +32,7 @@ struct FitArgs {
   GenerateOptions generate;  // used when the config names a system
   FitOptions flags;          // the values of the option flags (and the defaults)
   FitOptions options;        // what the run uses: defaults < config < flags given
-  bool quiet = false;
-  int checkpoint_every = 1000;  // training iterations between checkpoints (0: only when stopped by a signal)
-  bool resume = false;
+  RunFlags run;
   const CLI::App* cmd = nullptr;
   bool given(const char* flag) const { return cmd->count(flag) > 0; }
 };
@@ -81,7 +79,7 @@ Dataset fit_data(FitArgs& a) {
   if (!a.data.empty()) return read_dataset_bounded(a.data);
   a.generate.system = a.system;
   for (const auto& [k, v] : parse_parameters(a.params)) a.generate.parameters[k] = v;
-  if (!a.quiet) fmt::print(stderr, "fit: generating {} reference data at h = {}\n", a.system, a.generate.h);
+  if (!a.run.quiet) fmt::print(stderr, "fit: generating {} reference data at h = {}\n", a.system, a.generate.h);
   return generate(a.generate);
 }
 
@@ -119,21 +117,20 @@ void run_fit(FitArgs& a) {
   const io::json config = configuration_json(a, d);
   CheckpointedRun<FitCheckpoint, io::FitCheckpointFile> run(
       {.command = "fit", .dir = dir, .configuration = config, .data_hash = io::content_hash(d),
-       .data_label = a.data.empty() ? "the generated " + d.system + " data" : a.data, .resume = a.resume,
-       .quiet = a.quiet, .checkpoint_every = a.checkpoint_every},
+       .data_label = a.data.empty() ? "the generated " + d.system + " data" : a.data, .flags = a.run},
       io::read_fit_checkpoint, io::write_fit_checkpoint);
   if (run.done_already(finished_already(dir / "fit.json", config))) return;
   const FitHooks hooks = run.begin();
-  if (hooks.resume && !a.quiet)
+  if (hooks.resume && !a.run.quiet)
     fmt::print(stderr, "fit: resuming from h #{}, candidate {}, iteration {}\n", hooks.resume->h_index + 1,
                hooks.resume->candidate + 1, hooks.resume->iteration + 1);
-  const bool tty = !a.quiet && ::isatty(STDERR_FILENO);
+  const bool tty = !a.run.quiet && ::isatty(STDERR_FILENO);
   FitSummary s;
   try {
     s = fit_sweep(
         *f, d, a.steps, a.options,
         [&](const std::string& line) {
-          if (a.quiet) return;
+          if (a.run.quiet) return;
           const bool progress = line.find(" iter ") != std::string::npos;
           if (progress && !tty) return;
           fmt::print(stderr, "{}fit: {}{}", tty ? "\r\033[K" : "", line, progress ? "" : "\n");
@@ -168,15 +165,8 @@ void setup_fit(CLI::App& app) {
   add_flags(cmd, a->flags);
   cmd->add_option("--param", a->params, "system parameter when the config names a system, e.g. rho=28");
   cmd->add_option("--out", a->out, "output folder (fit.json, fit.h5)");
-  cmd->add_flag("--quiet", a->quiet, "no progress output");
-  cmd->add_option("--checkpoint-every", a->checkpoint_every,
-                  "training iterations between checkpoints in DIR/checkpoint.h5 (0: only on SIGINT/SIGTERM)")
-      ->capture_default_str();
-  cmd->add_flag("--resume", a->resume, "continue from DIR/checkpoint.h5 (same options and data)");
-  cmd->callback([a] {
-    if (a->checkpoint_every < 0) throw std::invalid_argument("--checkpoint-every must be >= 0");
-    run_fit(*a);
-  });
+  add_run_flags(cmd, a->run, "continue from DIR/checkpoint.h5 (same options and data)");
+  cmd->callback([a] { run_fit(*a); });
 }
 
 }  // namespace trk::cli

@@ -28,12 +28,18 @@ struct IdentifyArgs {
   std::string solver = "trk10";
   IdentifyOptions flags;       // the values of the option flags (and the defaults)
   std::vector<double> only_h;  // --config: run only the cells of these steps
-  bool quiet = false;
-  int checkpoint_every = 1000;  // iterations between checkpoints (0: only when stopped by a signal)
-  bool resume = false;
+  RunFlags run;
   const CLI::App* cmd = nullptr;
   bool given(const char* flag) const { return cmd->count(flag) > 0; }
 };
+
+// Flags of one model given for another are refused rather than ignored.
+void check_model_flags(const IdentifyArgs& a, const IdentifyOptions& o) {
+  if (o.model != "mlp" && (a.given("--widths") || a.given("--activation")))
+    throw std::invalid_argument("--widths and --activation are options of the mlp model, not of " + o.model);
+  if (o.model != "bilinear" && a.given("--num-products"))
+    throw std::invalid_argument("--num-products is an option of the bilinear model, not of " + o.model);
+}
 
 // The training data of a cell is at least one rollout long and the test split has a state with 4 samples after it.
 void check_enough_samples(const Dataset& d, const std::string& label, const IdentifyOptions& o) {
@@ -64,19 +70,19 @@ void run_one(const Dataset& d, const std::string& data_label, const IdentifyOpti
                                       {"test", {d.test.num_trajectories(), d.test.num_times(), d.dim()}}};
   CheckpointedRun<IdentifyCheckpoint, io::IdentifyCheckpointFile> run(
       {.command = "identify", .dir = dir, .configuration = run_configuration, .data_hash = io::content_hash(d),
-       .data_label = data_label, .resume = a.resume, .quiet = a.quiet, .checkpoint_every = a.checkpoint_every},
+       .data_label = data_label, .flags = a.run},
       io::read_identify_checkpoint, io::write_identify_checkpoint);
   if (run.done_already(std::filesystem::exists(dir / "identify.json"))) return;
   const IdentifyHooks hooks = run.begin();
-  if (hooks.resume && !a.quiet)
+  if (hooks.resume && !a.run.quiet)
     fmt::print(stderr, "identify: resuming {} from {} iteration {}\n", out, to_string(hooks.resume->phase),
                hooks.resume->iteration + 1);
-  const bool tty = !a.quiet && ::isatty(STDERR_FILENO);
-  if (!a.quiet) fmt::print(stderr, "identify: {} h={} solver={} model={}\n", data_label, d.h, o.solver, o.model);
+  const bool tty = !a.run.quiet && ::isatty(STDERR_FILENO);
+  if (!a.run.quiet) fmt::print(stderr, "identify: {} h={} solver={} model={}\n", data_label, d.h, o.solver, o.model);
   IdentifySummary s = identify(
       d, o,
       [&](const std::string& line) {
-        if (!a.quiet) fmt::print(stderr, "{}identify: {}{}", tty ? "\r\033[K" : "", line, tty ? "" : "\n");
+        if (!a.run.quiet) fmt::print(stderr, "{}identify: {}{}", tty ? "\r\033[K" : "", line, tty ? "" : "\n");
       },
       hooks);
   if (tty) fmt::print(stderr, "\n");
@@ -177,6 +183,7 @@ void run_config(IdentifyArgs& a) {
       o.solver = solver;
       if (per_solver.contains(solver)) io::read_fields(per_solver[solver], where + ": solver_training." + solver, o);
       apply_given(o, a.flags, a.cmd);
+      check_model_flags(a, o);
       run_one(d, label, o, fmt::format("{}/h{}/{}", out, d.h, solver), a);
     }
 }
@@ -189,6 +196,7 @@ void run_identify(IdentifyArgs& a) {
   if (a.out.empty()) throw std::invalid_argument("--out is required");
   IdentifyOptions o = a.flags;
   o.solver = a.solver;
+  check_model_flags(a, o);
   if (auto e = o.validation_error(); !e.empty()) throw std::invalid_argument(e);
   const Dataset d = read_dataset_bounded(a.data);
   run_one(d, a.data, o, a.out, a);
@@ -208,16 +216,9 @@ void setup_identify(CLI::App& app) {
       ->delimiter(',');
   cmd->add_option("--evaluate", a->evaluate, "a model.h5 to evaluate on --data instead of training");
   cmd->add_option("--out", a->out, "output folder (identify.json, model.h5)");
-  cmd->add_flag("--quiet", a->quiet, "no progress output");
-  cmd->add_option("--checkpoint-every", a->checkpoint_every,
-                  "iterations between checkpoints in DIR/checkpoint.h5 (0: only on SIGINT/SIGTERM)")
-      ->capture_default_str();
-  cmd->add_flag("--resume", a->resume,
+  add_run_flags(cmd, a->run,
                 "continue from DIR/checkpoint.h5 (same options and data); grid cells with results are skipped");
-  cmd->callback([a] {
-    if (a->checkpoint_every < 0) throw std::invalid_argument("--checkpoint-every must be >= 0");
-    run_identify(*a);
-  });
+  cmd->callback([a] { run_identify(*a); });
 }
 
 }  // namespace trk::cli

@@ -21,7 +21,12 @@ std::string IdentifyOptions::validation_error() const {
     return e.what();
   }
   if (s.kind != SolverKind::kSparseRegression) {
-    if (model != "bilinear" && model != "mlp") return "unknown model '" + model + "' (bilinear, mlp)";
+    const auto models = model_names();
+    if (std::find(models.begin(), models.end(), model) == models.end()) {
+      std::string known;
+      for (const auto& n : models) known += (known.empty() ? "" : ", ") + n;
+      return "unknown model '" + model + "' (" + known + ")";
+    }
     if (auto e = model_options.validation_error(); !e.empty()) return e;
   }
   if (iterations < 0) return "iterations must be >= 0";
@@ -188,6 +193,12 @@ bool adam_iterations(Run& run, GuardedAdam& adam, IdentifyPhase phase, int first
     char what[96];
     std::snprintf(what, sizeof what, "loss %.4e  nfe %ld+%ld", r.loss, r.nfe_forward, r.nfe_backward);
     progress.after(it, what);
+  }
+  // Fewer than 10 iterations, none of them finite: no progress at all, which is no completed phase.
+  if (total > 0 && (meet ? run.out.meet_iterations : run.out.iterations) == 0) {
+    run.out.status = RunStatus::kNonFiniteLoss;
+    if (run.log) run.log("no iteration of " + to_string(phase) + " had a finite loss and step: training stopped");
+    return false;
   }
   return true;
 }

@@ -19,18 +19,40 @@ std::string ModelOptions::validation_error() const {
   return "";
 }
 
-std::vector<std::string> model_names() { return {"bilinear", "mlp"}; }
+namespace {
+// The registry: a trainable model is a name and a factory (dim, options) -> field.
+struct ModelEntry {
+  const char* name;
+  std::unique_ptr<VectorField> (*make)(int dim, const ModelOptions& o);
+};
+constexpr ModelEntry kModels[] = {
+    {"bilinear", [](int dim, const ModelOptions& o) -> std::unique_ptr<VectorField> {
+       return std::make_unique<BilinearField>(dim, o.num_products, o.seed);
+     }},
+    {"mlp", [](int dim, const ModelOptions& o) -> std::unique_ptr<VectorField> {
+       return std::make_unique<MlpField>(dim, o.widths, *parse_activation(o.activation), o.seed);
+     }},
+};
+}  // namespace
+
+std::vector<std::string> model_names() {
+  std::vector<std::string> names;
+  for (const auto& m : kModels) names.emplace_back(m.name);
+  return names;
+}
 
 std::unique_ptr<VectorField> make_model(const std::string& name, int dim, const ModelOptions& options) {
-  if (name != "bilinear" && name != "mlp") {
+  const ModelEntry* entry = nullptr;
+  for (const auto& m : kModels)
+    if (name == m.name) entry = &m;
+  if (!entry) {
     std::string known;
     for (const auto& n : model_names()) known += (known.empty() ? "" : ", ") + n;
     throw std::invalid_argument("unknown model '" + name + "' (known: " + known + ")");
   }
   if (dim < 1) throw std::invalid_argument("model dimension must be at least 1, got " + std::to_string(dim));
   if (auto err = options.validation_error(); !err.empty()) throw std::invalid_argument(err);
-  if (name == "bilinear") return std::make_unique<BilinearField>(dim, options.num_products, options.seed);
-  return std::make_unique<MlpField>(dim, options.widths, *parse_activation(options.activation), options.seed);
+  return entry->make(dim, options);
 }
 
 }  // namespace trk
