@@ -16,6 +16,7 @@
 #include "trk/io/atomic_file.h"
 #include "trk/io/checkpoint_io.h"
 #include "trk/io/dataset_io.h"
+#include "trk/io/forecast_io.h"
 #include "trk/io/json_io.h"
 #include "trk/io/model_io.h"
 
@@ -30,6 +31,7 @@ struct IdentifyArgs {
   bool quiet = false;
   int checkpoint_every = 1000;  // iterations between checkpoints (0: only when stopped by a signal)
   bool resume = false;
+  int forecast_steps = 0, forecast_every = 1;  // issue 15: DIR/forecast.h5 over N steps when N > 0
 };
 
 io::json options_json(const IdentifyOptions& o) {
@@ -204,6 +206,8 @@ void run_one(const Dataset& d, const std::string& data_label, IdentifyOptions o,
   io::write_json_atomic(dir / "identify.json", full);
   std::error_code ignored;
   std::filesystem::remove(checkpoint, ignored);  // the results are complete
+  if (a.forecast_steps > 0)  // issue 15: forecasts over a horizon
+    io::write_forecast_of(dir / "forecast.h5", s.flow_map, d, data_label, a.forecast_steps, a.forecast_every);
   auto cell = [](const ForecastScore& f) { return f.diverged ? std::string("> 10") : fmt::format("{:.4g}", f.rmse); };
   fmt::print("{} h={} {}: rmse t0+h {}, t0+4h {} ({} test states; {} iterations, {:.1f} s) -> {}\n", d.system, d.h,
              o.solver, cell(s.evaluation.at_h), cell(s.evaluation.at_4h), s.evaluation.num_states, s.iterations,
@@ -230,6 +234,9 @@ void run_evaluate(const IdentifyArgs& a) {
   const io::json row = io::evaluation_to_json(m.row, e, d, a.data, a.evaluate);
   io::ensure_writable_directory(a.out);
   io::write_json_atomic(std::filesystem::path(a.out) / "identify.json", row);
+  if (a.forecast_steps > 0)  // issue 15: forecasts over a horizon
+    io::write_forecast_of(std::filesystem::path(a.out) / "forecast.h5", m.flow_map, d, a.data, a.forecast_steps,
+                          a.forecast_every);
   fmt::print("evaluated {} on {}: rmse t0+h {}, t0+4h {} -> {}/identify.json\n", a.evaluate, a.data,
              e.at_h.diverged ? "> 10" : fmt::format("{:.4g}", e.at_h.rmse),
              e.at_4h.diverged ? "> 10" : fmt::format("{:.4g}", e.at_4h.rmse), a.out);
@@ -398,6 +405,15 @@ void setup_identify(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--resume", a->resume,
                 "continue from DIR/checkpoint.h5 (same options and data); grid cells with results are skipped");
+  // issue 15: forecasts
+  cmd->add_option("--forecast-steps", a->forecast_steps,
+                  "also write DIR/forecast.h5: predicted and true test trajectories over N steps, RMSE per lead time "
+                  "(0: none)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--forecast-every", a->forecast_every, "forecast from every K-th test state (with --forecast-steps)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->callback([a, cmd] {
     if (a->checkpoint_every < 0) throw std::invalid_argument("--checkpoint-every must be >= 0");
     a->options.model_options.seed = static_cast<std::uint64_t>(a->options.seed);

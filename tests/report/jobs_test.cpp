@@ -108,7 +108,7 @@ TEST(RunJobs, ShowsRunningJobsTheirLastLogLineAndAnEtaAndRecordsDurations) {
   fs::permissions(fake, fs::perms::owner_all);
   {
     std::ofstream f(jobfile);
-    f << "# three jobs\n{trk} job a 2\n{trk} job b 1\n{trk} job c 1\n";
+    f << "# three jobs\n{trk} job a 4\n{trk} job b 1\n{trk} job c 1\n";
   }
   const auto r = run_command("STATUS_EVERY=1 scripts/run_jobs.sh -j 2 --trk " + fake.string() + " " +
                              jobfile.string() + " " + out.string());
@@ -118,7 +118,7 @@ TEST(RunJobs, ShowsRunningJobsTheirLastLogLineAndAnEtaAndRecordsDurations) {
   EXPECT_NE(r.out.find("ETA"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("[3/3] ok"), std::string::npos) << r.out;
   const std::string durations = trk::testing::slurp(out / "logs/durations.tsv");
-  EXPECT_NE(durations.find("\t{trk} job a 2\n"), std::string::npos) << durations;
+  EXPECT_NE(durations.find("\t{trk} job a 4\n"), std::string::npos) << durations;
   EXPECT_EQ(std::count(durations.begin(), durations.end(), '\n'), 4) << durations;  // a comment and 3 jobs
   // A second run into the same folder knows every job's time from the first: an ETA from the start.
   const auto again = run_command("STATUS_EVERY=1 scripts/run_jobs.sh -j 2 --trk " + fake.string() + " " +
