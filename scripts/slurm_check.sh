@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobfile=${1:-experiments/regress.jobs} baseline=${2:-tests/regress} out=${3:-out/slurm}
-trk=build/trk
+trk=${TRK:-build/trk}  # TRK=path: another binary (tests)
 [[ -x $trk ]] || { echo "slurm_check: $trk: not built (make build)" >&2; exit 2; }
 [[ -f $jobfile ]] || { echo "slurm_check: $jobfile: no such job list" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "slurm_check: run as root (slurmd starts jobs as their users)" >&2; exit 2; }
