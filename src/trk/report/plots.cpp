@@ -395,8 +395,11 @@ std::vector<Plot> forecast_plots(const Results& r) {
     e.stem = slug("forecast_error_" + key.first + "_h" + step);
     e.title = fmt::format("Forecast error against lead time (RMSE over the start states), {} h = {}", key.first, step);
     std::vector<std::string> parts;
+    double lowest = 0;  // the smallest positive RMSE: the bottom of the y range; the top is 100 (diverged: > 10)
     for (size_t b = 0; b < entries.size(); ++b) {
       const ForecastSummary& s = entries[b].file.forecast;
+      for (int k = 1; k <= s.steps; ++k)
+        if (std::isfinite(s.rmse(k)) && s.rmse(k) > 0) lowest = lowest > 0 ? std::min(lowest, s.rmse(k)) : s.rmse(k);
       if (b) e.data += "\n\n";
       for (int k = 1; k <= s.steps; ++k)
         e.data += std::isfinite(s.rmse(k)) && s.rmse(k) > 0 ? fmt::format("{:.6g} {:.6g}\n", k * s.h, s.rmse(k))
@@ -404,12 +407,14 @@ std::vector<Plot> forecast_plots(const Results& r) {
       parts.push_back(fmt::format("'{}.dat' index {} with linespoints lw 2 pt 7 ps 0.5 lc {} title '{} ({} starts)'", e.stem,
                                   b, b + 1, entries[b].cell->solver, s.num_starts()));
     }
-    parts.push_back("10 with lines dt 2 lw 1 lc rgb '#777777' title 'diverged above 10'");
+    parts.push_back("10 with lines dt 2 lw 2 lc rgb '#555555' title 'diverged above 10'");
     e.script = std::string(kTerminal) +
                fmt::format("set output '{0}.svg.tmp'\nset title \"{1}\" noenhanced\n"
-                           "set xlabel 'lead time (steps of h = {2})'\nset ylabel 'RMSE'\n"
-                           "set logscale y\nset format y '10^{{%L}}'\nset grid lc rgb '#dddddd'\nset key below noenhanced\n",
-                           e.stem, fmt::format("Forecast error against lead time, {} h = {}", key.first, step), step) +
+                           "set xlabel 'lead time (one step of the flow map = h = {2})'\nset ylabel 'RMSE'\n"
+                           "set logscale y\nset format y '10^{{%L}}'\nset yrange [{3:.3g}:100]\n"
+                           "set grid lc rgb '#dddddd'\nset key below noenhanced\n",
+                           e.stem, fmt::format("Forecast error against lead time, {} h = {}", key.first, step), step,
+                           lowest > 0 ? lowest / 2 : 1e-3) +
                join_plot(parts);
     plots.push_back(std::move(e));
   }
