@@ -146,6 +146,10 @@ void run_one(const Dataset& d, const std::string& data_label, IdentifyOptions o,
              const IdentifyArgs& a) {
   const bool quiet = a.quiet;
   if (auto e = o.validation_error(); !e.empty()) throw std::invalid_argument(e);
+  if (a.forecast_steps > 0 && d.test.num_times() <= a.forecast_steps)  // issue 15: refused before training
+    throw std::invalid_argument(fmt::format("--forecast-steps {}: the test split has {} samples per trajectory, "
+                                            "no start state with {} after it", a.forecast_steps, d.test.num_times(),
+                                            a.forecast_steps));
   check_enough_samples(d, data_label, o);
   io::check_writable_directory(out);
   const std::filesystem::path dir(out), checkpoint = dir / "checkpoint.h5";

@@ -75,6 +75,12 @@ TEST_F(Workflow, ForecastsFromTrainingAndEvaluationAndTheirSchemesAndPlots) {
   const RunResult t = run("identify --data " + path("d.h5") + " --solver trk4 --iterations 20 --meet-iterations 10 "
                           "--refine-iterations 5 --lm-iterations 1 --quiet --forecast-steps 4 --out " + path("id"));
   ASSERT_EQ(t.code, 0) << t.err;
+  // A horizon the test split cannot give is refused before training.
+  const RunResult too_far = run("identify --data " + path("d.h5") + " --solver sr --quiet --forecast-steps 31 --out " +
+                                path("far"));
+  EXPECT_EQ(too_far.code, 2);
+  EXPECT_NE(too_far.err.find("--forecast-steps 31"), std::string::npos) << too_far.err;
+  EXPECT_FALSE(fs::exists(path("far/identify.json")));
   const io::json row = io::read_json_file(path("id/identify.json"));
   const io::ForecastFile f = io::read_forecast(path("id/forecast.h5"));
   EXPECT_EQ(f.solver, "trk4");
