@@ -1,24 +1,42 @@
 # Thin front for CMake. `make run`: set-up, build, main job. `make test`: set-up, build, every test.
 # `make reproduce`: every experiment of the paper and the report (OUT=out/reproduce). `make regress`: the reduced
-# configuration, checked against the committed baselines in results/regress.
+# configuration, checked against the committed baselines in tests/regress. `make slurm-check`: the same list
+# through a one-node Slurm cluster started on this machine (scripts/slurm_check.sh).
+# Quiet: the build's output goes to $(BUILD)/build.log and is shown only when it fails (VERBOSE=1 shows it all).
 BUILD ?= build
 JOBS ?= $(shell nproc)
+MAKEFLAGS += --no-print-directory
 
 OUT ?= out/reproduce
 
-.PHONY: setup build run test reproduce regress clean
+.PHONY: setup build run test reproduce regress slurm-check clean
 
 setup:
 	@scripts/setup.sh
 
+ifeq ($(VERBOSE),1)
 build: setup
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
-	@cmake --build $(BUILD) -j $(JOBS)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j $(JOBS)
+else
+build: setup
+	@mkdir -p $(BUILD)
+	@start=$$(date +%s); log=$(BUILD)/build.log; \
+	 printf 'build: cmake + compile, %s jobs (log %s) ...' '$(JOBS)' "$$log"; \
+	 if cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >"$$log" 2>&1 && \
+	    cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory >>"$$log" 2>&1; then \
+	   echo " ok, $$(( $$(date +%s) - start )) s"; \
+	 else \
+	   echo " FAILED; the errors (whole log: $$log):"; \
+	   if grep -q -E 'error|Error' "$$log"; then grep -E -A6 'error|Error' "$$log" | head -60; else tail -40 "$$log"; fi; \
+	   exit 1; \
+	 fi
+endif
 
 run: reproduce
 
 test: build
-	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@cd $(BUILD) && ctest --output-on-failure --progress -j $(JOBS)
 
 reproduce: build
 	@scripts/run_jobs.sh experiments/reproduce.jobs $(OUT)
@@ -26,7 +44,10 @@ reproduce: build
 regress: build
 	@rm -rf out/regress
 	@scripts/run_jobs.sh experiments/regress.jobs out/regress
-	@$(BUILD)/trk report --check results/regress --results out/regress
+	@$(BUILD)/trk report --check tests/regress --results out/regress
+
+slurm-check: build
+	@scripts/slurm_check.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -1,8 +1,10 @@
+set encoding utf8
+set datafile missing '?'
 set terminal svg size 720,540 dynamic enhanced font 'Helvetica,13' background '#ffffff'
 set output 'stability_fit_lorenz63_trk4_h0.1.svg.tmp'
 set title "Stability region of trk4 trained on lorenz63 (fit, h = 0.1)" noenhanced
-set xlabel 'Re(h {/Symbol l})'
-set ylabel 'Im(h {/Symbol l})'
+set xlabel 'Re(h λ)' noenhanced
+set ylabel 'Im(h λ)' noenhanced
 set size ratio -1
 set grid lc rgb '#dddddd'
 set xrange [-3.49:1.49]

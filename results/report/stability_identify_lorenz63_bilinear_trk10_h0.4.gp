@@ -1,8 +1,10 @@
+set encoding utf8
+set datafile missing '?'
 set terminal svg size 720,540 dynamic enhanced font 'Helvetica,13' background '#ffffff'
 set output 'stability_identify_lorenz63_bilinear_trk10_h0.4.svg.tmp'
 set title "Stability region of trk10 trained with a bilinear model on lorenz63 (identify, h = 0.4)" noenhanced
-set xlabel 'Re(h {/Symbol l})'
-set ylabel 'Im(h {/Symbol l})'
+set xlabel 'Re(h λ)' noenhanced
+set ylabel 'Im(h λ)' noenhanced
 set size ratio -1
 set grid lc rgb '#dddddd'
 set xrange [-20.7:3.3]

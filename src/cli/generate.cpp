@@ -1,4 +1,5 @@
-// trk generate: sample a known system with the reference integrator and write a trk-dataset HDF5 file.
+// trk generate: sample a known system with the reference integrator and write a trk-dataset HDF5 file; or
+// (--from ONE.h5 --split f_train,f_val,f_test) cut a file's one training trajectory into train, validation, test.
 #include <fmt/core.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/parse.h"
 #include "trk/experiment/generate.h"
+#include "trk/experiment/split.h"
 #include "trk/io/atomic_file.h"
 #include "trk/io/dataset_io.h"
 #include "trk/io/json_io.h"
@@ -20,9 +22,25 @@ struct GenerateArgs {
   std::vector<double> initial_state;
   std::string out;
   bool quiet = false;
+  std::string from;                      // --from: split this file's trajectory instead of sampling a system
+  std::vector<double> split = {0.7, 0.15, 0.15};
 };
 
+void run_split(const GenerateArgs& a) {
+  if (a.split.size() != 3) throw std::invalid_argument("--split: expected three fractions train,validation,test");
+  const SplitFractions f{a.split[0], a.split[1], a.split[2]};
+  if (auto e = f.validation_error(); !e.empty()) throw std::invalid_argument("--split: " + e);
+  const std::filesystem::path out(a.out);
+  io::ensure_writable_directory(out.has_parent_path() ? out.parent_path() : ".");
+  const Dataset one = io::read_dataset(a.from, /*require_test=*/false);
+  const Dataset d = split_trajectory(one, f, a.from);
+  io::write_dataset(out, d);
+  fmt::print("wrote {}: {} h={} from {}: train {} / validation {} / test {} samples\n", a.out, d.system, d.h, a.from,
+             d.train.num_times(), d.validation.num_times(), d.test.num_times());
+}
+
 void run_generate(const GenerateArgs& a) {
+  if (!a.from.empty()) return run_split(a);
   GenerateOptions o = a.options;
   o.parameters = parse_parameters(a.params);
   if (!a.initial_state.empty()) o.initial_state = Eigen::Map<const Vec>(a.initial_state.data(), a.initial_state.size());
@@ -61,7 +79,8 @@ void setup_generate(CLI::App& app) {
   auto a = std::make_shared<GenerateArgs>();
   auto* cmd = app.add_subcommand("generate", "Sample a known system (lorenz63, lorenz96, linear) into a dataset");
   cmd->add_option("--system", a->options.system, "lorenz63 | lorenz96 | linear")->capture_default_str();
-  cmd->add_option("--h", a->options.h, "sampling step")->capture_default_str();
+  // --step: -h is help; --h kept as an alias.
+  cmd->add_option("--step,--h", a->options.h, "sampling step (alias --h)")->capture_default_str();
   cmd->add_option("--train-steps", a->options.train_steps, "one-step training pairs (samples - 1)")
       ->capture_default_str();
   cmd->add_option("--test-steps", a->options.test_steps, "steps of each test trajectory")->capture_default_str();
@@ -79,7 +98,20 @@ void setup_generate(CLI::App& app) {
   cmd->add_option("--atol", a->options.atol, "reference DOP853 absolute tolerance")->capture_default_str();
   cmd->add_option("--out", a->out, "output HDF5 file")->required();
   cmd->add_flag("--quiet", a->quiet, "no progress output");
-  cmd->callback([a] { run_generate(*a); });
+  cmd->add_option("--from", a->from,
+                  "instead of sampling a system: a dataset with one training trajectory (no /test) to split with "
+                  "--split into OUT's /train, /validation, /test");
+  cmd->add_option("--split", a->split, "with --from: fractions train,validation,test of the samples, in time order")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->callback([a, cmd] {
+    if (!a->from.empty())
+      for (const char* o : {"--system", "--step", "--train-steps", "--test-steps", "--test-trajectories", "--seed",
+                            "--noise", "--param", "--spin-up", "--initial-state", "--rtol", "--atol"})
+        if (cmd->count(o) > 0) throw std::invalid_argument(std::string(o) + ": not with --from (a split samples nothing)");
+    if (a->from.empty() && cmd->count("--split") > 0) throw std::invalid_argument("--split needs --from ONE.h5");
+    run_generate(*a);
+  });
 }
 
 }  // namespace trk::cli

@@ -17,6 +17,7 @@
 #include "trk/experiment/identify.h"
 #include "trk/io/checkpoint_io.h"
 #include "trk/io/dataset_io.h"
+#include "trk/io/forecast_io.h"
 #include "trk/io/model_io.h"
 #include "trk/io/options_io.h"
 
@@ -28,6 +29,7 @@ struct IdentifyArgs {
   std::string solver = "trk10";
   IdentifyOptions flags;       // the values of the option flags (and the defaults)
   std::vector<double> only_h;  // --config: run only the cells of these steps
+  int forecast_steps = 0, forecast_every = 1;  // DIR/forecast.h5 over N steps when N > 0
   RunFlags run;
   const CLI::App* cmd = nullptr;
   bool given(const char* flag) const { return cmd->count(flag) > 0; }
@@ -59,6 +61,10 @@ void run_one(const Dataset& d, const std::string& data_label, const IdentifyOpti
              const IdentifyArgs& a) {
   if (auto e = o.validation_error(); !e.empty()) throw std::invalid_argument(e);
   check_enough_samples(d, data_label, o);
+  if (a.forecast_steps > 0 && d.test.num_times() <= a.forecast_steps)  // refused before training
+    throw std::invalid_argument(fmt::format("--forecast-steps {}: the test split has {} samples per trajectory, "
+                                            "no start state with {} after it", a.forecast_steps, d.test.num_times(),
+                                            a.forecast_steps));
   io::check_writable_directory(out);
   const std::filesystem::path dir(out);
   const io::json configuration = io::identify_configuration(o);
@@ -88,6 +94,8 @@ void run_one(const Dataset& d, const std::string& data_label, const IdentifyOpti
   if (tty) fmt::print(stderr, "\n");
   if (s.status == RunStatus::kInterrupted) run.interrupted();
   io::write_identify_results(dir, s, d, data_label, configuration);
+  if (a.forecast_steps > 0)
+    io::write_forecast_of(dir / "forecast.h5", s.flow_map, d, data_label, a.forecast_steps, a.forecast_every);
   fmt::print("{} h={} {}: rmse t0+h {}, t0+4h {} ({} test states; {} iterations, {:.1f} s) -> {}\n", d.system, d.h,
              o.solver, cell(s.evaluation.at_h), cell(s.evaluation.at_4h), s.evaluation.num_states, s.iterations,
              s.train_seconds, (dir / "identify.json").string());
@@ -111,6 +119,9 @@ void run_evaluate(const IdentifyArgs& a) {
   const EvaluateSummary e = evaluate_forecasts(m.flow_map, d.test);
   io::ensure_writable_directory(a.out);
   io::write_evaluation_json(std::filesystem::path(a.out) / "identify.json", m.row, e, d, a.data, a.evaluate);
+  if (a.forecast_steps > 0)
+    io::write_forecast_of(std::filesystem::path(a.out) / "forecast.h5", m.flow_map, d, a.data, a.forecast_steps,
+                          a.forecast_every);
   fmt::print("evaluated {} on {}: rmse t0+h {}, t0+4h {} -> {}/identify.json\n", a.evaluate, a.data, cell(e.at_h),
              cell(e.at_4h), a.out);
 }
@@ -216,6 +227,14 @@ void setup_identify(CLI::App& app) {
       ->delimiter(',');
   cmd->add_option("--evaluate", a->evaluate, "a model.h5 to evaluate on --data instead of training");
   cmd->add_option("--out", a->out, "output folder (identify.json, model.h5)");
+  cmd->add_option("--forecast-steps", a->forecast_steps,
+                  "also write DIR/forecast.h5: predicted and true test trajectories over N steps, RMSE per lead time "
+                  "(0: none)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--forecast-every", a->forecast_every, "forecast from every K-th test state (with --forecast-steps)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   add_run_flags(cmd, a->run,
                 "continue from DIR/checkpoint.h5 (same options and data); grid cells with results are skipped");
   cmd->callback([a] { run_identify(*a); });

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -91,6 +92,40 @@ TEST(SlurmArray, RunsOneTaskOfTheJobListByHand) {
   // Outside an array task it refuses to guess.
   EXPECT_NE(run_command("env -u SLURM_ARRAY_TASK_ID scripts/slurm_array.sh experiments/regress.jobs " + out.string()).code, 0);
   fs::remove_all(out);
+}
+
+TEST(RunJobs, ShowsRunningJobsTheirLastLogLineAndAnEtaAndRecordsDurations) {
+  // A stand-in for trk: a job prints two progress lines around a sleep; "report" succeeds at once.
+  const fs::path dir = fs::temp_directory_path() / ("trk_run_jobs_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path fake = dir / "fake_trk", jobfile = dir / "list.jobs", out = dir / "out";
+  {
+    std::ofstream f(fake);
+    f << "#!/bin/sh\n[ \"$1\" = report ] && exit 0\necho \"phase 1/2 of $2\"\nsleep $3\necho \"phase 2/2 of $2\"\n"
+         "[ \"$2\" != bad ]\n";
+  }
+  fs::permissions(fake, fs::perms::owner_all);
+  {
+    std::ofstream f(jobfile);
+    f << "# three jobs\n{trk} job a 4\n{trk} job b 1\n{trk} job c 1\n";
+  }
+  const auto r = run_command("STATUS_EVERY=1 scripts/run_jobs.sh -j 2 --trk " + fake.string() + " " +
+                             jobfile.string() + " " + out.string());
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("run_jobs: status"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("phase 1/2 of a"), std::string::npos) << r.out;  // a running job's last log line
+  EXPECT_NE(r.out.find("ETA"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[3/3] ok"), std::string::npos) << r.out;
+  const std::string durations = trk::testing::slurp(out / "logs/durations.tsv");
+  EXPECT_NE(durations.find("\t{trk} job a 4\n"), std::string::npos) << durations;
+  EXPECT_EQ(std::count(durations.begin(), durations.end(), '\n'), 4) << durations;  // a comment and 3 jobs
+  // A second run into the same folder knows every job's time from the first: an ETA from the start.
+  const auto again = run_command("STATUS_EVERY=1 scripts/run_jobs.sh -j 2 --trk " + fake.string() + " " +
+                                 jobfile.string() + " " + out.string());
+  EXPECT_EQ(again.code, 0);
+  EXPECT_EQ(again.out.find("ETA after the first job ends"), std::string::npos) << again.out;
+  fs::remove_all(dir);
 }
 
 }  // namespace

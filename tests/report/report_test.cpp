@@ -171,6 +171,25 @@ TEST_F(Report, StabilityPlotOfRk4CrossesTheRealAxisAtItsInterval) {
   EXPECT_NE(plots[0].script.find("stability_fit_lorenz63_trk4_h0.1.svg.tmp"), std::string::npos);
 }
 
+TEST_F(Report, PlotLabelsNeedNoSymbolFontAndReferenceCurvesHaveTheirOwnStyles) {
+  Results r;
+  FitResult f;
+  f.system = "lorenz63";
+  f.scheme = "trk4";
+  f.h = 0.1;
+  f.trained = true;
+  f.tableau = named_tableau("rk4");
+  r.fit.push_back(f);
+  // {/Symbol l} shows a Latin l without the Symbol font: the labels carry the UTF-8 lambda itself.
+  const Plot s = stability_plots(r).at(0);
+  EXPECT_EQ(s.script.find("/Symbol"), std::string::npos) << s.script;
+  EXPECT_NE(s.script.find("Re(h \u03bb)"), std::string::npos) << s.script;
+  EXPECT_NE(s.script.find("set encoding utf8"), std::string::npos);
+  const Plot o = order_residual_plots(r).at(0);
+  EXPECT_NE(o.script.find("dt 2 lc rgb '#555555' title 'rk4 (reference)'"), std::string::npos) << o.script;
+  EXPECT_NE(o.script.find("dt 4 lc rgb '#000000' title 'euler (reference)'"), std::string::npos) << o.script;
+}
+
 TEST_F(Report, CheckPassesOnTheSameResultsAndFailsOnARegression) {
   const Results base = collect_results({write_results("base", 0.0100)});
   EXPECT_EQ(check_results(base, base).regressions(), 0);

@@ -26,6 +26,7 @@ struct Dataset {
   std::map<std::string, double> parameters;    // system parameters (sigma, rho, beta, ...)
   std::string generator_json = "{}";           // how it was made (integrator, tolerances, spin-up, noise), JSON text
   Split train, test;
+  Split validation;                            // optional (no trajectory: none), the layout of train and test
   int dim() const { return train.dim(); }
 };
 

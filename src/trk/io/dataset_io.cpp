@@ -131,6 +131,13 @@ std::string dataset_validation_error(const Dataset& d) {
   }
   if (d.test.dim() != d.train.dim())
     return fmt::format("/test/states: expected dim {} as in /train/states, found {}", d.train.dim(), d.test.dim());
+  // Optional /validation (issue 15): checked like the others when present.
+  if (d.validation.num_trajectories() > 0) {
+    if (std::string e = split_validation_error(d.validation, "validation"); !e.empty()) return e;
+    if (d.validation.dim() != d.train.dim())
+      return fmt::format("/validation/states: expected dim {} as in /train/states, found {}", d.train.dim(),
+                         d.validation.dim());
+  }
   return "";
 }
 
@@ -146,8 +153,9 @@ void write_dataset(const fs::path& path, const Dataset& d) {
     root.write_int_attribute("seed", d.seed);
     root.write_string_attribute("parameters", parameters.dump());
     root.write_string_attribute("generator", d.generator_json);
-    for (const char* name : kSplitNames) {
-      const Split& split = split_named(d, name);
+    for (const char* name : {"train", "validation", "test"}) {
+      const Split& split = std::string_view(name) == "validation" ? d.validation : split_named(d, name);
+      if (split.states.empty()) continue;  // only an absent /validation (train and test were validated)
       const std::size_t n = split.states.size(), num_times = split.num_times(), dim = split.dim();
       std::vector<double> states(n * num_times * dim);
       for (std::size_t i = 0; i < n; ++i)  // column-major dim x num_times = C-order block [num_times, dim]
@@ -181,7 +189,7 @@ std::uint64_t content_hash(const Dataset& d) {
   return hash;
 }
 
-Dataset read_dataset(const fs::path& path) {
+Dataset read_dataset(const fs::path& path, bool require_test) {
   const h5::File file = h5::File::open_read(path);
   const std::string attr = path.string() + ": attribute ";
   Dataset d;
@@ -213,8 +221,12 @@ Dataset read_dataset(const fs::path& path) {
     d.generator_json = *text;
   }
   d.train = read_split(file, "train", d.h);
-  d.test = read_split(file, "test", d.h);
+  // Without /test (require_test = false) the checks run with the train split in its place.
+  const bool has_test = require_test || file.has_group("test");
+  d.test = has_test ? read_split(file, "test", d.h) : d.train;
+  if (file.has_group("validation")) d.validation = read_split(file, "validation", d.h);
   if (std::string e = dataset_validation_error(d); !e.empty()) fail(path.string(), e);
+  if (!has_test) d.test = Split{};
   return d;
 }
 

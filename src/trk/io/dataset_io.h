@@ -9,6 +9,8 @@
 //   /train/states    float [num_trajectories, num_times, dim]    states[i, k, :] = trajectory i at t[k]
 //   /train/t         float [num_times]
 //   /test/states, /test/t                                        the same; test is required, dim as train
+//   /validation/states, /validation/t                            optional, the same layout (trk generate --split);
+//                                                                readers that do not know it ignore it
 // In memory trajectory i is the dim x num_times matrix Split::states[i] (column k = state at t(k)). Its
 // column-major storage is exactly the C-order block states[i, :, :], and a MATLAB array of size
 // [dim, num_times, num_trajectories] is stored as [num_trajectories, num_times, dim].
@@ -41,7 +43,9 @@ inline constexpr int kDatasetFormatVersion = 1;
 void write_dataset(const std::filesystem::path& path, const Dataset& dataset);
 
 // Reads and checks a dataset; see the top of this file for what is accepted and what is refused.
-Dataset read_dataset(const std::filesystem::path& path);
+// require_test = false (trk generate --from, which splits one trajectory): a missing /test is no error and
+// leaves Dataset::test empty.
+Dataset read_dataset(const std::filesystem::path& path, bool require_test = true);
 
 // The first problem that makes `dataset` unusable, as "<object>: <what was expected>" (for instance
 // "/train/t: expected strictly increasing times, found t(3) = 0.2 after t(2) = 0.3"), or "" when it is valid.

@@ -124,6 +124,8 @@ void write_model_h5(const std::filesystem::path& path, const IdentifySummary& s,
     if (s.sindy) root.write_int_attribute("degree", s.sindy->degree);
     auto hist = root.create_group("history");
     hist.write_vector("loss", Eigen::Map<const Vec>(s.loss_history.data(), s.loss_history.size()));
+    hist.write_vector("meet_loss", Eigen::Map<const Vec>(s.meet_loss_history.data(), s.meet_loss_history.size()));
+    hist.write_vector("refine_loss", Eigen::Map<const Vec>(s.refine_loss_history.data(), s.refine_loss_history.size()));
     Vec nf(s.nfe_forward_history.size()), nb(s.nfe_backward_history.size());
     for (size_t i = 0; i < s.nfe_forward_history.size(); ++i) nf(i) = s.nfe_forward_history[i];
     for (size_t i = 0; i < s.nfe_backward_history.size(); ++i) nb(i) = s.nfe_backward_history[i];

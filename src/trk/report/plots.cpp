@@ -10,6 +10,7 @@
 #include <map>
 
 #include "trk/io/atomic_file.h"
+#include "trk/io/forecast_io.h"
 #include "trk/io/hdf5_util.h"
 #include "trk/io/json_io.h"
 #include "trk/tableau/named_tableaux.h"
@@ -21,7 +22,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kTerminal = "set terminal svg size 720,540 dynamic enhanced font 'Helvetica,13' background '#ffffff'\n";
+// UTF-8 text (the axis labels write the Greek lambda as the character itself: {/Symbol l} needs a Symbol font
+// that the set-up does not install, and then shows a Latin l). Sans-serif fonts render it (DejaVu Sans on Debian).
+constexpr const char* kTerminal =
+    "set encoding utf8\nset datafile missing '?'\n"
+    "set terminal svg size 720,540 dynamic enhanced font 'Helvetica,13' background '#ffffff'\n";
+constexpr const char* kLambda = "\u03bb";  // λ
 
 // Points of every boundary curve of t that lies within radius; curves separated by one blank line.
 struct Curves {
@@ -73,7 +79,7 @@ Plot stability_plot(const std::string& stem, const std::string& label, const std
              fmt::format(
                  "set output '{0}.svg.tmp'\n"
                  "set title \"{1}\" noenhanced\n"
-                 "set xlabel 'Re(h {{/Symbol l}})'\nset ylabel 'Im(h {{/Symbol l}})'\n"
+                 "set xlabel 'Re(h {7})' noenhanced\nset ylabel 'Im(h {7})' noenhanced\n"
                  "set size ratio -1\nset grid lc rgb '#dddddd'\n"
                  "set xrange [{2:.3g}:{3:.3g}]\nset yrange [{4:.3g}:{5:.3g}]\n"
                  "set xzeroaxis lt -1 lc rgb '#888888'\nset yzeroaxis lt -1 lc rgb '#888888'\n"
@@ -83,7 +89,7 @@ Plot stability_plot(const std::string& stem, const std::string& label, const std
                  "     '{0}.dat' index 0 with lines lw 2 lc rgb '#1f77b4' notitle, \\\n"
                  "     '{0}.dat' index 1 with lines lw 2 dt 2 lc rgb '#d62728' title 'RK4', \\\n"
                  "     '{0}.dat' index 2 with lines lw 2 dt 3 lc rgb '#2ca02c' title 'Euler'\n",
-                 stem, p.title, re_lo - pad, re_hi + pad, -im_hi - pad, im_hi + pad, key);
+                 stem, p.title, re_lo - pad, re_hi + pad, -im_hi - pad, im_hi + pad, key, kLambda);
   return p;
 }
 
@@ -125,22 +131,28 @@ std::vector<Plot> order_residual_plots(const Results& r, int max_order) {
     Plot p;
     p.stem = "order_residuals_" + kind;
     p.title = "Order-condition residuals of the schemes trained by " + kind + " (max |Phi(t) - 1/gamma(t)| by order)";
+    // Two lines: the long title does not fit above the plot at 720 px.
+    const std::string plot_title = "Order-condition residuals, schemes trained by " + kind + "\\nmax |Phi(t) - 1/gamma(t)| over the trees of each order";
     std::string plot_cmd = "plot ";
     for (size_t i = 0; i < lines.size(); ++i) {
       if (i) p.data += "\n\n";
       for (size_t k = 0; k < lines[i].residual.size(); ++k)
         p.data += fmt::format("{} {:.6e}\n", k + 1, std::max(lines[i].residual[k], kFloor));
-      const bool ref = lines[i].label.find("(reference)") != std::string::npos;
-      plot_cmd += fmt::format("{}'{}.dat' index {} with linespoints lw 2 pt 7 ps 0.7 {} title '{}'", i ? ", \\\n     " : "",
-                              p.stem, i, ref ? "dt 2 lc rgb '#777777'" : "", lines[i].label);
+      // The references in grey and black with their own dash and point type; the trained schemes in colour.
+      const bool rk4_ref = lines[i].label == "rk4 (reference)", euler_ref = lines[i].label == "euler (reference)";
+      const char* style = rk4_ref     ? "lw 2 pt 4 ps 0.9 dt 2 lc rgb '#555555'"
+                          : euler_ref ? "lw 2 pt 6 ps 0.9 dt 4 lc rgb '#000000'"
+                                      : "lw 2 pt 7 ps 0.7";
+      plot_cmd += fmt::format("{}'{}.dat' index {} with linespoints {} title '{}'", i ? ", \\\n     " : "", p.stem, i,
+                              style, lines[i].label);
     }
     p.script = std::string(kTerminal) +
                fmt::format(
                    "set output '{0}.svg.tmp'\nset title \"{1}\" noenhanced\n"
                    "set xlabel 'order of the rooted trees'\nset ylabel 'max |residual| (exact zeros at 1e-17)'\n"
                    "set logscale y\nset format y '10^{{%L}}'\nset xrange [0.5:{2}.5]\nset xtics 1\n"
-                   "set grid lc rgb '#dddddd'\nset key outside right top noenhanced\n",
-                   p.stem, p.title, max_order) +
+                   "set grid lc rgb '#dddddd'\nset key below noenhanced\n",
+                   p.stem, plot_title, max_order) +
                plot_cmd + "\n";
     plots.push_back(std::move(p));
   }
@@ -153,6 +165,7 @@ std::vector<Plot> nfe_plots(const Results& r) {
   p.title = "Function evaluations per training iteration (forward pass): adaptive Dopri8 against the fixed TRK schemes";
   std::string plot_cmd = "plot ";
   int block = 0;
+  double y_lo = 0, y_hi = 0;
   for (const auto& c : r.identify) {
     if (c.solver != "dopri8" && !c.trained_scheme()) continue;
     const fs::path model = c.file.parent_path() / "model.h5";
@@ -169,6 +182,11 @@ std::vector<Plot> nfe_plots(const Results& r) {
       continue;  // a model file this trk cannot read: the NFE table still has the means
     }
     if (nfe.empty()) continue;
+    for (double v : nfe) {
+      if (!(v > 0)) continue;
+      y_lo = y_lo > 0 ? std::min(y_lo, v) : v;
+      y_hi = std::max(y_hi, v);
+    }
     // At most ~500 points: means over equal windows of iterations.
     const size_t window = std::max<size_t>(1, nfe.size() / 500);
     if (block) p.data += "\n\n";
@@ -188,10 +206,219 @@ std::vector<Plot> nfe_plots(const Results& r) {
                  "set output '{0}.svg.tmp'\nset title \"{1}\" noenhanced\n"
                  "set xlabel 'training iteration (main phase)'\n"
                  "set ylabel 'evaluations of f per iteration, forward (batched over all pairs)'\n"
-                 "set logscale y\nset grid lc rgb '#dddddd'\nset key below noenhanced\n",
-                 p.stem, "NFE per training iteration") +
+                 "set logscale y\nset yrange [{2:.4g}:{3:.4g}]\nset grid lc rgb '#dddddd'\nset key below noenhanced\n",
+                 p.stem, "NFE per training iteration", y_lo / 1.6, y_hi * 1.6) +
              plot_cmd + "\n";
   return {p};
+}
+
+namespace {
+
+// A dataset of an HDF5 file as doubles, empty when the file, group or dataset is absent or unreadable (the
+// tables still have the summary numbers).
+std::vector<double> read_history(const fs::path& file, const std::string& group, const std::string& name) {
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) return {};
+  try {
+    const io::h5::File f = io::h5::File::open_read(file);
+    if (!f.has_group(group)) return {};
+    const io::h5::Group g = f.open_group(group);
+    if (!g.has_dataset(name)) return {};
+    return g.read_array(name).values;
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+// "x y" lines of a history starting at iteration `first`, at most ~400 points (means over equal windows);
+// non-finite values written as "?" (a gap in the line).
+std::string history_block(const std::vector<double>& v, size_t first) {
+  std::string out;
+  const size_t window = std::max<size_t>(1, v.size() / 400);
+  for (size_t i = 0; i < v.size(); i += window) {
+    double sum = 0;
+    size_t n = 0;
+    for (size_t k = i; k < std::min(v.size(), i + window); ++k, ++n) sum += v[k];
+    const double y = sum / n;
+    out += std::isfinite(y) && y > 0 ? fmt::format("{} {:.6g}\n", first + i + 1, y) : fmt::format("{} ?\n", first + i + 1);
+  }
+  return out;
+}
+
+std::string join_plot(const std::vector<std::string>& parts) {
+  std::string out = "plot ";
+  for (size_t i = 0; i < parts.size(); ++i) out += (i ? ", \\\n     " : "") + parts[i];
+  return out + "\n";
+}
+
+}  // namespace
+
+std::vector<Plot> loss_plots(const Results& r) {
+  std::vector<Plot> plots;
+  // identify: one plot per (system, h); a colour per solver, a dash per phase.
+  std::map<std::pair<std::string, double>, std::vector<const IdentifyResult*>> by_step;
+  for (const auto& c : r.identify) by_step[{c.system, c.h}].push_back(&c);
+  for (const auto& [key, cells] : by_step) {
+    Plot p;
+    p.stem = slug("loss_identify_" + key.first + "_h" + format_step(key.second));
+    p.title = fmt::format("Training loss per phase, identify {} h = {}", key.first, format_step(key.second));
+    std::vector<std::string> parts;
+    int block = 0, colour = 0;
+    for (const IdentifyResult* c : cells) {
+      const fs::path model = c->file.parent_path() / "model.h5";
+      struct Phase {
+        const char* dataset;
+        const char* label;
+        int dash;
+      };
+      size_t first = 0;
+      bool any = false;
+      for (const Phase& ph : {Phase{"meet_loss", "continuation", 2}, Phase{"loss", "main", 1},
+                              Phase{"refine_loss", "refinement", 3}}) {
+        const std::vector<double> v = read_history(model, "history", ph.dataset);
+        if (v.empty()) continue;
+        if (block) p.data += "\n\n";
+        p.data += history_block(v, first);
+        parts.push_back(fmt::format("'{}.dat' index {} with lines lw 2 dt {} lc {} title '{} {} ({})'", p.stem, block,
+                                    ph.dash, colour + 1, c->solver, ph.label, c->model));
+        first += v.size();
+        ++block;
+        any = true;
+      }
+      if (any) ++colour;
+    }
+    if (block == 0) continue;
+    p.script = std::string(kTerminal) +
+               fmt::format("set output '{0}.svg.tmp'\nset title \"{1}\" noenhanced\n"
+                           "set xlabel 'iteration (phases one after the other)'\nset ylabel 'loss (mean squared error)'\n"
+                           "set logscale y\nset format y '10^{{%L}}'\nset grid lc rgb '#dddddd'\nset key below noenhanced\n",
+                           p.stem, p.title) +
+               join_plot(parts);
+    plots.push_back(std::move(p));
+  }
+  // fit: one plot per fit.h5, a line per trained row.
+  std::map<fs::path, std::vector<const FitResult*>> by_file;
+  for (const auto& c : r.fit)
+    if (c.trained) by_file[c.file].push_back(&c);
+  for (const auto& [file, rows] : by_file) {
+    Plot p;
+    p.stem = slug("loss_fit_" + rows.front()->system + "_" + rows.front()->scheme);
+    p.title = fmt::format("Training loss of the {} schemes, fit {}", rows.front()->scheme, rows.front()->system);
+    std::vector<std::string> parts;
+    int block = 0;
+    for (const FitResult* c : rows) {
+      const std::vector<double> v =
+          read_history(file.parent_path() / "fit.h5", fmt::format("{}_h{}", c->scheme, c->h), "loss_history");
+      if (v.empty()) continue;
+      if (block) p.data += "\n\n";
+      p.data += history_block(v, 0);
+      parts.push_back(fmt::format("'{}.dat' index {} with lines lw 2 title '{} h={}'", p.stem, block, c->scheme,
+                                  format_step(c->h)));
+      ++block;
+    }
+    if (block == 0) continue;
+    p.script = std::string(kTerminal) +
+               fmt::format("set output '{0}.svg.tmp'\nset title \"{1}\" noenhanced\n"
+                           "set xlabel 'iteration (kept candidate)'\nset ylabel 'loss'\n"
+                           "set logscale y\nset format y '10^{{%L}}'\nset grid lc rgb '#dddddd'\nset key below noenhanced\n",
+                           p.stem, p.title) +
+               join_plot(parts);
+    plots.push_back(std::move(p));
+  }
+  return plots;
+}
+
+std::vector<Plot> forecast_plots(const Results& r) {
+  struct Entry {
+    const IdentifyResult* cell;
+    io::ForecastFile file;
+  };
+  std::map<std::pair<std::string, double>, std::vector<Entry>> by_step;
+  for (const auto& c : r.identify) {
+    const fs::path path = c.file.parent_path() / "forecast.h5";
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) continue;
+    try {
+      by_step[{c.system, c.h}].push_back({&c, io::read_forecast(path)});
+    } catch (const std::exception&) {
+      continue;  // unreadable: no plot for this cell
+    }
+  }
+  std::vector<Plot> plots;
+  for (const auto& [key, entries] : by_step) {
+    const std::string step = format_step(key.second);
+    const ForecastSummary& first = entries.front().file.forecast;
+    const int dim = static_cast<int>(first.truth[0].rows());
+    const int shown = std::min(dim, 3);
+    // Against truth: the first start state (the same test state in every file of this step when written with the
+    // same options), its first three components.
+    Plot f;
+    f.stem = slug("forecast_" + key.first + "_h" + step);
+    f.title = fmt::format("Forecasts against the truth from one test state, {} h = {}", key.first, step);
+    auto trajectory = [&](const ForecastSummary& s, const std::vector<Mat>& z) {
+      std::string out;
+      for (size_t k = 0; k < z.size(); ++k) {
+        out += fmt::format("{:.6g}", k * s.h);
+        for (int i = 0; i < shown; ++i) {
+          const double v = z[k](i, 0);
+          out += std::isfinite(v) && std::abs(v) < 1e6 ? fmt::format(" {:.8g}", v) : std::string(" ?");
+        }
+        out += "\n";
+      }
+      return out;
+    };
+    f.data = trajectory(first, first.truth);
+    for (const Entry& e : entries) f.data += "\n\n" + trajectory(e.file.forecast, e.file.forecast.predicted);
+    // y range of each panel from the truth, with a margin: a diverged forecast leaves the panel.
+    std::string panels;
+    for (int i = 0; i < shown; ++i) {
+      double lo = first.truth[0](i, 0), hi = lo;
+      for (const Mat& z : first.truth) lo = std::min(lo, z(i, 0)), hi = std::max(hi, z(i, 0));
+      const double pad = 0.25 * std::max(hi - lo, 1.0);
+      std::vector<std::string> parts = {
+          fmt::format("'{}.dat' index 0 using 1:{} with lines lw 3 lc rgb '#000000' title 'truth'", f.stem, i + 2)};
+      for (size_t b = 0; b < entries.size(); ++b)
+        parts.push_back(fmt::format("'{}.dat' index {} using 1:{} with lines lw 2 dt {} lc {} title '{}'", f.stem, b + 1,
+                                    i + 2, b % 2 ? 2 : 1, b + 1, entries[b].cell->solver));
+      panels += fmt::format("set ylabel 'z{}'\nset yrange [{:.4g}:{:.4g}]\n{}{}", i + 1, lo - pad, hi + pad,
+                            i + 1 == shown ? "set xlabel 'lead time'\n" : "unset xlabel\n", join_plot(parts));
+      if (i == 0) panels += "unset key\n";
+    }
+    f.script = "set encoding utf8\nset datafile missing '?'\nset terminal svg size 720,760 dynamic enhanced font 'Helvetica,13' background '#ffffff'\n" +
+               fmt::format("set output '{0}.svg.tmp'\nset grid lc rgb '#dddddd'\nset key top right horizontal noenhanced font ',11'\n"
+                           "set multiplot layout {1},1 title \"{2}\" noenhanced\n",
+                           f.stem, shown, f.title) +
+               panels + "unset multiplot\n";
+    plots.push_back(std::move(f));
+
+    Plot e;
+    e.stem = slug("forecast_error_" + key.first + "_h" + step);
+    e.title = fmt::format("Forecast error against lead time (RMSE over the start states), {} h = {}", key.first, step);
+    std::vector<std::string> parts;
+    double lowest = 0;  // the smallest positive RMSE: the bottom of the y range; the top is 100 (diverged: > 10)
+    for (size_t b = 0; b < entries.size(); ++b) {
+      const ForecastSummary& s = entries[b].file.forecast;
+      for (int k = 1; k <= s.steps; ++k)
+        if (std::isfinite(s.rmse(k)) && s.rmse(k) > 0) lowest = lowest > 0 ? std::min(lowest, s.rmse(k)) : s.rmse(k);
+      if (b) e.data += "\n\n";
+      for (int k = 1; k <= s.steps; ++k)
+        e.data += std::isfinite(s.rmse(k)) && s.rmse(k) > 0 ? fmt::format("{:.6g} {:.6g}\n", k * s.h, s.rmse(k))
+                                                            : fmt::format("{:.6g} ?\n", k * s.h);
+      parts.push_back(fmt::format("'{}.dat' index {} with linespoints lw 2 pt 7 ps 0.5 lc {} title '{} ({} starts)'", e.stem,
+                                  b, b + 1, entries[b].cell->solver, s.num_starts()));
+    }
+    parts.push_back("10 with lines dt 2 lw 2 lc rgb '#555555' title 'diverged above 10'");
+    e.script = std::string(kTerminal) +
+               fmt::format("set output '{0}.svg.tmp'\nset title \"{1}\" noenhanced\n"
+                           "set xlabel 'lead time (one step of the flow map = h = {2})'\nset ylabel 'RMSE'\n"
+                           "set logscale y\nset format y '10^{{%L}}'\nset yrange [{3:.3g}:100]\n"
+                           "set grid lc rgb '#dddddd'\nset key below noenhanced\n",
+                           e.stem, fmt::format("Forecast error against lead time, {} h = {}", key.first, step), step,
+                           lowest > 0 ? lowest / 2 : 1e-3) +
+               join_plot(parts);
+    plots.push_back(std::move(e));
+  }
+  return plots;
 }
 
 void write_plot(const fs::path& dir, const Plot& p) {

@@ -3,6 +3,9 @@
 //   stability_*: boundary {z : |R(z)| = 1} of a trained scheme (filled) with RK4's and Euler's, z = h lambda.
 //   order_residuals_*: max |Phi(t) - 1/gamma(t)| over the trees of each order, per trained scheme (log scale).
 //   nfe_training: function evaluations per training iteration (forward) against the iteration.
+//   loss_*: training loss per phase (continuation, main Adam phase, refinement) against the iteration, every run.
+//   forecast_*, forecast_error_*: forecast against truth from one test state, and RMSE against lead time, every
+//   solver at one step h (from the forecast.h5 beside each identify.json: trk identify --forecast-steps).
 #pragma once
 #include <filesystem>
 #include <string>
@@ -26,6 +29,14 @@ std::vector<Plot> order_residual_plots(const Results& r, int max_order = 8);
 // NFE forward per training iteration from the model.h5 beside each identify.json that recorded it (dopri8 and
 // trkQ cells); none when no history is found.
 std::vector<Plot> nfe_plots(const Results& r);
+
+// One plot per (system, h) of identify cells whose model.h5 holds loss histories (history/meet_loss, history/loss,
+// history/refine_loss: the continuation, main and refinement phases, each drawn when present), and one per fit.h5
+// with trained rows (<scheme>_h<h>/loss_history).
+std::vector<Plot> loss_plots(const Results& r);
+// Two plots per (system, h) with at least one forecast.h5: forecast_<system>_h<h> (each component against time
+// from the first start state, truth and every solver) and forecast_error_<system>_h<h> (RMSE against lead time).
+std::vector<Plot> forecast_plots(const Results& r);
 
 // Writes <stem>.dat and <stem>.gp into dir (atomically).
 void write_plot(const std::filesystem::path& dir, const Plot& p);

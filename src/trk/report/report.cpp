@@ -57,6 +57,8 @@ ReportSummary write_report(const Results& results, const fs::path& dir, const Re
   const std::string nfe_md = draw(nfe_plots(results));
   const std::string stability_md = draw(stability_plots(results));
   const std::string order_md = draw(order_residual_plots(results));
+  const std::string forecast_md = draw(forecast_plots(results));
+  const std::string loss_md = draw(loss_plots(results));
 
   std::string index = "# trk report\n\n";
   index += "Collected from: " + (options.sources.empty() ? std::string("-") : "") ;
@@ -71,11 +73,18 @@ ReportSummary write_report(const Results& results, const fs::path& dir, const Re
            "The integrates criterion (method.md): every run bounded over 1000 time units and the climatology within "
            "10% of the reference. Data: `fit_table.json`.\n\n" +
            fit.markdown;
+  index += "## Forecasts over a horizon\n\n"
+           "From test states, the learned flow map applied k times against the data (`forecast.h5` beside each "
+           "`identify.json`, written by `trk identify --forecast-steps N`).\n\n" +
+           (forecast_md.empty() ? std::string("No forecast.h5 found.\n\n") : forecast_md);
   index += "## Cost: function evaluations (NFE)\n\nData: `nfe.json`.\n\n" + nfe.markdown + "\n" + nfe_md;
   index += "## Stability regions of the trained schemes\n\n" +
            (stability_md.empty() ? std::string("No trained scheme found.\n\n") : stability_md);
   index += "## Order conditions of the trained schemes\n\nData: `order_table.json`.\n\n" + order.markdown + "\n" +
            order_md;
+  index += "## Training loss per phase\n\n"
+           "From the histories in each `model.h5` (identify) and `fit.h5` (fit).\n\n" +
+           (loss_md.empty() ? std::string("No loss history found.\n\n") : loss_md);
   if (!s.warnings.empty()) {
     index += "## Warnings\n\n";
     for (const auto& w : s.warnings) index += "- " + w + "\n";
