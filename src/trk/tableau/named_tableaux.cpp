@@ -276,30 +276,34 @@ ButcherTableau dop853() {
   return out;
 }
 
-const std::map<std::string, std::function<ButcherTableau()>, std::less<>>& registry() {
-  static const std::map<std::string, std::function<ButcherTableau()>, std::less<>> r = {
-      {"euler", euler},   {"midpoint", midpoint}, {"heun", heun},     {"kutta3", kutta3},
-      {"rk4", rk4},       {"rk38", rk38},         {"dopri5", dopri5}, {"dopri8", dopri8},
-      {"dop853", dop853}};
+// The registry, in the order names are listed: adding a tableau is its function above and one entry here.
+const std::vector<std::pair<std::string, ButcherTableau (*)()>>& registry() {
+  static const std::vector<std::pair<std::string, ButcherTableau (*)()>> r = {
+      {"euler", euler}, {"midpoint", midpoint}, {"heun", heun},     {"kutta3", kutta3}, {"rk4", rk4},
+      {"rk38", rk38},   {"dopri5", dopri5},     {"dopri8", dopri8}, {"dop853", dop853}};
   return r;
 }
 
 }  // namespace
 
 std::vector<std::string> named_tableau_names() {
-  return {"euler", "midpoint", "heun", "kutta3", "rk4", "rk38", "dopri5", "dopri8", "dop853"};
+  std::vector<std::string> names;
+  for (const auto& [name, make] : registry()) names.push_back(name);
+  return names;
 }
 
-bool is_named_tableau(std::string_view name) { return registry().count(name) > 0; }
+bool is_named_tableau(std::string_view name) {
+  for (const auto& [n, make] : registry())
+    if (n == name) return true;
+  return false;
+}
 
 ButcherTableau named_tableau(std::string_view name) {
-  auto it = registry().find(name);
-  if (it == registry().end()) {
-    std::string known;
-    for (const auto& n : named_tableau_names()) known += (known.empty() ? "" : ", ") + n;
-    throw std::invalid_argument("unknown scheme '" + std::string(name) + "' (known: " + known + ")");
-  }
-  return it->second();
+  for (const auto& [n, make] : registry())
+    if (n == name) return make();
+  std::string known;
+  for (const auto& n : named_tableau_names()) known += (known.empty() ? "" : ", ") + n;
+  throw std::invalid_argument("unknown scheme '" + std::string(name) + "' (known: " + known + ")");
 }
 
 }  // namespace trk
