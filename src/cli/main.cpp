@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   trk::cli::setup_report(app);
   trk::cli::add_max_memory_option(app);
   // libgomp fails (SIGSEGV) when asked for 100000 threads; no machine trk runs on needs more than 1024.
-  if (auto* identify = app.get_subcommand("identify"); CLI::Option* threads = identify->get_option_no_throw("--threads"))
+  if (CLI::Option* threads = app.get_subcommand("identify")->get_option_no_throw("--threads"))
     threads->check(CLI::Validator(
         [](std::string& v) {
           int n = -1;

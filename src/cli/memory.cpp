@@ -30,10 +30,11 @@ std::string parts(const MemoryEstimate& e) {
 
 void check_memory(const std::string& command, const MemoryEstimate& e, bool quiet) {
   const double limit = static_cast<double>(io::memory_limit());
-  const std::string total = io::format_bytes(e.total()), of = io::format_bytes(limit) + " of " + io::memory_limit_source();
+  const std::string total = io::format_bytes(e.total());
   if (e.total() > limit)
-    throw std::runtime_error(fmt::format("{}: needs about {} of memory ({}), more than the {}; use smaller "
-                                         "options or data, or --max-memory to allow more", command, total, parts(e), of));
+    throw std::runtime_error(fmt::format("{}: needs about {} of memory ({}), more than the {} of {}; use smaller "
+                                         "options or data, or --max-memory to allow more",
+                                         command, total, parts(e), io::format_bytes(limit), io::memory_limit_source()));
   if (!quiet)
     fmt::print(stderr, "{}: memory needed: about {} ({}); limit {} ({})\n", command, total, parts(e),
                io::format_bytes(limit), io::memory_limit_source());

@@ -24,6 +24,7 @@
 #include "trk/experiment/generate.h"
 #include "trk/io/checkpoint_io.h"
 #include "trk/io/dataset_io.h"
+#include "trk/experiment/memory_estimate.h"
 #include "trk/io/json_io.h"
 #include "trk/tableau/stability.h"
 #include "run_trk.h"
@@ -937,6 +938,34 @@ TEST_F(Robustness, ThreadsAndMemoryAreBoundedBeforeTheRun) {
   expect_refused("generate --h 0.01 --train-steps 100000000 --max-memory 1G --out " + path("g2.h5"),
                  {"generate: needs about 6.0 GB of memory", "more than the 1.0 GB of --max-memory"});
   expect_refused("generate --max-memory lots --out " + path("g2.h5"), {"--max-memory 'lots'", "expected a size"});
+}
+
+// The issue's measurement: identify trk10 with an MLP of widths 2048,2048 on 2000 pairs, 2 threads, L-BFGS memory 20
+// reached 1.8 GB in L-BFGS and 3.9 GB while writing a checkpoint.
+TEST(MemoryEstimate, OfTheIssuesMlp) {
+  const double P = 3 * 2048 + 2048 + 2048 * 2048 + 2048 + 2048 * 3 + 3;
+  MemoryInputs in;
+  in.num_params = P;
+  in.dim = 3;
+  in.dataset_values = (2001 + 501) * 4;
+  in.train_pairs = 2000;
+  in.tape_columns = 250;
+  in.stages = 10;
+  in.activations_per_column = 2 * (2048 + 2048);
+  in.threads = 2;
+  in.lbfgs_memory = 20;
+  const MemoryEstimate e = estimate_memory(in);
+  EXPECT_NEAR(e.model, 8 * P * 5, 1);
+  EXPECT_NEAR(e.optimiser, 8 * P * 50, 1);
+  EXPECT_NEAR(e.checkpoint, 8 * P * 45, 1);
+  EXPECT_NEAR(e.total() - e.checkpoint, 2.2e9, 0.05e9);
+  EXPECT_NEAR(e.total(), 3.7e9, 0.05e9);
+  in.lm_parameters = 1000;  // Levenberg-Marquardt on 1000 parameters: P^2 twice and a Jacobian block per thread
+  in.lm_chunk_columns = 250;
+  in.lm_rollout_steps = 4;
+  in.num_params = 1000;
+  in.lbfgs_memory = 0;
+  EXPECT_NEAR(estimate_memory(in).optimiser, 8 * (5 * 1000 + 2e6 + 2 * 250 * 4 * 3 * 1000), 1);
 }
 
 // Names read from results files end up in Markdown tables: a "|" or a line break must not add a column or end a row.
