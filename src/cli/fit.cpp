@@ -12,11 +12,13 @@
 #include <stdexcept>
 
 #include "cli/checkpointed_run.h"
+#include "cli/memory.h"
 #include "cli/commands.h"
 #include "cli/options_flags.h"
 #include "cli/parse.h"
 #include "trk/experiment/fit.h"
 #include "trk/experiment/generate.h"
+#include "trk/experiment/memory_estimate.h"
 #include "trk/io/checkpoint_io.h"
 #include "trk/io/dataset_io.h"
 #include "trk/io/options_io.h"
@@ -113,6 +115,7 @@ void run_fit(FitArgs& a) {
   if (!a.data.empty() && d.dim() != f->dim())
     throw std::invalid_argument(fmt::format("{}: /train/states: expected dim {} (the system {}), found {}", a.data,
                                             f->dim(), d.system, d.dim()));
+  check_memory("fit", estimate_memory(fit_memory_inputs(a.options, d, a.steps)), a.run.quiet);
   const std::filesystem::path dir(a.out);
   const io::json config = configuration_json(a, d);
   CheckpointedRun<FitCheckpoint, io::FitCheckpointFile> run(

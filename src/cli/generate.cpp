@@ -6,9 +6,12 @@
 #include <stdexcept>
 
 #include "cli/commands.h"
+#include "cli/memory.h"
 #include "cli/parse.h"
 #include "trk/experiment/generate.h"
+#include "trk/experiment/memory_estimate.h"
 #include "trk/experiment/split.h"
+#include "trk/field/systems.h"
 #include "trk/io/atomic_file.h"
 #include "trk/io/dataset_io.h"
 #include "trk/io/json_io.h"
@@ -45,8 +48,15 @@ void run_generate(const GenerateArgs& a) {
   o.parameters = parse_parameters(a.params);
   if (!a.initial_state.empty()) o.initial_state = Eigen::Map<const Vec>(a.initial_state.data(), a.initial_state.size());
   if (auto err = o.validation_error(); !err.empty()) throw std::invalid_argument(err);
-  const std::filesystem::path out(a.out);
-  io::ensure_writable_directory(out.has_parent_path() ? out.parent_path() : ".");
+  // Everything about --out is checked before the work, and its folder is created only to write the file (and
+  // removed again if that fails): a refused run leaves nothing behind.
+  if (a.out.empty()) throw std::invalid_argument("--out: expected the path of the dataset file to write, found \"\"");
+  const std::filesystem::path out(a.out), folder = out.has_parent_path() ? out.parent_path() : ".";
+  io::check_replaceable(out);
+  io::check_writable_directory(folder);
+  check_memory("generate", estimate_generate_memory(o, static_cast<int>(make_system(o.system, resolve_parameters(
+                                                                            o.system, o.parameters))->dim())),
+               a.quiet);
 
   const bool progress = !a.quiet && ::isatty(STDERR_FILENO);
   Dataset d = generate(o, [&](long done, long total) {
@@ -67,7 +77,10 @@ void run_generate(const GenerateArgs& a) {
                   {"noise_on", "train"},
                   {"program", "trk generate 0.1"}};
   d.generator_json = gen.dump();
+  io::NewDirectories folders;
+  folders.create(folder);
   io::write_dataset(out, d);
+  folders.keep();
   fmt::print("wrote {}: {} h={} train {}x{}x{} test {}x{}x{} (trajectories x times x dim) seed={}\n", a.out,
              d.system, d.h, d.train.num_trajectories(), d.train.num_times(), d.dim(), d.test.num_trajectories(),
              d.test.num_times(), d.dim(), d.seed);

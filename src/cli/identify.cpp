@@ -10,11 +10,14 @@
 #include <stdexcept>
 
 #include "cli/checkpointed_run.h"
+#include "cli/memory.h"
 #include "cli/commands.h"
 #include "cli/options_flags.h"
 #include "cli/parse.h"
 #include "trk/experiment/generate.h"
 #include "trk/experiment/identify.h"
+#include "trk/experiment/memory_estimate.h"
+#include "trk/field/systems.h"
 #include "trk/io/checkpoint_io.h"
 #include "trk/io/dataset_io.h"
 #include "trk/io/forecast_io.h"
@@ -66,6 +69,7 @@ void run_one(const Dataset& d, const std::string& data_label, const IdentifyOpti
                                             "no start state with {} after it", a.forecast_steps, d.test.num_times(),
                                             a.forecast_steps));
   io::check_writable_directory(out);
+  check_memory("identify", estimate_memory(identify_memory_inputs(o, d)), a.run.quiet);
   const std::filesystem::path dir(out);
   const io::json configuration = io::identify_configuration(o);
   // What a checkpoint must match to be resumed: the options (threads aside: results do not depend on them) and data.
@@ -147,6 +151,7 @@ std::vector<std::pair<Dataset, std::string>> generated_datasets(const io::json& 
   std::vector<std::pair<Dataset, std::string>> out;
   for (double h : steps) {
     g.h = h;
+    check_memory("identify", estimate_generate_memory(g, make_system(g.system, g.parameters)->dim()), true);
     out.emplace_back(generate(g), fmt::format("{}(h={}, generated)", g.system, h));
   }
   return out;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/memory.h"
 
 namespace trk::cli {
 namespace {
@@ -58,6 +59,20 @@ int main(int argc, char** argv) {
   trk::cli::setup_fit(app);
   trk::cli::setup_identify(app);
   trk::cli::setup_report(app);
+  trk::cli::add_max_memory_option(app);
+  // libgomp fails (SIGSEGV) when asked for 100000 threads; no machine trk runs on needs more than 1024.
+  if (CLI::Option* threads = app.get_subcommand("identify")->get_option_no_throw("--threads"))
+    threads->check(CLI::Validator(
+        [](std::string& v) {
+          int n = -1;
+          return CLI::detail::lexical_cast(v, n) && n >= 0 && n <= 1024
+                     ? std::string()
+                     : "expected 0 (OpenMP's default) to 1024 threads, found " + v;
+        },
+        "0..1024"));
+  // Past a file-size limit (ulimit -f) a write fails with EFBIG instead of killing the process with SIGXFSZ, so the
+  // error is reported on one line and the temporary file is removed.
+  std::signal(SIGXFSZ, SIG_IGN);
   if (argc > 1 && argv[1][0] != '-') {
     std::string known;
     for (const auto* sub : app.get_subcommands({})) known += (known.empty() ? "" : ", ") + sub->get_name();

@@ -2,6 +2,9 @@
 // exit code 2 and no output; SIGINT / SIGTERM write a checkpoint and --resume ends with the bytes of an
 // uninterrupted run; a killed run leaves no result; outputs are the same bytes at 1 and 2 threads.
 #include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <gtest/gtest.h>
 #include <hdf5.h>
 #include <signal.h>
@@ -21,7 +24,10 @@
 #include "trk/experiment/generate.h"
 #include "trk/io/checkpoint_io.h"
 #include "trk/io/dataset_io.h"
+#include "trk/experiment/memory_estimate.h"
 #include "trk/io/json_io.h"
+#include "trk/tableau/stability.h"
+#include "run_trk.h"
 
 namespace fs = std::filesystem;
 
@@ -194,7 +200,17 @@ TEST_F(Robustness, BadDatasetsAreRefusedForIdentifyAndFit) {
       {"Inf", [&](const fs::path& p) {
          edit_h5(p, [&](hid_t f) { put(f, "test/states", H5T_IEEE_F64LE, {1, 21, 3}, with_inf); });
        }, {"/test/states", "expected finite values, found inf"}},
-      {"h missing", [](const fs::path& p) { edit_h5(p, [](hid_t f) { H5Adelete(f, "h"); }); }, {"attribute h of /", "missing"}},
+      {"h missing, no t", [](const fs::path& p) {
+         edit_h5(p, [](hid_t f) {
+           H5Adelete(f, "h");
+           H5Ldelete(f, "train/t", H5P_DEFAULT);
+         });
+       }, {"attribute h of /", "missing"}},
+      {"t against h", [&](const fs::path& p) {
+         std::vector<double> t(61);
+         for (int k = 0; k < 61; ++k) t[k] = 0.2 * k;  // the attribute says 0.1
+         edit_h5(p, [&](hid_t f) { put(f, "train/t", H5T_IEEE_F64LE, {61}, t); });
+       }, {"/train/t", "expected uniform times with the step 0.1 (attribute h of /)", "t(1) - t(0) = 0.2"}},
       {"h negative", [](const fs::path& p) {
          const double h = -0.1;
          edit_h5(p, [&](hid_t f) { set_attr(f, "h", H5T_IEEE_F64LE, &h); });
@@ -478,8 +494,8 @@ TEST_F(Robustness, AKilledRunLeavesNoResultAndResumesFromItsLastCheckpoint) {
   EXPECT_FALSE(fs::exists(path("cut/model.h5")));
   const RunResult r = run(base + " --resume --out " + path("cut"));
   ASSERT_EQ(r.code, 0) << r.err;
-  for (const auto& e : fs::directory_iterator(path("cut")))
-    EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path();
+  for (const auto& e : fs::directory_iterator(path("cut")))  // ".trk-tmp.<pid>.<n>.<name>" (io/atomic_file.h)
+    EXPECT_EQ(e.path().filename().string().find("tmp."), std::string::npos) << e.path();
   expect_same_results(path("full"), path("cut"));
 }
 
@@ -737,6 +753,251 @@ TEST_F(Robustness, BadInputOfEveryOtherKindIsRefused) {
   expect_refused("report stability --scheme rk4 --grid 1 --out " + path("s"), {"--grid"});
   expect_refused("report order --scheme rk4 --max-order 0 --out " + path("o"), {"--max-order"});
   expect_refused("report --check " + good + " --results " + good + " --atol -1", {"--atol"});
+}
+
+// ---- issue 14: never replace what is not ours, never crash on a full disk, bounded inputs
+
+// Exit code 2 and one error line naming `needles`, `node` left as it was (a device, FIFO, folder or link).
+TEST_F(Robustness, NonRegularOutputsAreNeverReplaced) {
+  const std::string gen = "generate --train-steps 10 --test-steps 10 --quiet --out ";
+  std::vector<std::pair<fs::path, std::string>> nodes = {{dir_ / "fifo", "a FIFO"}, {dir_ / "folder", "a folder"},
+                                                          {dir_ / "link", "a FIFO"}};
+  ASSERT_EQ(::mkfifo(nodes[0].first.c_str(), 0644), 0);
+  fs::create_directory(nodes[1].first);
+  fs::create_symlink(nodes[0].first, nodes[2].first);
+  if (::geteuid() == 0) {  // the issue's case: mknod null c 1 3; generate --out null turned it into a regular file
+    ASSERT_EQ(::mknod(path("null").c_str(), S_IFCHR | 0666, makedev(1, 3)), 0);
+    nodes.emplace_back(dir_ / "null", "a character device");
+  }
+  for (const auto& [node, kind] : nodes) {
+    SCOPED_TRACE(node);
+    const auto type = fs::symlink_status(node).type();
+    expect_refused(gen + node.string(), {node.string() + ": not a regular file (" + kind + ")"});
+    EXPECT_EQ(fs::symlink_status(node).type(), type);
+  }
+  // report stability writes two files into a folder: a FIFO at the second one's place stays a FIFO.
+  fs::create_directory(path("st"));
+  ASSERT_EQ(::mkfifo(path("st/stability.json").c_str(), 0644), 0);
+  const RunResult r = run("report stability --scheme rk4 --grid 11 --out " + path("st"));
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find(path("st/stability.json") + ": not a regular file (a FIFO)"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::is_fifo(path("st/stability.json")));
+}
+
+TEST_F(Robustness, OutPathsEmptyFolderLikeOrLong) {
+  expect_refused("generate --out " + path("newdir") + "/", {path("newdir") + "/", "expected a file name"});
+  EXPECT_FALSE(fs::exists(path("newdir")));  // before: refused, but an empty newdir was left
+  const auto empty = trk::testing::run_trk("generate --out ''");
+  EXPECT_EQ(empty.code, 2);
+  EXPECT_EQ(empty.err.rfind("trk: error: --out: expected the path of the dataset file", 0), 0u) << empty.err;
+  // A 250-byte name: its temporary name was 250 + ".tmp.<pid>" bytes, over NAME_MAX (255): "File name too long".
+  const std::string long_name = path("deep/" + std::string(247, 'd') + ".h5");
+  const RunResult r = run("generate --train-steps 10 --test-steps 10 --quiet --out " + long_name);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::is_regular_file(long_name));
+  EXPECT_EQ(num_files(), 2u);  // deep and the file: no temporary left
+}
+
+// The issue's case 2 without root: a file-size limit (ulimit -f) made generate die of SIGXFSZ (exit 153) and leave
+// its temporary file for good. Now the write fails with EFBIG: one line, exit 2, nothing left, earlier output kept.
+TEST_F(Robustness, FileSizeLimitGivesOneLineAndLeavesNothing) {
+  ASSERT_EQ(run("generate --train-steps 10 --test-steps 10 --quiet --out " + path("small.h5")).code, 0);
+  const std::string before = slurp(path("small.h5"));
+  for (const std::string& target : {path("big.h5"), path("small.h5")}) {
+    const auto r = trk::testing::run_command("ulimit -f 64; exec " + std::string(TRK_BINARY) +
+                                             " generate --train-steps 5000 --quiet --out " + target);
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_EQ(r.err, "trk: error: " + target + ": /train/states: cannot write dataset (File too large)\n");
+  }
+  EXPECT_FALSE(fs::exists(path("big.h5")));
+  EXPECT_EQ(slurp(path("small.h5")), before);
+  EXPECT_EQ(num_files(), 1u);
+}
+
+// Disk full (root: a 64 kB tmpfs). Before: generate and report stability printed the error line, then died of
+// SIGSEGV in libhdf5's shutdown (H5F__close_cb from H5_term_library at exit), exit 139.
+TEST_F(Robustness, DiskFullGivesOneLineExitTwoAndLeavesNothing) {
+  const fs::path mnt = dir_ / "small";
+  fs::create_directory(mnt);
+  if (::geteuid() != 0 || ::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=64k") != 0)
+    GTEST_SKIP() << "needs root and a tmpfs mount (scripts/fuzz_readers.sh outputs runs the same by hand)";
+  struct Unmount {
+    fs::path p;
+    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  ASSERT_EQ(run("generate --train-steps 10 --test-steps 10 --quiet --out " + (mnt / "a.h5").string()).code, 0);
+  const std::string before = slurp(mnt / "a.h5");
+  for (const std::string& args : {"generate --h 0.2 --train-steps 5000 --quiet --out " + (mnt / "b.h5").string(),
+                                  "generate --h 0.2 --train-steps 5000 --quiet --out " + (mnt / "a.h5").string(),
+                                  "report stability --scheme dopri8 --grid 1001 --out " + mnt.string()}) {
+    SCOPED_TRACE(args);
+    const RunResult r = run(args);
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_NE(r.err.find("trk: error: " + mnt.string()), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  EXPECT_EQ(slurp(mnt / "a.h5"), before);
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(mnt)) left.push_back(e.path().filename().string());
+  EXPECT_EQ(left, std::vector<std::string>{"a.h5"});
+}
+
+// Only temporaries trk made are removed by a run's cleanup. Before: any "*.tmp.<digits>" of a dead pid went.
+TEST_F(Robustness, CleanupLeavesUsersFilesAlone) {
+  const fs::path data = dir_ / "d.h5";
+  io::write_dataset(data, small_dataset());
+  fs::create_directory(path("out"));
+  std::ofstream(path("out/thesis.tex.tmp.4194000")) << "my thesis";
+  std::ofstream(path("out/.trk-tmp.4194000.0.model.h5")) << "left by a killed trk";
+  const RunResult r = run("identify --data " + data.string() + " --solver rk4 --iterations 2 --meet-iterations 0 "
+                          "--refine-iterations 0 --lm-iterations 0 --quiet --out " + path("out"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(slurp(path("out/thesis.tex.tmp.4194000")), "my thesis");
+  EXPECT_FALSE(fs::exists(path("out/.trk-tmp.4194000.0.model.h5")));
+}
+
+TEST_F(Robustness, ConfigsThatAreFifosDevicesOrRepeatKeysAreRefused) {
+  ASSERT_EQ(::mkfifo(path("fifo.json").c_str(), 0644), 0);
+  const Child c = spawn("identify --config " + path("fifo.json"), logs_ / "fifo");
+  int status = 0;
+  pid_t done = 0;
+  for (int i = 0; i < 500 && done == 0; ++i) {  // before: blocked until a writer came
+    done = ::waitpid(c.pid, &status, WNOHANG);
+    if (done == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (done == 0) {
+    ::kill(c.pid, SIGKILL);
+    ::waitpid(c.pid, &status, 0);
+    FAIL() << "identify --config FIFO still blocked after 10 s";
+  }
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+  EXPECT_NE(slurp(c.err).find(path("fifo.json") + ": expected a JSON file, found a FIFO"), std::string::npos);
+  expect_refused("identify --config /dev/zero", {"/dev/zero: expected a JSON file, found a character device"});
+  expect_refused("fit --data x.h5 --config /dev/zero", {"/dev/zero", "character device"});
+  std::ofstream(path("dup.json")) << R"({"h": [0.2], "solvers": ["rk4"], "training": {"iterations": 5,
+    "iterations": 4294967297}, "out": ")" + path("o") + R"("})";
+  expect_refused("identify --config " + path("dup.json"), {path("dup.json") + ": training.iterations: duplicate key"});
+  std::ofstream(path("tab.json")) << R"({"A": [[0, 0], [1, 0]], "b": [0.5, 0.5], "b": [1, 0]})";
+  expect_refused("report order --scheme " + path("tab.json") + " --out " + path("o"),
+                 {path("tab.json") + ": b: duplicate key"});
+}
+
+// A valid 100-stage tableau (100 Euler substeps of h/100): the eigenvalue solver finds no roots of its degree-100
+// stability polynomial (coefficients 1 / 100^k span 200 decades) and stability_region_boundary read past the end of
+// the empty root vector: `report stability` died of SIGSEGV. Called here with 16 angles (the command uses 1024, 17 s
+// for this tableau: each angle is an eigenvalue problem of order 100).
+TEST_F(Robustness, StabilityBoundaryOfAHundredStages) {
+  const int q = 100;
+  ButcherTableau t;
+  t.name = "euler_x100";
+  t.A = Mat::Zero(q, q);
+  for (int i = 0; i < q; ++i)
+    for (int j = 0; j < i; ++j) t.A(i, j) = 1.0 / q;
+  t.b = Vec::Constant(q, 1.0 / q);
+  t.c = t.A.rowwise().sum();
+  ASSERT_EQ(t.validation_error(1e-9), "");
+  const auto curves = stability_region_boundary(t, 16);
+  ASSERT_FALSE(curves.empty());
+  // R(z) = (1 + z/100)^100: |R| = 1 on the circle of radius 100 around -100. The points are finite, but the monomial
+  // coefficients lose many of them (results/robustness.md, "not done").
+  for (const auto& curve : curves)
+    for (const Complex& z : curve) EXPECT_TRUE(std::isfinite(z.real()) && std::isfinite(z.imag())) << z;
+}
+
+TEST_F(Robustness, ThreadsAndMemoryAreBoundedBeforeTheRun) {
+  const fs::path data = dir_ / "d.h5";
+  io::write_dataset(data, small_dataset());
+  // Before: libgomp crashed (SIGSEGV) creating 100000 threads.
+  expect_refused("identify --data " + data.string() + " --threads 100000 --out " + path("o"),
+                 {"--threads", "expected 0 (OpenMP's default) to 1024 threads, found 100000"});
+  // An 18 kB file declaring 50M x 3 unwritten states: refused before reading, naming the dataset and the sizes
+  // (before: read them all, 1.2 GB of fill values, then std::bad_alloc naming nothing).
+  const fs::path big = dir_ / "big.h5";
+  io::write_dataset(big, small_dataset());
+  edit_h5(big, [](hid_t f) {
+    H5Ldelete(f, "train/states", H5P_DEFAULT);
+    H5Ldelete(f, "train/t", H5P_DEFAULT);
+    const hsize_t dims[] = {1, 50000000, 3}, chunk[] = {1, 4096, 3};
+    const hid_t space = H5Screate_simple(3, dims, nullptr), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 3, chunk);
+    H5Dclose(H5Dcreate2(f, "train/states", H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+    H5Pclose(dcpl);
+    H5Sclose(space);
+  });
+  ASSERT_LT(fs::file_size(big), 100000u);
+  for (const std::string& cmd : {"identify --data " + big.string() + " --out " + path("o") + " --max-memory 512M",
+                                 "fit --max-memory 512M --data " + big.string() + " --h 0.1 --out " + path("o")})
+    expect_refused(cmd, {big.string() + ": /train/states: declares [1, 50000000, 3] values, 2.2 GB to read",
+                         "more than the 512 MB of --max-memory"});
+  // The estimate is printed for a run that needs 256 MB or more (an MLP of 4.2M parameters with L-BFGS), not for a
+  // small one; a run beyond the limit is refused before it starts.
+  const RunResult r = run("generate --train-steps 100 --test-steps 10 --out " + path("g.h5"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.find("memory needed"), std::string::npos) << r.err;
+  const RunResult m = run("identify --data " + path("g.h5") + " --solver rk4 --model mlp --widths 2048,2048 "
+                          "--iterations 0 --meet-iterations 0 --refine-iterations 1 --lm-iterations 0 --threads 1 "
+                          "--out " + path("m"));
+  EXPECT_EQ(m.code, 0) << m.err;
+  EXPECT_NE(m.err.find("identify: memory needed: about "), std::string::npos) << m.err;
+  expect_refused("generate --h 0.01 --train-steps 100000000 --max-memory 1G --out " + path("g2.h5"),
+                 {"generate: needs about 6.0 GB of memory", "more than the 1.0 GB of --max-memory"});
+  expect_refused("generate --max-memory lots --out " + path("g2.h5"), {"--max-memory 'lots'", "expected a size"});
+}
+
+// The issue's measurement: identify trk10 with an MLP of widths 2048,2048 on 2000 pairs, 2 threads, L-BFGS memory 20
+// reached 1.8 GB in L-BFGS and 3.9 GB while writing a checkpoint.
+TEST(MemoryEstimate, OfTheIssuesMlp) {
+  const double P = 3 * 2048 + 2048 + 2048 * 2048 + 2048 + 2048 * 3 + 3;
+  MemoryInputs in;
+  in.num_params = P;
+  in.dim = 3;
+  in.dataset_values = (2001 + 501) * 4;
+  in.train_pairs = 2000;
+  in.tape_columns = 250;
+  in.stages = 10;
+  in.activations_per_column = 2 * (2048 + 2048);
+  in.threads = 2;
+  in.lbfgs_memory = 20;
+  const MemoryEstimate e = estimate_memory(in);
+  EXPECT_NEAR(e.model, 8 * P * 5, 1);
+  EXPECT_NEAR(e.optimiser, 8 * P * 50, 1);
+  EXPECT_NEAR(e.checkpoint, 8 * P * 45, 1);
+  EXPECT_NEAR(e.total() - e.checkpoint, 2.2e9, 0.05e9);
+  EXPECT_NEAR(e.total(), 3.7e9, 0.05e9);
+  in.lm_parameters = 1000;  // Levenberg-Marquardt on 1000 parameters: P^2 twice and a Jacobian block per thread
+  in.lm_chunk_columns = 250;
+  in.lm_rollout_steps = 4;
+  in.num_params = 1000;
+  in.lbfgs_memory = 0;
+  EXPECT_NEAR(estimate_memory(in).optimiser, 8 * (5 * 1000 + 2e6 + 2 * 250 * 4 * 3 * 1000), 1);
+}
+
+// Names read from results files end up in Markdown tables: a "|" or a line break must not add a column or end a row.
+TEST_F(Robustness, NamesWithBarsOrNewlinesKeepTheMarkdownTables) {
+  const fs::path src = fs::path(TRK_SOURCE_DIR) / "tests/regress/identify_l63/h0.2/rk4/identify.json";
+  io::json j = io::read_json_file(src);
+  j["solver"] = "rk|4\nevil";
+  j["model"] = "bi|linear";
+  fs::create_directories(path("res/a"));
+  std::ofstream(path("res/a/identify.json")) << j.dump();
+  const RunResult r = run("report --results " + path("res") + " --out " + path("rep") + " --no-render --quiet");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* table : {"rmse_table.md", "nfe.md"}) {
+    SCOPED_TRACE(table);
+    std::istringstream in(slurp(path("rep/") + table));
+    long columns = -1;
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty() || line[0] != '|') {
+        EXPECT_EQ(line.find("evil"), std::string::npos) << line;  // a broken row would start with it
+        continue;
+      }
+      long bars = 0;
+      for (std::size_t i = 0; i < line.size(); ++i) bars += line[i] == '|' && (i == 0 || line[i - 1] != '\\');
+      if (columns < 0) columns = bars;
+      EXPECT_EQ(bars, columns) << line;
+    }
+    EXPECT_GT(columns, 0);
+  }
 }
 
 }  // namespace

@@ -281,6 +281,24 @@ TEST_F(DatasetIo, MissingOptionalFieldsTakeDefaults) {
   EXPECT_EQ(d.train.states[1], make_dataset().train.states[1]);
 }
 
+// h5py writes t and no attribute h: the step is the spacing of /train/t (float32 t: its rounding is allowed for).
+TEST_F(DatasetIo, StepIsInferredFromTrainTimesWhenHIsMissing) {
+  const fs::path p = dir_ / "data.h5";
+  write_dataset(p, make_dataset());
+  edit_file(p, [](hid_t f) { ASSERT_GE(H5Adelete(f, "h"), 0); });
+  EXPECT_EQ(read_dataset(p).h, 0.04 / 4);
+  std::vector<double> t(2001);
+  for (std::size_t k = 0; k < t.size(); ++k) t[k] = 100 + 0.2 * static_cast<double>(k);
+  edit_file(p, [&](hid_t f) {
+    put_dataset(f, "train/states", H5T_IEEE_F32LE, {1, 2001, 3}, ramp(6003, 1e-3));
+    put_dataset(f, "train/t", H5T_IEEE_F32LE, {2001}, t);  // 100 to 500 in float32: steps off by up to 3e-5
+    put_dataset(f, "test/t", H5T_IEEE_F64LE, {4}, ramp(4, 0.2));
+  });
+  const Dataset d = read_dataset(p);
+  EXPECT_NEAR(d.h, 0.2, 1e-6);
+  EXPECT_EQ(d.train.num_times(), 2001);
+}
+
 // One refusal: how to damage a valid file (or what to put in its place), the object the message must name and
 // what it must say.
 struct Refusal {
@@ -305,7 +323,37 @@ std::vector<Refusal> refusals() {
        "not an HDF5 file"},
       {"truncated file", [](const fs::path& p) { fs::resize_file(p, fs::file_size(p) / 2); }, "data.h5",
        "truncated"},
-      {"h missing", edit([](hid_t f) { H5Adelete(f, "h"); }), "attribute h of /", "missing"},
+      {"h missing, no t", edit([](hid_t f) {
+         H5Adelete(f, "h");
+         H5Ldelete(f, "train/t", H5P_DEFAULT);
+       }),
+       "attribute h of /", "missing, expected the sampling step (a finite number > 0), or /train/t"},
+      {"t against h", edit([](hid_t f) { put_dataset(f, "train/t", H5T_IEEE_F64LE, {5}, ramp(5, 0.02)); }),
+       "/train/t", "expected uniform times with the step 0.01 (attribute h of /), found t(1) - t(0) = 0.02"},
+      {"test t against h", edit([](hid_t f) { put_dataset(f, "test/t", H5T_IEEE_F64LE, {4}, ramp(4, 0.005)); }),
+       "/test/t", "expected uniform times with the step 0.01 (attribute h of /), found t(1) - t(0) = 0.005"},
+      {"t not uniform", edit([](hid_t f) { put_dataset(f, "train/t", H5T_IEEE_F64LE, {5}, {0, 0.01, 0.02, 0.04, 0.05}); }),
+       "/train/t", "found t(3) - t(2) = 0.02"},
+      {"t not uniform, no h", edit([](hid_t f) {
+         H5Adelete(f, "h");
+         put_dataset(f, "train/t", H5T_IEEE_F64LE, {5}, {0, 0.01, 0.02, 0.04, 0.05});
+       }),
+       "/train/t", "expected uniform times with the step 0.0125 (inferred from /train/t, the file has no attribute h)"},
+      {"test t against inferred h", edit([](hid_t f) {
+         H5Adelete(f, "h");
+         put_dataset(f, "test/t", H5T_IEEE_F64LE, {4}, ramp(4, 0.02));
+       }),
+       "/test/t", "expected uniform times with the step 0.01 (inferred from /train/t"},
+      {"declared too large", edit([](hid_t f) {
+         H5Ldelete(f, "train/states", H5P_DEFAULT);
+         const hsize_t dims[] = {100000, 1000000, 3}, chunk[] = {1, 1000, 3};
+         const hid_t space = H5Screate_simple(3, dims, nullptr), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+         H5Pset_chunk(dcpl, 3, chunk);
+         H5Dclose(H5Dcreate2(f, "train/states", H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+         H5Pclose(dcpl);
+         H5Sclose(space);
+       }),
+       "/train/states", "declares [100000, 1000000, 3] values, 4.4 TB to read (both splits), more than the"},
       {"h zero", edit([](hid_t f) { set_double(f, "h", 0.0); }), "attribute h of /",
        "expected a finite sampling step > 0"},
       {"h negative", edit([](hid_t f) { set_double(f, "h", -0.01); }), "attribute h of /", "found -0.01"},

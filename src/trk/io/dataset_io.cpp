@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "trk/io/hdf5_util.h"
+#include "trk/io/memory_limit.h"
 
 namespace trk::io {
 
@@ -82,8 +83,11 @@ std::string split_validation_error(const Split& split, const std::string& name) 
   return "";
 }
 
-// Reads /<name>: states as rank 3 (or rank 2 = one trajectory), t (or k h when absent).
-Split read_split(const h5::Group& root, const std::string& name, double h) {
+// Reads /<name>: states as rank 3 (or rank 2 = one trajectory), t (or k h when absent; h is known by then unless
+// the file has no attribute h, which is then inferred from /train/t). *t_element_size: bytes of a stored t value
+// (0 when t is absent).
+Split read_split(const h5::Group& root, const std::string& name, std::optional<double> h,
+                 std::size_t* t_element_size) {
   if (!root.has_group(name)) fail(root.where(name), "missing group, expected the " + name + " split");
   const h5::Group g = root.open_group(name);
   if (!g.has_dataset("states"))
@@ -96,6 +100,7 @@ Split read_split(const h5::Group& root, const std::string& name, double h) {
                     dim = states.shape[one ? 1 : 2];
 
   Split split;
+  *t_element_size = 0;
   if (g.has_dataset("t")) {
     h5::Array t = g.read_array("t");
     const bool vector_like = t.rank() == 1 || (t.rank() == 2 && (t.shape[0] == 1 || t.shape[1] == 1));
@@ -104,9 +109,13 @@ Split read_split(const h5::Group& root, const std::string& name, double h) {
       fail(g.where("t"), fmt::format("expected {} values (the times axis of {}), found {}", num_times,
                                      g.child_path("states"), t.values.size()));
     split.t = Eigen::Map<const Vec>(t.values.data(), static_cast<Eigen::Index>(num_times));
+    *t_element_size = t.element_size;
   } else {
+    if (!h)
+      fail(root.file_name() + ": attribute h of /",
+           "missing, expected the sampling step (a finite number > 0), or /" + name + "/t to infer it from");
     split.t.resize(static_cast<Eigen::Index>(num_times));
-    for (std::size_t k = 0; k < num_times; ++k) split.t(static_cast<Eigen::Index>(k)) = static_cast<double>(k) * h;
+    for (std::size_t k = 0; k < num_times; ++k) split.t(static_cast<Eigen::Index>(k)) = static_cast<double>(k) * *h;
   }
   // C order [n, num_times, dim]: block i is trajectory i stored column-major as dim x num_times.
   split.states.reserve(n);
@@ -114,6 +123,45 @@ Split read_split(const h5::Group& root, const std::string& name, double h) {
     split.states.push_back(Eigen::Map<const Mat>(states.values.data() + i * num_times * dim,
                                                  static_cast<Eigen::Index>(dim), static_cast<Eigen::Index>(num_times)));
   return split;
+}
+
+// Training steps by h from state to state, so t must be uniform with that spacing: every t(k+1) - t(k) within
+// 1e-6 h of h, plus the rounding of the stored values (unit roundoff u of float32 or float64: u (|t(k)| + |t(k+1)|),
+// doubled). "" when it is, else the message (the object named).
+std::string uniform_times_error(const Split& split, const std::string& name, double h, std::size_t element_size,
+                                bool h_given) {
+  if (element_size == 0) return "";  // no t in the file: made from h
+  const double u = element_size <= 4 ? 0x1p-24 : 0x1p-53;
+  for (Eigen::Index k = 0; k + 1 < split.t.size(); ++k) {
+    const double a = split.t(k), b = split.t(k + 1), step = b - a;
+    if (std::abs(step - h) <= 1e-6 * h + 2 * u * (std::abs(a) + std::abs(b))) continue;
+    return fmt::format("/{}/t: expected uniform times with the step {} ({}), found t({}) - t({}) = {}", name, h,
+                       h_given ? "attribute h of /" : "inferred from /train/t, the file has no attribute h", k + 1, k,
+                       step);
+  }
+  return "";
+}
+
+// The most bytes the states of both splits take once read (the file's array and the trajectories: two copies of
+// every float64), refused beyond memory_limit() before anything is allocated (an 18 kB file can declare 50M x 3
+// unwritten values).
+void check_declared_size(const h5::File& file) {
+  double bytes = 0, largest = -1;
+  std::string largest_name;
+  h5::ArrayShape largest_shape;
+  for (const char* name : kSplitNames) {
+    if (!file.has_group(name)) continue;
+    const h5::Group g = file.open_group(name);
+    if (!g.has_dataset("states")) continue;
+    const h5::ArrayShape shape = g.read_shape("states");
+    bytes += 2 * 8 * shape.count();
+    if (shape.count() > largest) largest = shape.count(), largest_name = g.where("states"), largest_shape = shape;
+  }
+  const double limit = static_cast<double>(memory_limit());
+  if (bytes <= limit) return;
+  fail(largest_name, fmt::format("declares [{}] values, {} to read (both splits), more than the {} of {}",
+                                 fmt::join(largest_shape.shape, ", "), format_bytes(bytes), format_bytes(limit),
+                                 memory_limit_source()));
 }
 
 }  // namespace
@@ -206,10 +254,8 @@ Dataset read_dataset(const fs::path& path, bool require_test) {
   }
   d.system = file.read_string_attribute("system").value_or("unknown");
   const std::optional<double> h = file.read_double_attribute("h");
-  if (!h) fail(attr + "h of /", "missing, expected the sampling step (a finite number > 0)");
-  d.h = *h;
-  if (!(std::isfinite(d.h) && d.h > 0))
-    fail(attr + "h of /", fmt::format("expected a finite sampling step > 0, found {}", d.h));
+  if (h && !(std::isfinite(*h) && *h > 0))
+    fail(attr + "h of /", fmt::format("expected a finite sampling step > 0, found {}", *h));
   d.seed = file.read_int_attribute("seed").value_or(0);
   if (auto text = file.read_string_attribute("parameters")) {
     if (std::string e = json_object_error(*text, true); !e.empty()) fail(attr + "parameters of /", e);
@@ -220,12 +266,30 @@ Dataset read_dataset(const fs::path& path, bool require_test) {
     if (std::string e = json_object_error(*text, false); !e.empty()) fail(attr + "generator of /", e);
     d.generator_json = *text;
   }
-  d.train = read_split(file, "train", d.h);
+  check_declared_size(file);
+  std::size_t train_t_size = 0, test_t_size = 0, validation_t_size = 0;
+  d.train = read_split(file, "train", h, &train_t_size);
+  if (h) {
+    d.h = *h;
+  } else {  // h5py writes t and no h: the step is the spacing of /train/t
+    if (std::string e = split_validation_error(d.train, "train"); !e.empty()) fail(path.string(), e);
+    d.h = (d.train.t(d.train.num_times() - 1) - d.train.t(0)) / (d.train.num_times() - 1);
+  }
   // Without /test (require_test = false) the checks run with the train split in its place.
   const bool has_test = require_test || file.has_group("test");
-  d.test = has_test ? read_split(file, "test", d.h) : d.train;
-  if (file.has_group("validation")) d.validation = read_split(file, "validation", d.h);
+  d.test = has_test ? read_split(file, "test", d.h, &test_t_size) : d.train;
+  const bool has_validation = file.has_group("validation");
+  if (has_validation) d.validation = read_split(file, "validation", d.h, &validation_t_size);
   if (std::string e = dataset_validation_error(d); !e.empty()) fail(path.string(), e);
+  if (std::string e = uniform_times_error(d.train, "train", d.h, train_t_size, h.has_value()); !e.empty())
+    fail(path.string(), e);
+  if (has_test)
+    if (std::string e = uniform_times_error(d.test, "test", d.h, test_t_size, h.has_value()); !e.empty())
+      fail(path.string(), e);
+  if (has_validation)
+    if (std::string e = uniform_times_error(d.validation, "validation", d.h, validation_t_size, h.has_value());
+        !e.empty())
+      fail(path.string(), e);
   if (!has_test) d.test = Split{};
   return d;
 }

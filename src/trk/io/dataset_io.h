@@ -18,9 +18,13 @@
 // The reader accepts: string attributes of variable or fixed length; numeric attributes of any integer or
 // float type (seed may be a whole-valued float); states and t as float32 or float64; 2-D states
 // [num_times, dim] as one trajectory; t of shape [1, n] or [n, 1]. Missing attributes take defaults
-// (system "unknown", seed 0, parameters {}, generator "{}"); a missing t becomes t(k) = k h.
+// (system "unknown", seed 0, parameters {}, generator "{}"); a missing t becomes t(k) = k h; a missing h is the
+// spacing of /train/t (h5py writes t and no h).
 // It refuses, with a one-line std::runtime_error "<file>: <object>: <what was expected>": a missing, empty,
-// non-HDF5 or truncated file; h missing, <= 0 or not finite; format other than "trk-dataset"; format_version
+// non-HDF5 or truncated file; states declaring more values than io::memory_limit() holds (two float64 copies,
+// checked before reading them); h missing with no /train/t, h <= 0 or not finite; t not uniform with the step h
+// (each t(k+1) - t(k) within 1e-6 h of h, plus the rounding of float32 or float64 t values);
+// format other than "trk-dataset"; format_version
 // other than 1 (above 1: "written by a newer trk"); a missing train or test group or states; states of rank
 // other than 2 or 3 or of a non-float type; dim 0; no trajectories; fewer than 2 time samples; t whose length
 // differs from the times axis, or not strictly increasing; NaN or Inf in states or t; test dim != train dim;

@@ -22,6 +22,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// libhdf5 1.10 closes every file still open at exit (H5_term_library, from atexit). When a write failed (disk full,
+// file-size limit), H5Fclose fails and leaves the file's identifier pointing at a half-destroyed file, and that
+// shutdown crashes on it (SIGSEGV in H5F__close_cb). Every file trk opens is closed by its owner (Handle), so the
+// shutdown has nothing to do: it is switched off before the library starts (H5dont_atexit must come first).
+const bool no_library_shutdown = [] { return H5dont_atexit() >= 0; }();
+
 // Switches off HDF5's printing of its error stack for this thread (the stack is per thread in thread-safe
 // builds); errors are reported through exceptions instead.
 void silence_hdf5_errors() {
@@ -47,11 +53,18 @@ herr_t take_innermost(unsigned n, const H5E_error2_t* err, void* out) {
   return 0;
 }
 
-// The most specific message on HDF5's error stack ("truncated file: eof = ..."), then clears the stack.
+// The most specific message on HDF5's error stack ("truncated file: eof = ..."), then clears the stack. A failed
+// system call is reported by its error text alone ("No space left on device", "File too large"), not the whole
+// "file write failed: time = ..., errno = 28, error message = '...', buf = ..." line of the sec2 driver.
 std::string hdf5_reason() {
   std::string reason;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, take_innermost, &reason);
   H5Eclear2(H5E_DEFAULT);
+  constexpr std::string_view kSystemError = "error message = '";
+  if (const auto at = reason.find(kSystemError); at != std::string::npos) {
+    const auto from = at + kSystemError.size(), to = reason.find('\'', from);
+    if (to != std::string::npos) return reason.substr(from, to - from);
+  }
   return reason.empty() ? "unknown HDF5 error" : one_line(reason);
 }
 
@@ -337,31 +350,59 @@ void Group::write_matrix(std::string_view name, const Mat& m) {
               {static_cast<std::size_t>(m.rows()), static_cast<std::size_t>(m.cols())});
 }
 
-Array Group::read_array(std::string_view name) const {
-  const std::string w = where(name);
-  if (!has_dataset(name)) fail(w, has_group(name) ? "expected a dataset, found a group" : "missing dataset");
-  Handle ds(H5Dopen2(id_.get(), std::string(name).c_str(), H5P_DEFAULT));
-  if (!ds.valid()) fail(w, "cannot open dataset (" + hdf5_reason() + ")");
-  Handle type(H5Dget_type(ds.get()));
-  Handle space(H5Dget_space(ds.get()));
-  if (!type.valid() || !space.valid()) fail(w, "cannot read dataset (" + hdf5_reason() + ")");
-  const H5T_class_t cls = H5Tget_class(type.get());
+double ArrayShape::count() const {
+  double n = 1;
+  for (std::size_t d : shape) n *= static_cast<double>(d);
+  return n;
+}
+
+namespace {
+
+// An open floating-point dataset with its shape.
+struct OpenDataset {
+  Handle ds, type, space;
+  ArrayShape shape;
+};
+
+OpenDataset open_float_dataset(const Group& g, std::string_view name) {
+  const std::string w = g.where(name);
+  if (!g.has_dataset(name)) fail(w, g.has_group(name) ? "expected a dataset, found a group" : "missing dataset");
+  OpenDataset o;
+  o.ds = Handle(H5Dopen2(g.id(), std::string(name).c_str(), H5P_DEFAULT));
+  if (!o.ds.valid()) fail(w, "cannot open dataset (" + hdf5_reason() + ")");
+  o.type = Handle(H5Dget_type(o.ds.get()));
+  o.space = Handle(H5Dget_space(o.ds.get()));
+  if (!o.type.valid() || !o.space.valid()) fail(w, "cannot read dataset (" + hdf5_reason() + ")");
+  const H5T_class_t cls = H5Tget_class(o.type.get());
   if (cls != H5T_FLOAT) fail(w, "expected floating-point values, found " + class_name(cls));
-  const int rank = H5Sget_simple_extent_ndims(space.get());
+  o.shape.element_size = H5Tget_size(o.type.get());
+  const int rank = H5Sget_simple_extent_ndims(o.space.get());
   if (rank < 0) fail(w, "cannot read shape (" + hdf5_reason() + ")");
   std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
-  if (rank > 0 && H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr) < 0)
+  if (rank > 0 && H5Sget_simple_extent_dims(o.space.get(), dims.data(), nullptr) < 0)
     fail(w, "cannot read shape (" + hdf5_reason() + ")");
+  o.shape.shape.assign(dims.begin(), dims.end());
+  return o;
+}
+
+}  // namespace
+
+ArrayShape Group::read_shape(std::string_view name) const { return open_float_dataset(*this, name).shape; }
+
+Array Group::read_array(std::string_view name) const {
+  const std::string w = where(name);
+  const OpenDataset o = open_float_dataset(*this, name);
   Array out;
-  out.shape.assign(dims.begin(), dims.end());
-  const hssize_t count = H5Sget_simple_extent_npoints(space.get());
+  out.shape = o.shape.shape;
+  out.element_size = o.shape.element_size;
+  const hssize_t count = H5Sget_simple_extent_npoints(o.space.get());
   if (count < 0) fail(w, "cannot read shape (" + hdf5_reason() + ")");
   try {
     out.values.resize(static_cast<std::size_t>(count));
   } catch (const std::exception&) {  // bad_alloc, or length_error for a count beyond what a vector holds
     fail(w, "too large to read (" + std::to_string(count) + " values)");
   }
-  if (count > 0 && H5Dread(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.values.data()) < 0)
+  if (count > 0 && H5Dread(o.ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.values.data()) < 0)
     fail(w, "cannot read dataset (" + hdf5_reason() + ")");
   return out;
 }

@@ -56,7 +56,15 @@ class Handle {
 struct Array {
   std::vector<std::size_t> shape;
   std::vector<double> values;
+  std::size_t element_size = 8;  // bytes of one value as stored (4: float32, whose rounding a reader may allow for)
   int rank() const { return static_cast<int>(shape.size()); }
+};
+
+// The shape of a floating-point dataset as declared in the file, read without its values.
+struct ArrayShape {
+  std::vector<std::size_t> shape;
+  std::size_t element_size = 8;
+  double count() const;  // product of the shape (a double: a damaged file may declare more than 2^64)
 };
 
 // An open group: the root "/" of a file or a group below it. Keeps the file's display name and its own path
@@ -106,6 +114,8 @@ class Group {
   // Reads a floating-point dataset (float32, float64, any rank) as doubles. Throws if it is missing or its
   // element type is not floating point ("expected floating-point values, found integer").
   Array read_array(std::string_view name) const;
+  // Its shape only, so that a size declared by a file can be refused before it is allocated. Throws as read_array.
+  ArrayShape read_shape(std::string_view name) const;
   Mat read_matrix(std::string_view name) const;              // a rank-2 dataset written by write_matrix
 
  protected:

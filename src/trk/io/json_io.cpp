@@ -1,8 +1,14 @@
 #include "trk/io/json_io.h"
 
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <set>
 #include <stdexcept>
+#include <vector>
 
 #include "trk/io/atomic_file.h"
 #include "trk/tableau/named_tableaux.h"
@@ -79,13 +85,105 @@ ButcherTableau tableau_from_json(const json& j, const std::string& where) {
   return t;
 }
 
-json read_json_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(path.string() + ": cannot open (missing or unreadable)");
-  std::stringstream ss;
-  ss << in.rdbuf();
+namespace {
+
+// The kind of a file that is not regular, for a message ("a FIFO"); "" for a regular file.
+std::string special_kind(mode_t mode) {
+  if (S_ISREG(mode)) return "";
+  if (S_ISDIR(mode)) return "a folder";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+// Reads at most max_bytes of a regular file; refuses anything else without blocking on it.
+std::string read_regular_file(const std::filesystem::path& path, std::uintmax_t max_bytes) {
+  const std::string name = path.string();
+  // O_NONBLOCK: opening a FIFO for reading returns at once instead of waiting for a writer.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(name + ": cannot open (" + std::strerror(errno) + ")");
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat st;
+  if (::fstat(fd, &st) != 0) throw std::runtime_error(name + ": cannot read (" + std::strerror(errno) + ")");
+  if (const std::string kind = special_kind(st.st_mode); !kind.empty())
+    throw std::runtime_error(name + ": expected a JSON file, found " + kind);
+  const auto too_large = [&] {
+    return std::runtime_error(name + ": too large for a JSON file of trk (" + std::to_string(st.st_size) +
+                              " bytes; at most " + std::to_string(max_bytes) + ")");
+  };
+  if (static_cast<std::uintmax_t>(st.st_size) > max_bytes) throw too_large();
+  std::string text;
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::runtime_error(name + ": cannot read (" + std::strerror(errno) + ")");
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > max_bytes) throw too_large();  // grew while being read
+  }
+  return text;
+}
+
+// Refuses a key given twice in one object, naming it by its path ("training.iterations", "h[2].x"), through
+// nlohmann's parser callback: object and array starts push a level, keys are checked against their object's.
+class DuplicateKeyCheck {
+ public:
+  explicit DuplicateKeyCheck(std::string file) : file_(std::move(file)) {}
+  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start: levels_.push_back({true}); break;
+      case json::parse_event_t::array_start: levels_.push_back({false}); break;
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        levels_.pop_back();
+        element_done();
+        break;
+      case json::parse_event_t::key: {
+        Level& level = levels_.back();
+        level.key = parsed.get<std::string>();
+        if (!level.keys.insert(level.key).second)
+          throw std::runtime_error(file_ + ": " + path() + ": duplicate key (given twice in one object; give it once)");
+        break;
+      }
+      case json::parse_event_t::value: element_done(); break;
+    }
+    return true;
+  }
+
+ private:
+  struct Level {
+    bool object = true;
+    std::set<std::string> keys;
+    std::string key;    // object: the key being read
+    long index = 0;     // array: the element being read
+  };
+  void element_done() {
+    if (!levels_.empty() && !levels_.back().object) ++levels_.back().index;
+  }
+  std::string path() const {
+    std::string p;
+    for (const Level& level : levels_) {
+      if (level.object) p += (p.empty() ? "" : ".") + level.key;
+      else p += "[" + std::to_string(level.index) + "]";
+    }
+    return p;
+  }
+  std::string file_;
+  std::vector<Level> levels_;
+};
+
+}  // namespace
+
+json read_json_file(const std::filesystem::path& path, std::uintmax_t max_bytes) {
+  const std::string text = read_regular_file(path, max_bytes);
   try {
-    return json::parse(ss.str());
+    return json::parse(text, DuplicateKeyCheck(path.string()));
   } catch (const json::parse_error& e) {
     std::string msg = e.what();
     for (char& c : msg)

@@ -30,6 +30,18 @@ constexpr PaperRow kPaper[] = {
 };
 constexpr double kPaperSteps[] = {0.2, 0.3, 0.4};
 
+// A name (system, solver, model, scheme) as Markdown table text: "|" escaped, line breaks as spaces, so that a
+// name from a results file can neither add a column nor end the row.
+std::string escape_cell(const std::string& name) {
+  std::string out;
+  for (char ch : name) {
+    if (ch == '|') out += "\\|";
+    else if (ch == '\n' || ch == '\r') out += ' ';
+    else out += ch;
+  }
+  return out;
+}
+
 std::string num(double x) {
   if (!std::isfinite(x)) return "-";
   return fmt::format("{:.3g}", x);
@@ -109,8 +121,9 @@ Table rmse_table(const Results& r) {
 
     json block = {{"system", system}, {"model", main_model}, {"h", std::vector<double>(steps.begin(), steps.end())},
                   {"rows", json::array()}};
-    std::string md = fmt::format("### {} ({} model; sr: SINDy's polynomial library){}\n\n| solver |", system,
-                                 main_model, paper ? ": ours (the talk's in brackets)" : "");
+    std::string md = fmt::format("### {} ({} model; sr: SINDy's polynomial library){}\n\n| solver |",
+                                 escape_cell(system), escape_cell(main_model),
+                                 paper ? ": ours (the talk's in brackets)" : "");
     std::string rule = "|---|";
     for (double h : steps) {
       md += fmt::format(" h = {}: t0+h | t0+4h |", format_step(h));
@@ -120,7 +133,7 @@ Table rmse_table(const Results& r) {
     for (const auto& row_key : rows) {
       const auto& [solver, model] = row_key;
       const bool plain = model == main_model || solver == "sr";
-      const std::string label = plain ? solver : solver + " (" + model + ")";
+      const std::string label = escape_cell(plain ? solver : solver + " (" + model + ")");
       json row = {{"solver", solver}, {"model", model}, {"cells", json::array()}};
       std::string line = "| " + label + " |";
       for (double h : steps) {
@@ -159,10 +172,10 @@ Table fit_table(const Results& r) {
       if (std::find(schemes.begin(), schemes.end(), c->scheme) == schemes.end()) schemes.push_back(c->scheme);
     }
     json block = {{"system", system}, {"schemes", schemes}, {"rows", json::array()}};
-    std::string md = fmt::format("### {}: integrates? (bounded runs / runs)\n\n| h |", system);
+    std::string md = fmt::format("### {}: integrates? (bounded runs / runs)\n\n| h |", escape_cell(system));
     std::string rule = "|---|";
     for (const auto& s : schemes) {
-      md += " " + s + " |";
+      md += " " + escape_cell(s) + " |";
       rule += "---|";
     }
     md += "\n" + rule + "\n";
@@ -215,8 +228,9 @@ Table nfe_table(const Results& r) {
                               {"inference_per_step", c.inference_nfe_per_step},
                               {"inference_per_unit_time", c.inference_nfe_per_unit_time},
                               {"source", c.file.string()}});
-    t.markdown += fmt::format("| {} | {} | {} | {} | {}, {} | {}, {} | {} | {} |\n", c.system, c.model, format_step(c.h),
-                              c.solver, num(c.nfe_forward_mean), num(c.nfe_forward_last), num(c.nfe_backward_mean),
+    t.markdown += fmt::format("| {} | {} | {} | {} | {}, {} | {}, {} | {} | {} |\n", escape_cell(c.system),
+                              escape_cell(c.model), format_step(c.h), escape_cell(c.solver),
+                              num(c.nfe_forward_mean), num(c.nfe_forward_last), num(c.nfe_backward_mean),
                               num(c.nfe_backward_last), num(c.inference_nfe_per_step),
                               num(c.inference_nfe_per_unit_time));
   }
@@ -244,7 +258,8 @@ Table order_table(const Results& r, int max_order) {
                               {"order", p},
                               {"max_abs_residual_by_order", s.max_abs_residual_by_order},
                               {"source", source}});
-    std::string line = fmt::format("| {} | {} | {} | {} | {} |", experiment, format_step(h), tab.name, tab.num_stages(), p);
+    std::string line = fmt::format("| {} | {} | {} | {} | {} |", escape_cell(experiment), format_step(h),
+                                   escape_cell(tab.name), tab.num_stages(), p);
     for (double x : s.max_abs_residual_by_order) line += fmt::format(" {:.1e} |", x);
     t.markdown += line + "\n";
   };

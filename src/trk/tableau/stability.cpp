@@ -138,6 +138,11 @@ std::vector<std::vector<Complex>> stability_region_boundary(const ButcherTableau
   Vec dp(d);  // R'
   for (Eigen::Index k = 1; k <= d; ++k) dp(k - 1) = k * p(k);
 
+  // The eigenvalue solver returns no roots when it fails, as on 100 Euler substeps, whose coefficients 1 / 100^k
+  // span 200 decades. Then (decided at the first angle, so that a failing solve is not repeated) z = s u with
+  // s = |gamma_0 / gamma_d|^(1/d) evens the coefficients out.
+  int use_scaled = -1;  // unknown, no, yes
+  const double scale = std::pow(1.0 / std::abs(p(d)), 1.0 / static_cast<double>(d));
   auto roots_at = [&](double theta) {
     const Complex w = std::polar(1.0, theta);
     Eigen::VectorXcd c = p.cast<Complex>();
@@ -146,8 +151,21 @@ std::vector<std::vector<Complex>> stability_region_boundary(const ButcherTableau
     if (d == 1) {
       roots.push_back(-c(0) / c(1));
     } else {
-      Eigen::PolynomialSolver<Complex, Eigen::Dynamic> solver(c);
-      for (const Complex& r : solver.roots()) roots.push_back(r);
+      if (use_scaled != 1) {
+        Eigen::PolynomialSolver<Complex, Eigen::Dynamic> solver(c);
+        for (const Complex& r : solver.roots()) roots.push_back(r);
+        if (use_scaled < 0) use_scaled = static_cast<Eigen::Index>(roots.size()) != d;
+      }
+      if (use_scaled == 1) {
+        Eigen::VectorXcd u = c;
+        for (Eigen::Index k = 0; k <= d; ++k) u(k) *= std::pow(scale, static_cast<double>(k));
+        u /= u.cwiseAbs().maxCoeff();
+        Eigen::PolynomialSolver<Complex, Eigen::Dynamic> solver(u);
+        roots.clear();
+        for (const Complex& r : solver.roots()) roots.push_back(scale * r);
+      }
+      // Still none: NaN, dropped from the curves (before, start[k] was read past the end of an empty vector).
+      roots.resize(d, Complex(std::numeric_limits<double>::quiet_NaN(), 0.0));
     }
     for (Complex& z : roots)  // Newton polish while it lowers the residual
       for (int it = 0; it < 4; ++it) {
@@ -170,7 +188,11 @@ std::vector<std::vector<Complex>> stability_region_boundary(const ButcherTableau
       const Complex z = branch[k].back();
       Complex predicted = z + Complex(0, 1) * std::polar(1.0, (n - 1) * dtheta) * dtheta / horner(dp, z);
       if (!std::isfinite(std::abs(predicted))) predicted = z;
-      for (Eigen::Index r = 0; r < d; ++r) pairs.emplace_back(std::abs(roots[r] - predicted), k, r);
+      for (Eigen::Index r = 0; r < d; ++r) {
+        // A root the solver could not find (NaN) comes last: a NaN distance would break std::sort's ordering.
+        const double distance = std::abs(roots[r] - predicted);
+        pairs.emplace_back(std::isnan(distance) ? std::numeric_limits<double>::infinity() : distance, k, r);
+      }
     }
     std::sort(pairs.begin(), pairs.end());
     std::vector<bool> branch_done(d), root_used(d);
@@ -191,6 +213,8 @@ std::vector<std::vector<Complex>> stability_region_boundary(const ButcherTableau
       used[j] = true;
       curve.insert(curve.end(), branch[j].begin(), branch[j].end());
     }
+    std::erase_if(curve, [](const Complex& z) { return !std::isfinite(z.real()) || !std::isfinite(z.imag()); });
+    if (curve.empty()) continue;
     curve.push_back(curve.front());
     curves.push_back(std::move(curve));
   }

@@ -1,0 +1,85 @@
+#include "trk/experiment/memory_estimate.h"
+
+#include <omp.h>
+
+#include <algorithm>
+
+#include "trk/tableau/trainable_tableau.h"
+
+namespace trk {
+
+namespace {
+constexpr double kBytes = 8;  // one float64
+}  // namespace
+
+MemoryEstimate estimate_memory(const MemoryInputs& in) {
+  const double P = in.num_params, T = std::max(1, in.threads), m = in.lbfgs_memory;
+  MemoryEstimate e;
+  e.model = kBytes * P * (1 + 2 * T);
+  const double lbfgs = m > 0 ? (2 * m + 5) * P : 0;
+  const double lm = in.lm_parameters > 0 ? 2 * in.lm_parameters * in.lm_parameters +
+                                               T * in.lm_chunk_columns * in.lm_rollout_steps * in.dim * in.lm_parameters
+                                         : 0;
+  e.optimiser = kBytes * (5 * P + std::max(lbfgs, lm));
+  e.data = kBytes * (in.dataset_values + (in.rollout_steps + 1.0) * in.dim * in.train_pairs);
+  e.activations = kBytes * T * in.stages * std::max(1, in.rollout_steps) * in.tape_columns *
+                  (in.dim + in.activations_per_column);
+  e.checkpoint = in.checkpoints ? kBytes * (2 * m + 5) * P : 0;
+  return e;
+}
+
+namespace {
+double values_of(const Split& s) {
+  double v = 0;
+  for (const auto& t : s.states) v += static_cast<double>(t.size());
+  return v + static_cast<double>(s.t.size());
+}
+double values_of(const Dataset& d) { return values_of(d.train) + values_of(d.test) + values_of(d.validation); }
+}  // namespace
+
+MemoryInputs identify_memory_inputs(const IdentifyOptions& o, const Dataset& d) {
+  const SolverSpec solver = parse_solver(o.solver);
+  MemoryInputs in;
+  in.dim = d.dim();
+  in.dataset_values = values_of(d);
+  for (const auto& t : d.train.states) in.train_pairs += std::max<Eigen::Index>(0, t.cols() - 1);
+  if (solver.kind == SolverKind::kSparseRegression) return in;
+  ModelOptions mo = o.model_options;
+  in.num_params = make_model(o.model, d.dim(), mo)->num_params();
+  const bool fixed = solver.fixed_step();
+  if (solver.kind == SolverKind::kTrainable) in.num_params += TrainableTableau::num_params(solver.stages);
+  const double batch = o.batch_size > 0 ? std::min<double>(o.batch_size, in.train_pairs) : in.train_pairs;
+  in.tape_columns = std::min<double>(o.chunk_size, batch);
+  in.rollout_steps = std::max({o.rollout_steps, fixed && o.refine_rollout_iterations > 0 ? o.refine_rollout_steps : 1,
+                               fixed && o.lm_iterations > 0 ? o.lm_rollout_steps : 1});
+  in.stages = solver.kind == SolverKind::kAdaptive ? solver.stages * 16 : solver.stages;  // ~16 accepted steps per h
+  if (o.model == "mlp")
+    for (int w : o.model_options.widths) in.activations_per_column += 2.0 * w;
+  in.threads = o.threads > 0 ? o.threads : omp_get_max_threads();
+  in.lbfgs_memory = o.refine_iterations > 0 || (fixed && o.refine_rollout_iterations > 0) ? o.refine_memory : 0;
+  if (fixed && o.lm_iterations > 0 && in.num_params <= o.lm_max_parameters) in.lm_parameters = in.num_params;
+  in.lm_chunk_columns = o.chunk_size;
+  in.lm_rollout_steps = o.lm_rollout_steps;
+  return in;
+}
+
+MemoryInputs fit_memory_inputs(const FitOptions& o, const Dataset& d, const std::vector<double>& steps) {
+  MemoryInputs in;
+  in.dim = d.dim();
+  in.dataset_values = values_of(d);
+  in.num_params = TrainableTableau::num_params(o.stages);
+  in.tape_columns = o.batch_size;
+  in.rollout_steps = o.rollout_steps;
+  in.stages = o.stages;
+  in.threads = 1;
+  return in;
+}
+
+MemoryEstimate estimate_generate_memory(const GenerateOptions& o, int dim) {
+  const double samples = (o.train_steps + 1.0) + static_cast<double>(o.test_trajectories) * (o.test_steps + 1.0);
+  MemoryEstimate e;
+  e.data = 2 * kBytes * samples * (dim + 1);
+  return e;
+}
+
+}  // namespace trk

@@ -1,0 +1,60 @@
+// The memory a run needs, estimated before it starts from its options and shapes, so that a run that cannot fit
+// is refused in a second instead of failing after minutes (std::bad_alloc) or being killed by the kernel.
+// Pure arithmetic on counts; the command line compares the total with io::memory_limit() (cli/memory.h).
+//
+// In float64 values (8 bytes each), P parameters, n training pairs, K rollout steps, q stages, T threads:
+//   model        P (1 + 2 T)                     the model, and per thread a copy and a gradient
+//   optimiser    5 P + max((2 m + 5) P, LM)      Adam (parameters, last good, gradient, two moments), then L-BFGS
+//                                                (m pairs s, y and 5 vectors) or Levenberg-Marquardt,
+//                LM = 2 P^2 + T c K dim P        J^T J and its factorisation, a Jacobian block of c columns per thread
+//   data         V + (K + 1) dim n               the dataset's V values and the training pairs (start, K targets)
+//   activations  T q K b (dim + a)               per thread, the stage tape of the b columns it works on at once
+//                                                (identify: a chunk) with a values per column a field saves for its
+//                                                backward pass (an MLP: 2 x the sum of its widths)
+//   checkpoint   (2 m + 5) P                     the optimiser state copied into a checkpoint (HDF5 writes from it)
+// Measured (issue 14, trk10, 2 threads, 2000 pairs): an MLP of widths 2048,2048 (P = 4.2M) with L-BFGS m = 20 reached
+// 1.8 GB in L-BFGS and 3.9 GB while writing a checkpoint; the estimate gives 2.2e9 bytes without the checkpoint,
+// 3.7e9 with it.
+#pragma once
+#include <string>
+
+#include "trk/experiment/fit.h"
+#include "trk/experiment/generate.h"
+#include "trk/experiment/identify.h"
+
+namespace trk {
+
+struct MemoryInputs {
+  double num_params = 0;             // P: model and scheme parameters (make_model(...)->num_params() + scheme)
+  int dim = 0;
+  double dataset_values = 0;         // V: float64 values of the dataset (states and t of both splits)
+  double train_pairs = 0;            // n
+  double tape_columns = 0;           // b: columns a thread works on at once (identify: min(chunk_size, batch))
+  int rollout_steps = 1;             // K (the largest of the phases)
+  int stages = 1;                    // q (an adaptive solver: its stages times the accepted steps per h)
+  double activations_per_column = 0; // a
+  int threads = 1;                   // T
+  int lbfgs_memory = 0;              // m; 0: no L-BFGS phase
+  double lm_parameters = 0;          // P when Levenberg-Marquardt runs, else 0
+  double lm_chunk_columns = 0;       // c
+  int lm_rollout_steps = 0;
+  bool checkpoints = true;           // periodic or on-signal checkpoints may be written
+};
+
+// In bytes, by part (see the top of this file).
+struct MemoryEstimate {
+  double model = 0, optimiser = 0, data = 0, activations = 0, checkpoint = 0;
+  double total() const { return model + optimiser + data + activations + checkpoint; }
+};
+
+MemoryEstimate estimate_memory(const MemoryInputs& in);
+
+// The inputs of a run of identify (identify.h) or fit_sweep (fit.h) on `data`, from their options.
+MemoryInputs identify_memory_inputs(const IdentifyOptions& o, const Dataset& data);
+MemoryInputs fit_memory_inputs(const FitOptions& o, const Dataset& data, const std::vector<double>& steps);
+
+// trk generate: the samples (train_steps + 1 + test_trajectories (test_steps + 1) states of dim values, and t)
+// held twice: the dataset, and the C-order copy of a split being written.
+MemoryEstimate estimate_generate_memory(const GenerateOptions& options, int dim);
+
+}  // namespace trk
