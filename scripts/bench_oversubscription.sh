@@ -13,7 +13,7 @@ out=/tmp/trk_bench_oversubscription
 counts="1 2 4"
 repeats=2
 iters=3000
-variants="default threads1 threads2spin threads2passive"
+variants="default threads2 threads2passive threads1"
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$2; shift 2 ;;
@@ -39,8 +39,9 @@ for r in $(seq 1 "$repeats"); do
       case $v in
         default) ;;
         threads1) thr_args=(--threads 1) ;;
-        threads2spin) env_args=(OMP_WAIT_POLICY=active); thr_args=(--threads 2) ;;
+        threads2) thr_args=(--threads 2) ;;   # the default before issue 17 on 2 cores
         threads2passive) env_args=(OMP_WAIT_POLICY=passive); thr_args=(--threads 2) ;;
+        threads2spin10k) env_args=(GOMP_SPINCOUNT=10000); thr_args=(--threads 2) ;;
         *) echo "unknown variant $v" >&2; exit 2 ;;
       esac
       pids=()
