@@ -6,6 +6,7 @@
 //   the peak double FLOP/s of one core (fma_peak.cpp).
 // Counters: "states/s" (items), and for the MLP "GFLOP/s" from the analytic counts of flops.h.
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 
 #include <memory>
 #include <vector>
@@ -24,6 +25,16 @@
 namespace {
 
 using namespace trk;
+
+// The heap settings of the trk binary (src/cli/main.cpp), so that these figures are trk's: without them glibc hands
+// the top of the heap back after each iteration and the next one faults it in again (dopri8's recorded tapes,
+// allocated per accepted step: 2.25 ms per BM_AdaptiveDopri8 iteration instead of 0.9-1.0 ms).
+const bool kTrkHeapSettings = [] {
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 64 << 20);
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  return true;
+}();
 
 constexpr long kBatch = 2000;
 constexpr int kStages = 10;
@@ -132,7 +143,8 @@ void BM_TrainingIteration(benchmark::State& state) {
   if (which == 1) set_flop_counters(state, trk_bench::mlp_iteration_flops(3, {64, 64}, q) * n);
 }
 
-// dopri8 (RK8(7)13M) over [0, h] on the batch, rtol 1e-7, atol 1e-9 (identify's), forward solve + replay + reverse.
+// dopri8 (RK8(7)13M) over [0, h] on the batch, rtol 1e-7, atol 1e-9 (identify's), forward solve (recording the
+// accepted steps' tapes) + reverse.
 void BM_AdaptiveDopri8(benchmark::State& state) {
   const int which = static_cast<int>(state.range(0));
   const long n = state.range(1);

@@ -3,7 +3,10 @@
 #include <fmt/core.h>
 #include <malloc.h>
 
+#include <unistd.h>
+
 #include <csignal>
+#include <cstdlib>
 #include <exception>
 #include <string>
 
@@ -46,6 +49,15 @@ std::string one_line(std::string msg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Shared machines (issue 17; scripts/bench_oversubscription.sh, results/bench.md): OpenMP threads wait passively
+  // (sleep) at barriers unless OMP_WAIT_POLICY or GOMP_SPINCOUNT says otherwise. libgomp's default spin burns the
+  // core that a descheduled thread of the same iteration needs: on a loaded 2-core node a bilinear identify took
+  // 32-44 s with it and 8 s passive (4 concurrent processes: 154 s against 18 s). libgomp reads the policy when it
+  // loads, so trk re-executes itself once with it set (on failure it just goes on with the default).
+  if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT")) {
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    execv("/proc/self/exe", argv);
+  }
   // Training loops free and reallocate stage buffers every iteration; glibc's default would hand the top of the
   // heap back to the kernel each time (brk + TLB flush, ~40% of the run time on this VM). Keep it instead.
   mallopt(M_TRIM_THRESHOLD, 1 << 30);

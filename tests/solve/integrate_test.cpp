@@ -142,6 +142,86 @@ TEST(IntegrateAdaptive, StatusesInsteadOfCrashes) {
   EXPECT_THROW(integrate_adaptive(Kepler(), named_tableau("rk4"), Kepler::exact(0), 0.0, 1.0), std::invalid_argument);
 }
 
+// torchdiffeq 0.2.5's dopri8 on Lorenz-63 from two states, t in [0, 1], rtol 1e-7, atol 1e-9: accepted and rejected
+// step sizes (callback_accept_step / callback_reject_step) and its NFE: 314 = 2 (f0, initial step) + 13 x 24 steps (its
+// 14th stage, f at the new state, is evaluated in every step; trk evaluates it after accepted steps only and not
+// after the last: 2 + 12 x 24 + 21 = 311). The step sizes agree to ~1e-9 (the error ratios are summed in another
+// order; the ratio is a small difference of large stage values). Printed by
+//   odeint(f, z0, torch.tensor([0.0, 1.0]), method="dopri8", rtol=1e-7, atol=1e-9)
+// with z0 = [[1, 1, 20], [-5, 3, 25]]. torchdiffeq steps past t = 1 and interpolates; trk shortens its last step.
+TEST(IntegrateAdaptive, TorchdiffeqConventionTakesTorchdiffeqsSteps) {
+  const std::vector<double> accepted = {
+      0.04277119565626243, 0.048904689287512175, 0.048904689287512175, 0.048904689287512175, 0.048904689287512175,
+      0.05309903090658535, 0.058713653497043126, 0.0481264476283028, 0.048376949982559696, 0.03940392875312781,
+      0.03962320883556139, 0.03962320883556139, 0.03962320883556139, 0.03962320883556139, 0.03962320883556139,
+      0.03962320883556139, 0.044387347803980855, 0.044387347803980855, 0.04807031281229912, 0.051072717749241825,
+      0.052235744910971674, 0.05677456787609243};
+  const long torchdiffeq_rejected = 2, torchdiffeq_nfe = 314;
+  Lorenz63 f;
+  Mat Z(3, 2);
+  Z << 1, -5, 1, 3, 20, 25;
+  for (auto convention : {StepControlConvention::kAuto, StepControlConvention::kTorchdiffeq}) {
+    AdaptiveOptions o;
+    o.control.rtol = 1e-7;
+    o.control.atol = 1e-9;
+    o.control.convention = convention;
+    o.record_steps = true;
+    const Solution s = integrate_adaptive(f, named_tableau("dopri8"), Z, 0.0, 1.0, o);
+    ASSERT_EQ(s.status, SolveStatus::kSuccess);
+    ASSERT_EQ(s.accepted_steps.size(), accepted.size());
+    for (size_t k = 0; k + 1 < accepted.size(); ++k)
+      EXPECT_NEAR(s.accepted_steps[k], accepted[k], 1e-8 * accepted[k]) << "step " << k;
+    EXPECT_LE(s.accepted_steps.back(), accepted.back());  // shortened to land on t = 1
+    EXPECT_EQ(s.stats.num_rejected, torchdiffeq_rejected);
+    EXPECT_EQ(s.stats.num_function_evaluations, 2 + 12 * s.stats.num_steps + s.stats.num_accepted - 1);
+    EXPECT_NEAR(s.stats.num_function_evaluations, torchdiffeq_nfe, 0.02 * torchdiffeq_nfe);
+  }
+  // Hairer's convention (DOP853's factors) takes other, more cautious steps.
+  AdaptiveOptions o;
+  o.control.convention = StepControlConvention::kHairer;
+  const Solution hairer = integrate_adaptive(f, named_tableau("dopri8"), Z, 0.0, 1.0, o);
+  ASSERT_EQ(hairer.status, SolveStatus::kSuccess);
+  EXPECT_GT(hairer.stats.num_function_evaluations, torchdiffeq_nfe);
+}
+
+TEST(StepControl, TorchdiffeqNextStepAndConventionNames) {
+  StepControlOptions o;
+  EXPECT_DOUBLE_EQ(torchdiffeq_next_step(o, 8, 0.1, 0.0), 1.0);                       // ifactor
+  EXPECT_DOUBLE_EQ(torchdiffeq_next_step(o, 8, 0.1, 1e-12), 1.0);                     // capped by ifactor
+  EXPECT_DOUBLE_EQ(torchdiffeq_next_step(o, 8, 0.1, 0.9), 0.1);                       // accepted: never shrinks
+  EXPECT_DOUBLE_EQ(torchdiffeq_next_step(o, 8, 0.1, 2.0), 0.1 * 0.9 / std::pow(2.0, 1.0 / 8));
+  EXPECT_DOUBLE_EQ(torchdiffeq_next_step(o, 8, 0.1, 1e12), 0.1 * 0.2);                // dfactor
+  EXPECT_DOUBLE_EQ(torchdiffeq_next_step(o, 8, 0.1, INFINITY), 0.1 * 0.2);
+  for (auto c : {StepControlConvention::kAuto, StepControlConvention::kTorchdiffeq, StepControlConvention::kHairer})
+    EXPECT_EQ(parse_step_control_convention(to_string(c)), c);
+  EXPECT_FALSE(parse_step_control_convention("scipy").has_value());
+}
+
+// Recorded tapes hold what a replay of the accepted steps computes, bit for bit.
+TEST(IntegrateAdaptive, RecordedTapesEqualAReplay) {
+  Lorenz63 f;
+  Mat Z(3, 2);
+  Z << 1, -5, 1, 3, 20, 25;
+  AdaptiveOptions o;
+  o.record_steps = o.record_tapes = true;
+  const ButcherTableau t = named_tableau("dopri8");
+  const Solution s = integrate_adaptive(f, t, Z, 0.0, 0.5, o);
+  ASSERT_EQ(s.status, SolveStatus::kSuccess);
+  ASSERT_EQ(s.tapes.size(), s.accepted_steps.size());
+  CountedField cf(f);
+  Mat z = Z, zn(3, 2);
+  for (size_t k = 0; k < s.tapes.size(); ++k) {
+    StageTape replay;
+    rk_step(cf, t, s.accepted_steps[k], z, zn, replay);
+    for (int i = 0; i < t.num_stages(); ++i) {
+      EXPECT_TRUE((replay.Y[i].array() == s.tapes[k].Y[i].array()).all()) << k << " " << i;
+      EXPECT_TRUE((replay.K[i].array() == s.tapes[k].K[i].array()).all()) << k << " " << i;
+    }
+    z.swap(zn);
+  }
+  EXPECT_TRUE((z.array() == s.z.array()).all());
+}
+
 TEST(SampleAdaptive, SamplesLandOnTheGrid) {
   Kepler f;
   AdaptiveOptions o;

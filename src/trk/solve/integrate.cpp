@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <utility>
 
 namespace trk {
 
@@ -51,6 +52,29 @@ double initial_step(CountedField& f, const ConstMatRef& Z, const Mat& K1, double
   return std::min({100 * h, h1, max_step, span});
 }
 
+// torchdiffeq 0.2.5's `_select_initial_step` (the same heuristic, its thresholds: d0, d1 < 1e-5 give 1e-6; h0 not
+// limited by the span), called with order p - 1 and so the exponent 1 / p. One evaluation. torchdiffeq steps past
+// the end and interpolates; trk lands on it, so the step is limited to the span (the same number of steps).
+double torchdiffeq_initial_step(CountedField& f, const ConstMatRef& Z, const Mat& K1, double span, int order,
+                                const StepControlOptions& o, double max_step) {
+  const auto scale = o.atol + o.rtol * Z.array().abs();
+  const double d0 = std::sqrt((Z.array() / scale).square().mean());
+  const double d1 = std::sqrt((K1.array() / scale).square().mean());
+  const double h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1;
+  Mat Z1 = Z + h0 * K1, K2(Z.rows(), Z.cols());
+  f.eval(Z1, K2);
+  const double d2 = std::sqrt(((K2 - K1).array() / scale).square().mean()) / h0;
+  const double h1 = (d1 <= 1e-15 && d2 <= 1e-15) ? std::max(1e-6, h0 * 1e-3)
+                                                   : std::pow(0.01 / std::max(d1, d2), 1.0 / order);
+  return std::min({100 * h0, h1, max_step, span});
+}
+
+// kAuto resolved: Hairer's for a pair with Hairer's combined error estimate (DOP853), torchdiffeq's otherwise.
+bool uses_torchdiffeq(StepControlConvention c, const ButcherTableau& t) {
+  if (c == StepControlConvention::kAuto) return !t.secondary_error_weights.has_value();
+  return c == StepControlConvention::kTorchdiffeq;
+}
+
 }  // namespace
 
 Solution integrate_adaptive(const VectorField& f, const ButcherTableau& tableau, const ConstMatRef& Z0, double t0,
@@ -66,25 +90,31 @@ Solution integrate_adaptive(const VectorField& f, const ButcherTableau& tableau,
   const Vec* e3 = tableau.secondary_error_weights ? &*tableau.secondary_error_weights : nullptr;
 
   CountedField cf(f);
-  StageTape tape;
-  tape.keep_activations = false;  // no reverse pass here
-  tape.resize(q, static_cast<int>(Z0.rows()), Z0.cols());
+  auto fresh_tape = [&] {
+    StageTape t;
+    t.keep_activations = options.record_tapes;  // otherwise no reverse pass here
+    t.resize(q, static_cast<int>(Z0.rows()), Z0.cols());
+    return t;
+  };
+  StageTape tape = fresh_tape();
   StepAdjuster adjuster(options.control, order);
   Solution sol;
   sol.z = Z0;
   sol.t = t0;
-  auto finish = [&](SolveStatus s) {
+  auto finish = [&](SolveStatus s) {  // every caller returns its result: sol is moved out, not copied (its tapes)
     sol.status = s;
     sol.stats.num_function_evaluations = cf.num_evaluations();
-    return sol;
+    return std::move(sol);
   };
   if (!Z0.allFinite()) return finish(SolveStatus::kNonFinite);
   if (span == 0.0) return finish(SolveStatus::kSuccess);
 
   cf.eval(sol.z, tape.K[0]);
   if (!tape.K[0].allFinite()) return finish(SolveStatus::kNonFinite);
+  const bool torchdiffeq = uses_torchdiffeq(options.control.convention, tableau);
   double h = options.first_step > 0 ? std::min(options.first_step, max_step)
-                                    : initial_step(cf, sol.z, tape.K[0], span, order, options.control, max_step);
+             : torchdiffeq     ? torchdiffeq_initial_step(cf, sol.z, tape.K[0], span, order, options.control, max_step)
+                               : initial_step(cf, sol.z, tape.K[0], span, order, options.control, max_step);
   Mat Z_next(Z0.rows(), Z0.cols()), err(Z0.rows(), Z0.cols()), err3(Z0.rows(), Z0.cols());
   bool last_rejected = false, done = false;
   while (!done) {
@@ -113,9 +143,17 @@ Solution integrate_adaptive(const VectorField& f, const ButcherTableau& tableau,
     if (error <= 1.0) {
       ++sol.stats.num_accepted;
       if (options.record_steps) sol.accepted_steps.push_back(dir * h_step);
+      if (options.record_tapes) {
+        sol.tapes.push_back(std::move(tape));
+        tape = fresh_tape();
+        if (fsal) tape.K[q - 1] = sol.tapes.back().K[q - 1];  // swapped into K[0] below
+      }
       sol.t = last ? t1 : sol.t + dir * h_step;
       sol.z.swap(Z_next);
-      const double h_new = std::min(adjuster.accepted(h_step, error, last_rejected), max_step);
+      const double h_new =
+          std::min(torchdiffeq ? torchdiffeq_next_step(options.control, order, h_step, error)
+                               : adjuster.accepted(h_step, error, last_rejected),
+                   max_step);
       last_rejected = false;
       if (last) {
         sol.next_step = last && h_step < h ? h : h_new;
@@ -132,7 +170,8 @@ Solution integrate_adaptive(const VectorField& f, const ButcherTableau& tableau,
     } else {
       ++sol.stats.num_rejected;
       last_rejected = true;
-      h = adjuster.rejected(h_step, error);
+      h = torchdiffeq ? torchdiffeq_next_step(options.control, order, h_step, error)
+                      : adjuster.rejected(h_step, error);
     }
   }
   return finish(SolveStatus::kSuccess);

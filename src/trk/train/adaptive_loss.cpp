@@ -7,23 +7,18 @@
 namespace trk {
 namespace {
 
-// Adds to *theta_bar the pullback of Z_end_bar through the steps `steps` from Z0 (replayed with tapes, then
-// reversed). Returns the replay's evaluations plus the vector-Jacobian products.
-long reverse_through_steps(const VectorField& f, const ButcherTableau& tableau, const ConstMatRef& Z0,
-                           const std::vector<double>& steps, Mat Z_bar, Vec* theta_bar) {
+// Adds to *theta_bar the pullback of Z_end_bar through the accepted steps of a solve, from their recorded tapes
+// (AdaptiveOptions::record_tapes). Returns the vector-Jacobian products.
+long reverse_through_steps(const VectorField& f, const ButcherTableau& tableau, const Solution& s, Mat Z_bar,
+                           Vec* theta_bar) {
   CountedField cf(f);
-  const size_t n = steps.size();
-  std::vector<StageTape> tapes(n);
-  Mat Z = Z0, Zn(Z0.rows(), Z0.cols()), Z_prev_bar;
-  for (size_t k = 0; k < n; ++k) {
-    rk_step(cf, tableau, steps[k], Z, Zn, tapes[k]);
-    Z.swap(Zn);
-  }
-  for (size_t k = n; k-- > 0;) {
-    rk_step_reverse(cf, tableau.A, tableau.b, steps[k], tapes[k], Z_bar, {.Z_bar = &Z_prev_bar, .theta_bar = theta_bar});
+  Mat Z_prev_bar;
+  for (size_t k = s.tapes.size(); k-- > 0;) {
+    rk_step_reverse(cf, tableau.A, tableau.b, s.accepted_steps[k], s.tapes[k], Z_bar,
+                    {.Z_bar = &Z_prev_bar, .theta_bar = theta_bar});
     Z_bar.swap(Z_prev_bar);
   }
-  return cf.num_evaluations() + cf.num_vjp_evaluations();
+  return cf.num_vjp_evaluations();
 }
 
 void add_stats(SolveStats& into, const SolveStats& s) {
@@ -40,6 +35,7 @@ AdaptiveFlowLoss adaptive_flow_mse(const VectorField& f, const ButcherTableau& t
                                    Vec* theta_bar) {
   AdaptiveOptions o = options;
   o.record_steps = true;
+  o.record_tapes = theta_bar != nullptr;
   const Solution s = integrate_adaptive(f, tableau, Z0, 0.0, h, o);
   AdaptiveFlowLoss out;
   out.status = s.status;
@@ -53,8 +49,7 @@ AdaptiveFlowLoss adaptive_flow_mse(const VectorField& f, const ButcherTableau& t
   const double scale = 1.0 / static_cast<double>(Z0.size());
   out.loss = scale * (s.z - Y).squaredNorm();
   if (!theta_bar) return out;
-  out.num_backward_evaluations = reverse_through_steps(f, tableau, Z0, s.accepted_steps, (2 * scale) * (s.z - Y),
-                                                       theta_bar);
+  out.num_backward_evaluations = reverse_through_steps(f, tableau, s, (2 * scale) * (s.z - Y), theta_bar);
   return out;
 }
 
@@ -63,6 +58,7 @@ AdaptiveFlowLoss adaptive_meet_mse(const VectorField& f, const ButcherTableau& t
                                    Vec* theta_bar) {
   AdaptiveOptions o = options;
   o.record_steps = true;
+  o.record_tapes = theta_bar != nullptr;
   const Solution forward = integrate_adaptive(f, tableau, Z0, 0.0, 0.5 * h, o);
   AdaptiveFlowLoss out;
   out.stats = forward.stats;
@@ -83,8 +79,8 @@ AdaptiveFlowLoss adaptive_meet_mse(const VectorField& f, const ButcherTableau& t
   const Mat M_bar = (2 * scale) * (forward.z - backward.z);
   out.loss = scale * (forward.z - backward.z).squaredNorm();
   if (!theta_bar) return out;
-  out.num_backward_evaluations = reverse_through_steps(f, tableau, Z0, forward.accepted_steps, M_bar, theta_bar) +
-                                 reverse_through_steps(f, tableau, Y, backward.accepted_steps, -M_bar, theta_bar);
+  out.num_backward_evaluations = reverse_through_steps(f, tableau, forward, M_bar, theta_bar) +
+                                 reverse_through_steps(f, tableau, backward, -M_bar, theta_bar);
   return out;
 }
 
