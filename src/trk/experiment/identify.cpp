@@ -318,6 +318,7 @@ IdentifySummary identify_sparse(const Dataset& data, const IdentifyOptions& o) {
   psi.field = std::make_unique<PolynomialField>(out.sindy->field());
   psi.tableau = psi.solver.named();
   psi.adaptive.control.rtol = psi.adaptive.control.atol = o.sr_rtol;
+  psi.adaptive.control.convention = StepControlConvention::kHairer;  // the simulation of the committed sr cells
   psi.adaptive.max_steps = 100000;
   out.train_seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
   out.evaluation = evaluate_forecasts(psi, data.test);
@@ -350,6 +351,7 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o, const Lo
   psi.h = data.h;
   psi.adaptive.control.rtol = o.rtol;
   psi.adaptive.control.atol = o.atol;
+  psi.adaptive.control.convention = o.step_control;
   psi.adaptive.max_steps = 100000;
   psi.model = o.model;
   psi.model_options = o.model_options;

@@ -58,6 +58,9 @@ struct IdentifyOptions {
   int lm_rollout_steps = 4;
   double lm_horizon_decay = 0.5;      // d: the residual of step k is weighted by k^-d (errors grow with k)
   double rtol = 1e-7, atol = 1e-9;    // adaptive solvers in training
+  // Adaptive solvers' step control (solve/step_control.h): auto (torchdiffeq's for dopri5 and dopri8, Hairer's for
+  // dop853), torchdiffeq or hairer.
+  StepControlConvention step_control = StepControlConvention::kAuto;
   double sr_rtol = 1e-10;             // sr simulation (rtol = atol)
   SindyOptions sindy;
   std::int64_t seed = 0;
@@ -96,6 +99,7 @@ void visit_fields(IdentifyOptions& o, V&& v) {
   v(Field{"lm_horizon_decay", "the residual of step k is weighted by k^-d"}, o.lm_horizon_decay);
   v(Field{"rtol", "adaptive solvers: relative tolerance in training"}, o.rtol);
   v(Field{"atol", "adaptive solvers: absolute tolerance in training"}, o.atol);
+  v(Field{"step_control", "adaptive solvers' step control: auto | torchdiffeq | hairer"}, o.step_control);
   v(Field{"sr_rtol", "sr: tolerance of the simulation (rtol = atol)"}, o.sr_rtol);
   visit_fields(o.sindy, v);
   v(Field{"seed", "seed of the mini-batches (and of the model, unless model_seed)"}, o.seed);

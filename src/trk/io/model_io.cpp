@@ -114,6 +114,7 @@ void write_model_h5(const std::filesystem::path& path, const IdentifySummary& s,
     model_options["seed"] = psi.model_options.seed;
     root.write_string_attribute("model_options", model_options.dump());
     root.write_double_attribute("rtol", psi.adaptive.control.rtol);
+    root.write_string_attribute("step_control", to_string(psi.adaptive.control.convention));
     root.write_double_attribute("atol", psi.adaptive.control.atol);
     root.write_string_attribute("row", row.dump());
     root.write_string_attribute("configuration", configuration.dump());
@@ -186,6 +187,12 @@ LoadedModel read_model_h5(const std::filesystem::path& path) {
     if (!psi.solver.fixed_step()) {
       psi.tableau = psi.solver.named();
       psi.adaptive.control.rtol = need_double("rtol");
+      // Absent (written before it was stored): auto, and Hairer's for sr, as they were run.
+      const std::string control = f.read_string_attribute("step_control").value_or(
+          psi.solver.kind == SolverKind::kSparseRegression ? "hairer" : "auto");
+      const auto convention = parse_step_control_convention(control);
+      if (!convention) throw std::runtime_error(f.where_attribute("step_control") + ": unknown value '" + control + "'");
+      psi.adaptive.control.convention = *convention;
       psi.adaptive.control.atol = need_double("atol");
       psi.adaptive.max_steps = 100000;
     } else if (auto err = psi.tableau.validation_error(1e-9); !err.empty()) {

@@ -14,6 +14,7 @@
 //   Initial step: Hairer's heuristic (HINIT, the one torchdiffeq's `_select_initial_step` implements) with RMS norms,
 //     h0 = 0.01 d0 / d1, h1 = (0.01 / max(d1, d2))^(1/p), h = min(100 h0, h1)  (integrate.cpp).
 #pragma once
+#include "trk/core/enum_names.h"
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -29,19 +30,15 @@ namespace trk {
 // solver of the paper's Dopri8 baseline, so that trk's NFE are comparable with the authors'.
 enum class StepControlConvention { kAuto, kTorchdiffeq, kHairer };
 
-inline std::string to_string(StepControlConvention c) {
-  switch (c) {
-    case StepControlConvention::kAuto: return "auto";
-    case StepControlConvention::kTorchdiffeq: return "torchdiffeq";
-    case StepControlConvention::kHairer: return "hairer";
-  }
-  return "unknown";
-}
-
+template <>
+struct EnumNames<StepControlConvention> {
+  static constexpr std::pair<StepControlConvention, const char*> items[] = {
+      {StepControlConvention::kAuto, "auto"},
+      {StepControlConvention::kTorchdiffeq, "torchdiffeq"},
+      {StepControlConvention::kHairer, "hairer"}};
+};
 inline std::optional<StepControlConvention> parse_step_control_convention(std::string_view s) {
-  for (auto c : {StepControlConvention::kAuto, StepControlConvention::kTorchdiffeq, StepControlConvention::kHairer})
-    if (to_string(c) == s) return c;
-  return std::nullopt;
+  return parse_enum<StepControlConvention>(s);
 }
 
 struct StepControlOptions {
