@@ -7,7 +7,7 @@ set xlabel 'lead time (one step of the flow map = h = 0.4)'
 set ylabel 'RMSE'
 set logscale y
 set format y '10^{%L}'
-set yrange [1.04e-07:100]
+set yrange [1.02e-07:100]
 set grid lc rgb '#dddddd'
 set key below noenhanced
 plot 'forecast_error_lorenz63_h0.4.dat' index 0 with linespoints lw 2 pt 7 ps 0.5 lc 1 title 'sr (47 starts)', \
