@@ -196,3 +196,27 @@ TEST(Identify, RefusesBadOptions) {
 
 }  // namespace
 }  // namespace trk
+
+namespace trk {
+namespace {
+
+// A trainable scheme of one stage has no half-step scheme: its continuation is skipped, not run out of bounds.
+TEST(Identify, OneStageSchemesSkipTheContinuation) {
+  GenerateOptions g;
+  g.h = 0.1;
+  g.train_steps = 60;
+  g.test_steps = 20;
+  IdentifyOptions o;
+  o.solver = "trk1";
+  o.iterations = 20;
+  o.meet_iterations = 5;
+  o.refine_iterations = 0;
+  o.lm_iterations = 0;
+  const IdentifySummary s = identify(generate(g), o);
+  EXPECT_EQ(s.meet_iterations, 0);
+  EXPECT_EQ(s.iterations, 20);
+  EXPECT_EQ(s.status, RunStatus::kCompleted);
+}
+
+}  // namespace
+}  // namespace trk

@@ -44,8 +44,6 @@ std::string IdentifyOptions::validation_error() const {
   if (s.kind == SolverKind::kAdaptive && rollout_steps != 1) return s.name + " trains on one-step pairs only";
   if (s.kind == SolverKind::kTrainable) {
     if (auto e = validate_trainable_init(tableau_init, s.stages); !e.empty()) return e;
-    if (s.stages < 2 && meet_iterations > 0)
-      return s.name + " has no half-step scheme for the continuation: set meet_iterations to 0";
   }
   if (!(rtol > 0) || !(atol > 0) || !(sr_rtol > 0)) return "tolerances must be positive";
   if (auto e = sindy.validation_error(); !e.empty()) return e;
@@ -207,7 +205,7 @@ bool adam_iterations(Run& run, GuardedAdam& adam, IdentifyPhase phase, int first
 // half-step scheme into the main one. Phase 2: Adam on the rollout loss. False when the run stops or diverged.
 bool adam_phases(Run& run) {
   const IdentifyOptions& o = run.o;
-  const int meet = run.problem.trainable() || run.problem.adaptive() ? o.meet_iterations : 0;
+  const int meet = run.problem.has_continuation() ? o.meet_iterations : 0;
   const IdentifyCheckpoint* from = run.resume_in(IdentifyPhase::kContinuation);
   std::optional<GuardedAdam> continuation;
   if (meet > 0 && !run.done_before_resume(IdentifyPhase::kContinuation)) {
@@ -329,8 +327,7 @@ std::vector<IdentifyPhase> planned_phases(const Run& run) {
   const IdentifyOptions& o = run.o;
   const bool fixed = !run.problem.adaptive();
   std::vector<IdentifyPhase> plan;
-  if ((run.problem.trainable() || run.problem.adaptive()) && o.meet_iterations > 0)
-    plan.push_back(IdentifyPhase::kContinuation);
+  if (run.problem.has_continuation() && o.meet_iterations > 0) plan.push_back(IdentifyPhase::kContinuation);
   plan.push_back(IdentifyPhase::kAdam);
   if (o.refine_iterations > 0) plan.push_back(IdentifyPhase::kRefine);
   if (fixed && o.refine_rollout_iterations > 0) plan.push_back(IdentifyPhase::kRefineRollout);

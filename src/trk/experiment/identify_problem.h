@@ -32,6 +32,8 @@ class IdentifyProblem {
   bool trainable() const { return trainable_; }
   bool adaptive() const { return adaptive_; }
   long num_theta() const { return n_theta_; }
+  // The continuation: adaptive solvers, and trainable ones of 2 stages or more (two half steps of q/2 stages).
+  bool has_continuation() const { return adaptive_ || (trainable_ && psi_.solver.stages >= 2); }
   // The starting parameters of the continuation (meet = true: the half-step scheme) or of the main phases.
   Vec initial_x(bool meet) const;
   // The continuation's layout to the main one: two half steps of h/2 as one TRK_q (tableau/composition.h).
