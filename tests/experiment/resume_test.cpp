@@ -327,3 +327,30 @@ TEST(Resume, FitStoppedAnywhereEndsWithTheSameRows) {
 
 }  // namespace
 }  // namespace trk
+
+namespace trk {
+namespace {
+
+// Five iterations, every loss non-finite (a step far beyond RK4's stability on Lorenz-63): fewer than the 10 that stop
+// a run, yet no progress at all, which is not "completed".
+TEST(Resume, FitWithoutAFiniteIterationIsNotCompleted) {
+  GenerateOptions g;
+  g.h = 0.01;
+  g.train_steps = 3000;
+  g.test_steps = 300;
+  FitOptions o;
+  o.iterations = 5;
+  o.batch_size = 16;
+  o.candidates = 1;
+  o.judge_runs = 2;
+  o.judge.duration = 10.0;
+  o.judge.transient = 1.0;
+  o.compare.clear();
+  const FitSummary s = fit_sweep(Lorenz63(), generate(g), {2.0}, o);
+  ASSERT_EQ(s.rows.size(), 1u);
+  EXPECT_EQ(s.rows[0].status, RunStatus::kNonFiniteLoss);
+  EXPECT_EQ(fit_sweep(Lorenz63(), generate(g), {0.05}, o).rows[0].status, RunStatus::kCompleted);
+}
+
+}  // namespace
+}  // namespace trk

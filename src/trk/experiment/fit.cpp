@@ -187,7 +187,7 @@ Split tube_split(const VectorField& f, const Mat& Z0, double dt, int m, int K) {
 
 // Asked at the top of every training iteration with the candidate's state; true: stop here.
 using AtBoundary = std::function<bool(int iteration, const Vec& params, const GuardedAdam& adam,
-                                      const std::vector<double>& history)>;
+                                      const std::vector<double>& history, bool progressed)>;
 
 // Adam on the objective of fit.h from `scheme` (updated in place), guarded by options.on_divergence. Continues from
 // `from` when given. When `at_boundary` says stop, *stopped is set and the result so far returned.
@@ -214,6 +214,7 @@ FitCandidate train_scheme(const TrainingProblem& p, const FitOptions& o, Rng& rn
     history = from->history;
     first = from->iteration;
   }
+  bool progressed = from && from->progressed;
   // Back to the last good scheme, then the policy. True: stop training.
   auto diverged = [&](int it, const char* what) {
     Vec x = scheme.params();
@@ -232,7 +233,7 @@ FitCandidate train_scheme(const TrainingProblem& p, const FitOptions& o, Rng& rn
   Mat Zs(f.dim(), n);
   std::vector<Mat> targets(o.rollout_steps, Mat(f.dim(), n));
   for (int it = first; it < o.iterations; ++it) {
-    if (at_boundary && at_boundary(it, scheme.params(), adam, history)) {
+    if (at_boundary && at_boundary(it, scheme.params(), adam, history, progressed)) {
       *stopped = true;
       return out;
     }
@@ -292,9 +293,15 @@ FitCandidate train_scheme(const TrainingProblem& p, const FitOptions& o, Rng& rn
       if (diverged(it, "parameters")) break;
       continue;
     }
+    progressed = true;
     if (log && (it + 1) % std::max(1, o.iterations / 10) == 0)
       log("h=" + std::to_string(p.h) + " iter " + std::to_string(it + 1) + "/" + std::to_string(o.iterations) +
           " loss " + std::to_string(loss));
+  }
+  // Fewer than 10 iterations, none of them finite: no progress at all, which is no completed training.
+  if (o.iterations > 0 && !progressed && out.status == RunStatus::kCompleted) {
+    out.status = RunStatus::kNonFiniteLoss;
+    if (log) log("h=" + std::to_string(p.h) + ": no iteration had a finite loss and step: the initial scheme is kept");
   }
   return out;
 }
@@ -430,10 +437,12 @@ bool fit_step(Sweep& w, size_t hi, double h, TrainableTableau& scheme, const Fit
   }
   for (int c = resume ? resume->candidate : 0; c < o.candidates; ++c) {
     TrainableTableau candidate = scheme;
-    auto at_boundary = [&](int iteration, const Vec& params, const GuardedAdam& adam, const std::vector<double>& history) {
+    auto at_boundary = [&](int iteration, const Vec& params, const GuardedAdam& adam,
+                           const std::vector<double>& history, bool progressed) {
       const bool stop = w.boundaries.stop_here(w.hooks, [&] {
         FitCheckpoint s{.h_index = static_cast<int>(hi), .candidate = c, .iteration = iteration, .start = scheme.params(),
-                        .params = params, .adam = adam.state(), .history = history, .rng_draws = w.rng_draws};
+                        .params = params, .adam = adam.state(), .history = history, .progressed = progressed,
+                        .rng_draws = w.rng_draws};
         s.has_kept = st.kept.has_value();
         if (st.kept) {
           s.kept = st.kept_result;

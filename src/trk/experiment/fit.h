@@ -154,6 +154,7 @@ struct FitCheckpoint {
   Vec params;                                     // the candidate's parameters
   GuardedAdamState adam;
   std::vector<double> history;                    // the candidate's loss history so far
+  bool progressed = false;                        // the candidate has taken a step that led somewhere finite
   std::uint64_t rng_draws = 0;                    // mini-batch draws so far (all steps and candidates)
   bool has_kept = false;                          // the best earlier candidate at this h, and its verdict
   FitCandidate kept;
@@ -172,6 +173,7 @@ void visit_state(FitCheckpoint& c, V&& v) {
   v("params", c.params);
   v.group("adam", c.adam);
   v("history", c.history);
+  v("progressed", c.progressed);
   v("rng_draws", c.rng_draws);
   v("has_kept", c.has_kept);
   v.group("kept", c.kept);
