@@ -73,16 +73,20 @@ void run_generate(const GenerateArgs& a) {
                   {"test_steps", o.test_steps},
                   {"test_trajectories", o.test_trajectories},
                   {"test_gap", "uniform(10, 20) time units before each test trajectory, seeded"},
+                  {"validation_steps", o.validation_steps},
+                  {"validation_gap", "uniform(10, 20) time units after the test trajectories, seeded apart"},
                   {"noise", o.noise},
-                  {"noise_on", "train"},
+                  {"noise_on", "train, validation"},
                   {"program", "trk generate 0.1"}};
   d.generator_json = gen.dump();
   io::NewDirectories folders;
   folders.create(folder);
   io::write_dataset(out, d);
   folders.keep();
-  fmt::print("wrote {}: {} h={} train {}x{}x{} test {}x{}x{} (trajectories x times x dim) seed={}\n", a.out,
-             d.system, d.h, d.train.num_trajectories(), d.train.num_times(), d.dim(), d.test.num_trajectories(),
+  fmt::print("wrote {}: {} h={} train {}x{}x{} validation {}x{}x{} test {}x{}x{} (trajectories x times x dim) "
+             "seed={}\n",
+             a.out, d.system, d.h, d.train.num_trajectories(), d.train.num_times(), d.dim(),
+             d.validation.num_trajectories(), d.validation.num_times(), d.dim(), d.test.num_trajectories(),
              d.test.num_times(), d.dim(), d.seed);
 }
 
@@ -99,8 +103,11 @@ void setup_generate(CLI::App& app) {
   cmd->add_option("--test-steps", a->options.test_steps, "steps of each test trajectory")->capture_default_str();
   cmd->add_option("--test-trajectories", a->options.test_trajectories, "number of test trajectories")
       ->capture_default_str();
+  cmd->add_option("--validation-steps", a->options.validation_steps,
+                  "steps of the validation trajectory, after the test ones (0: none)")
+      ->capture_default_str();
   cmd->add_option("--seed", a->options.seed, "seed of the test starts and of the noise")->capture_default_str();
-  cmd->add_option("--noise", a->options.noise, "std of Gaussian noise added to the training samples")
+  cmd->add_option("--noise", a->options.noise, "std of Gaussian noise added to the training and validation samples")
       ->capture_default_str();
   cmd->add_option("--param", a->params, "system parameter, e.g. --param rho=28 (repeatable)");
   cmd->add_option("--spin-up", a->options.spin_up,
@@ -120,7 +127,7 @@ void setup_generate(CLI::App& app) {
   cmd->callback([a, cmd] {
     if (!a->from.empty())
       for (const char* o : {"--system", "--step", "--train-steps", "--test-steps", "--test-trajectories", "--seed",
-                            "--noise", "--param", "--spin-up", "--initial-state", "--rtol", "--atol"})
+                            "--validation-steps", "--noise", "--param", "--spin-up", "--initial-state", "--rtol", "--atol"})
         if (cmd->count(o) > 0) throw std::invalid_argument(std::string(o) + ": not with --from (a split samples nothing)");
     if (a->from.empty() && cmd->count("--split") > 0) throw std::invalid_argument("--split needs --from ONE.h5");
     run_generate(*a);

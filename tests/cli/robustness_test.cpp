@@ -260,7 +260,7 @@ TEST_F(Robustness, TooFewSamplesAndWrongDimensionForTheSystem) {
   io::write_dataset(p, small_dataset(60, 3));  // 4 test samples: no state with 4 steps after it
   expect_refused("identify --data " + p.string() + " --out " + path("out"), {p.string(), "/test/states", "at least 5"});
   Dataset two = small_dataset();
-  for (Split* s : {&two.train, &two.test})
+  for (Split* s : {&two.train, &two.validation, &two.test})
     for (Mat& m : s->states) m = Mat(m.topRows(2));
   const fs::path q = dir_ / "planar.h5";
   io::write_dataset(q, two);
@@ -551,7 +551,7 @@ TEST_F(Robustness, IdentifySignalDuringEvaluationFinishesTheCellAndStopsTheGrid)
   io::write_dataset(path("d.h5"), d);
   std::ofstream(path("grid.json")) << R"({"data": ")" << path("d.h5") << R"(", "solvers": ["rk4", "euler"],
     "training": {"model": "mlp", "widths": [384, 384], "iterations": 1, "batch_size": 1, "warmup": 0,
-                 "meet_iterations": 0, "refine_iterations": 0, "lm_iterations": 0}})";
+                 "meet_iterations": 0, "refine_iterations": 0, "lm_iterations": 0, "restarts": 1}})";
   const std::string base = "identify --config " + path("grid.json") + " --threads 1 --out " + path("grid");
   const Child c = spawn(base, logs_ / "grid");
   ASSERT_TRUE(wait_for(c.err, " adam 1/1 ")) << slurp(c.err);  // the one training iteration is done
@@ -707,7 +707,7 @@ TEST_F(Robustness, BadInputOfEveryOtherKindIsRefused) {
     return path(name);
   };
   io::json newer = row, partial = row;
-  newer["format_version"] = 2;
+  newer["format_version"] = 3;
   partial.erase("rmse");
   const std::string broken = results("broken", "{ \"solver\": "), later = results("newer", newer.dump()),
                     missing_field = results("partial", partial.dump()), good = results("good", row.dump());

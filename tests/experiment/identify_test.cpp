@@ -25,6 +25,8 @@ IdentifyOptions main_phase_only(const std::string& solver, int iterations) {
   o.meet_iterations = 0;
   o.refine_iterations = 0;
   o.lm_iterations = 0;
+  o.restarts = 1;
+  o.poor_fit_ratio = 1e9;  // toy training: the phases are under test, not the fit
   return o;
 }
 
@@ -212,6 +214,7 @@ TEST(Identify, OneStageSchemesSkipTheContinuation) {
   o.meet_iterations = 5;
   o.refine_iterations = 0;
   o.lm_iterations = 0;
+  o.poor_fit_ratio = 1e9;
   const IdentifySummary s = identify(generate(g), o);
   EXPECT_EQ(s.meet_iterations, 0);
   EXPECT_EQ(s.iterations, 20);

@@ -33,11 +33,17 @@ IdentifyOptions all_phases(const std::string& solver) {
   o.lm_iterations = 3;
   o.chunk_size = 60;
   o.threads = 1;
+  o.restarts = 3;  // stops land in the screening of the starts too
+  o.restart_iterations = 8;
+  o.poor_fit_ratio = 1e9;  // toy training: the phases and their resumption are under test, not the fit
   return o;
 }
 
 void expect_same(const IdentifySummary& a, const IdentifySummary& b) {
   EXPECT_EQ(a.status, b.status);
+  EXPECT_EQ(a.start, b.start);
+  EXPECT_EQ(a.restart_losses, b.restart_losses);
+  EXPECT_EQ(a.validation_loss, b.validation_loss);
   EXPECT_EQ(a.iterations, b.iterations);
   EXPECT_EQ(a.meet_iterations, b.meet_iterations);
   EXPECT_EQ(a.refine_iterations, b.refine_iterations);
@@ -92,10 +98,14 @@ TEST(Resume, IdentifyStoppedInEveryPhaseEndsBitForBitAsUninterrupted) {
     const IdentifySummary full = identify(d, o, {}, count);
     ASSERT_EQ(full.status, RunStatus::kCompleted);
     ASSERT_GT(full.refine_iterations, 3);
-    const int adam = (solver == "trk4" ? o.meet_iterations : 0) + o.iterations;
-    EXPECT_GT(boundaries, adam + 3);  // the refinement phases poll too
-    // The first iteration; inside meet; the meet -> main switch; inside main; each refinement phase; the last.
-    std::vector<long> stops = {1, 5, 13, adam - 3, adam + 1, adam + 4, boundaries - 2, boundaries};
+    const int meet = solver == "trk4" ? o.meet_iterations : 0, adam = meet + o.iterations;
+    const int screen = o.restarts * (meet + o.restart_iterations);  // the starts' screening comes first
+    EXPECT_GT(boundaries, screen + adam + 3);  // the refinement phases poll too
+    // In the screening: the first iteration, inside meet, the meet -> main switch, the last start; then in the chosen
+    // start's run: inside meet, inside main, each refinement phase, the last.
+    std::vector<long> stops = {1,           5,           13,          screen - 2,           screen + 1,
+                               screen + 5,  screen + 13, screen + adam - 3, screen + adam + 1, screen + adam + 4,
+                               boundaries - 2, boundaries};
     std::vector<IdentifyPhase> phases;
     for (long stop : stops) {
       SCOPED_TRACE(stop);

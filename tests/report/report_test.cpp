@@ -112,7 +112,7 @@ TEST_F(Report, RefusesMalformedFilesNamingTheFileAndField) {
     EXPECT_NE(std::string(e.what()).find("rmse.t0+4h"), std::string::npos) << e.what();
   }
   j = identify_row("trk10", 0.2, 0.01, 0.02);
-  j["format_version"] = 2;
+  j["format_version"] = 3;
   std::ofstream(file) << j.dump();
   EXPECT_THROW(collect_results({dir}), std::invalid_argument);
   std::ofstream(file) << "{ not json";

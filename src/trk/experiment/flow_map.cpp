@@ -49,6 +49,10 @@ namespace {
 ForecastScore score(const Mat& forecast, const Mat& truth) {
   ForecastScore s;
   s.rmse = std::sqrt((forecast - truth).squaredNorm() / static_cast<double>(forecast.size()));
+  s.mean_state_rmse = ((forecast - truth).colwise().squaredNorm() / static_cast<double>(forecast.rows()))
+                          .array()
+                          .sqrt()
+                          .mean();
   s.diverged = !std::isfinite(s.rmse) || s.rmse > 10.0;
   return s;
 }

@@ -1,7 +1,8 @@
 // A learned flow map over one sampling step h (method.md section 3) and its evaluation:
 //   Psi(z_t) ~ z_{t+h}: one step of size h of a fixed or trained scheme, or one adaptive solve over [0, h].
 // Evaluation: from every test state with 4 samples after it, RMSE of Psi(z) against z(t0 + h) and of Psi^4(z)
-// against z(t0 + 4h), over components and start states; a forecast that is non-finite or has RMSE > 10 is
+// against z(t0 + 4h), over components and start states (and the mean over start states of each state's RMSE over
+// components, the talk's "mean RMSE"); a forecast that is non-finite or has RMSE > 10 is
 // reported as diverged.
 #pragma once
 #include <memory>
@@ -39,7 +40,8 @@ struct Pairs {
 Pairs make_pairs(const Split& s, int K);
 
 struct ForecastScore {
-  double rmse = 0.0;
+  double rmse = 0.0;             // over components and start states
+  double mean_state_rmse = 0.0;  // the mean over start states of each one's RMSE over components
   bool diverged = false;
 };
 

@@ -19,10 +19,12 @@ std::string GenerateOptions::validation_error() const {
   if (train_steps < 1) return "train-steps must be at least 1";
   if (test_steps < 1) return "test-steps must be at least 1";
   if (test_trajectories < 1) return "test-trajectories must be at least 1";
+  if (validation_steps < 0) return "validation-steps must be >= 0";
   if (!(noise >= 0.0) || !std::isfinite(noise)) return "noise must be a finite number >= 0";
   if (!std::isfinite(spin_up)) return "spin-up must be finite";
   if (!(rtol > 0.0) || !(atol > 0.0)) return "rtol and atol must be positive";
-  if ((train_steps + 1.0) * h > 1e7 || (test_steps + 1.0) * test_trajectories * h > 1e7)
+  if ((train_steps + 1.0) * h > 1e7 || (test_steps + 1.0) * test_trajectories * h > 1e7 ||
+      (validation_steps + 1.0) * h > 1e7)
     return "the requested span exceeds 1e7 time units";
   if (initial_state.size() > 0) {
     const int dim = make_system(system, parameters)->dim();
@@ -86,7 +88,8 @@ Dataset generate(const GenerateOptions& options, const std::function<void(long, 
     z = s.z;
   };
   advance(options.resolved_spin_up());
-  const long total = options.train_steps + 1 + (options.test_steps + 1) * options.test_trajectories;
+  const long total = options.train_steps + 1 + (options.test_steps + 1) * options.test_trajectories +
+                     (options.validation_steps > 0 ? options.validation_steps + 1 : 0);
   long done = 0;
   d.train = sample_split(*f, dop853, o, z, options.h, options.train_steps + 1, done, total, progress);
   for (int j = 0; j < options.test_trajectories; ++j) {
@@ -98,6 +101,13 @@ Dataset generate(const GenerateOptions& options, const std::function<void(long, 
   if (options.noise > 0.0)
     for (Mat& m : d.train.states)
       for (double& v : m.reshaped()) v += options.noise * rng.normal();
+  if (options.validation_steps > 0) {
+    Rng validation_rng(static_cast<std::uint64_t>(options.seed) ^ 0x76a11da7e5ULL);
+    advance(validation_rng.uniform(10.0, 20.0));
+    d.validation = sample_split(*f, dop853, o, z, options.h, options.validation_steps + 1, done, total, progress);
+    if (options.noise > 0.0)
+      for (double& v : d.validation.states.front().reshaped()) v += options.noise * validation_rng.normal();
+  }
   if (progress) progress(total, total);
   return d;
 }

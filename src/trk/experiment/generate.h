@@ -1,8 +1,12 @@
 // Datasets of a known system sampled every h by the reference integrator (DOP853 at rtol = atol = 1e-14):
 //   train: from the initial state, after a spin-up onto the attractor, train_steps + 1 samples (train_steps pairs);
 //   test:  each trajectory starts where the previous one (the training one first) ended, after a seeded gap of
-//          10 to 20 time units, and has test_steps + 1 samples.
-// Noise (Gaussian, standard deviation `noise`, seeded) is added to the training samples only.
+//          10 to 20 time units, and has test_steps + 1 samples;
+//   validation (validation_steps > 0): after the test trajectories and a gap of 10 to 20 time units drawn from a
+//          stream of its own (so train and test are those of a dataset without validation), validation_steps + 1
+//          samples.
+// Noise (Gaussian, standard deviation `noise`, seeded) is added to the observed splits, train and validation; the
+// test split stays clean (errors are measured against the true trajectory).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -21,6 +25,7 @@ struct GenerateOptions {
   long train_steps = 2000;
   long test_steps = 500;
   int test_trajectories = 1;
+  long validation_steps = 500;      // 0: no /validation split
   std::int64_t seed = 0;
   double noise = 0.0;
   double spin_up = -1.0;            // time units; < 0: the system's default (lorenz63 5, lorenz96 20, linear 0)
@@ -40,6 +45,7 @@ void visit_fields(GenerateOptions& o, V&& v) {
   v(Field{"train_steps", "training pairs (steps of the training trajectory)"}, o.train_steps);
   v(Field{"test_steps", "steps of each test trajectory"}, o.test_steps);
   v(Field{"test_trajectories", "test trajectories"}, o.test_trajectories);
+  v(Field{"validation_steps", "steps of the validation trajectory (0: none)"}, o.validation_steps);
   v(Field{"seed", "seed of the gaps between trajectories and of the noise"}, o.seed);
   v(Field{"noise", "standard deviation of the noise added to the training samples"}, o.noise);
   v(Field{"spin_up", "time units before the first sample (< 0: the system's default)"}, o.spin_up);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <stdexcept>
 
 #include "trk/core/rng.h"
@@ -47,6 +48,10 @@ std::string IdentifyOptions::validation_error() const {
   }
   if (!(rtol > 0) || !(atol > 0) || !(sr_rtol > 0)) return "tolerances must be positive";
   if (auto e = sindy.validation_error(); !e.empty()) return e;
+  if (restarts < 1) return "restarts must be at least 1";
+  if (restart_iterations < 0) return "restart iterations must be >= 0";
+  if (!(validation_fraction > 0 && validation_fraction < 0.9)) return "validation fraction must be in (0, 0.9)";
+  if (!(poor_fit_ratio > 0)) return "poor fit ratio must be positive";
   if (threads < 0) return "threads must be >= 0";
   if (chunk_size < 1) return "chunk size must be at least 1";
   if (log_every < 0) return "log interval must be >= 0";
@@ -60,10 +65,11 @@ using Log = std::function<void(const std::string&)>;
 
 // What the phases share: the problem, the parameters x, the summary so far, checkpoints and progress.
 struct Run {
-  Run(const Dataset& data, const IdentifyOptions& o, const Log& log, const IdentifyHooks& hooks, IdentifySummary& out)
+  Run(const Dataset& data, const IdentifyOptions& o, const Log& log, const IdentifyHooks& hooks, IdentifySummary& out,
+      const IdentifyCheckpoint* resume)
       : data(data), o(o), log(log), hooks(hooks), out(out), problem(out.flow_map, o),
         all(make_pairs(data.train, o.rollout_steps)), rng(static_cast<std::uint64_t>(o.seed) ^ 0x5eedULL),
-        resume(hooks.resume) {}
+        resume(resume), adam_until(o.iterations) {}
 
   const Dataset& data;
   const IdentifyOptions& o;
@@ -81,6 +87,11 @@ struct Run {
   Boundaries boundaries;
   bool stopped = false;
   std::vector<IdentifyPhase> plan;  // the phases this run has, for progress lines "phase k/n"
+  int adam_until;                   // the main Adam phase stops here (screening a start: restart_iterations)
+  bool screening = false;           // a start screened: no phase after the main Adam phase
+  int start = 0;                    // model seed + start
+  std::vector<double> screened;     // L_val of the starts screened before this run
+  std::string label;                // progress lines' prefix ("start 3/8 ")
 
   double seconds() const { return seconds_before + std::chrono::duration<double>(Clock::now() - t_start).count(); }
   // The checkpoint of this phase when resuming inside it, else null.
@@ -97,6 +108,8 @@ struct Run {
     c.record = out;
     c.record.train_seconds = seconds();
     c.rng_draws = rng_draws;
+    c.start = start;
+    c.screened = screened;
     return c;
   }
   // At the top of every iteration of every phase: saves every checkpoint_every iterations, and when a stop is
@@ -127,8 +140,8 @@ class Progress {
     const double rate = (it + 1 - last_it_) / std::max(std::chrono::duration<double>(now - last_).count(), 1e-9);
     const double elapsed = std::chrono::duration<double>(now - start_).count();
     char line[320];
-    std::snprintf(line, sizeof line, "phase %d/%d %s %d/%d  %s  %.1f it/s  elapsed %.0f s  eta %.0f s",
-                  number_, static_cast<int>(run_.plan.size()), name_.c_str(), it + 1, total_, what.c_str(), rate, elapsed,
+    std::snprintf(line, sizeof line, "%sphase %d/%d %s %d/%d  %s  %.1f it/s  elapsed %.0f s  eta %.0f s",
+                  run_.label.c_str(), number_, static_cast<int>(run_.plan.size()), name_.c_str(), it + 1, total_, what.c_str(), rate, elapsed,
                   (total_ - it - 1) / std::max(rate, 1e-9));
     run_.log(line);
     last_ = now;
@@ -225,8 +238,8 @@ bool adam_phases(Run& run) {
   GuardedAdam adam(run.x, o.adam, o.iterations, o.on_divergence);
   if (continuation) adam.continue_from(*continuation);
   if (from) adam.restore(from->adam);
-  return adam_iterations(run, adam, IdentifyPhase::kAdam, from ? from->iteration : 0, o.iterations) &&
-         run.out.status == RunStatus::kCompleted && run.out.iterations == o.iterations;
+  return adam_iterations(run, adam, IdentifyPhase::kAdam, from ? from->iteration : 0, run.adam_until) &&
+         run.out.status == RunStatus::kCompleted && run.out.iterations == run.adam_until;
 }
 
 // Phases 3 and 4: L-BFGS on the full batch of `pairs` (sum b = 1 kept by projection). An adaptive solver's loss is
@@ -296,7 +309,7 @@ void levenberg_marquardt(Run& run, const Pairs& pairs) {
         }))
       return;
     if (!levenberg_marquardt_iteration(problem, run.x, st)) break;
-    run.out.refine_loss_history.push_back(st.loss);
+    run.out.lm_loss_history.push_back(st.loss);
     ++run.out.refine_iterations;
     char what[64];
     std::snprintf(what, sizeof what, "loss %.4e  mu %.1e", st.loss, st.mu);
@@ -305,9 +318,8 @@ void levenberg_marquardt(Run& run, const Pairs& pairs) {
 }
 
 // sr: SINDy on the training trajectories, simulated by its adaptive solver at tight tolerance.
-IdentifySummary identify_sparse(const Dataset& data, const IdentifyOptions& o) {
+void identify_sparse(const Dataset& data, const IdentifyOptions& o, IdentifySummary& out) {
   const auto t_start = Clock::now();
-  IdentifySummary out;
   FlowMap& psi = out.flow_map;
   psi.solver = parse_solver(o.solver);
   psi.h = data.h;
@@ -319,8 +331,6 @@ IdentifySummary identify_sparse(const Dataset& data, const IdentifyOptions& o) {
   psi.adaptive.control.convention = StepControlConvention::kHairer;  // the simulation of the committed sr cells
   psi.adaptive.max_steps = 100000;
   out.train_seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
-  out.evaluation = evaluate_forecasts(psi, data.test);
-  return out;
 }
 
 std::vector<IdentifyPhase> planned_phases(const Run& run) {
@@ -329,21 +339,15 @@ std::vector<IdentifyPhase> planned_phases(const Run& run) {
   std::vector<IdentifyPhase> plan;
   if (run.problem.has_continuation() && o.meet_iterations > 0) plan.push_back(IdentifyPhase::kContinuation);
   plan.push_back(IdentifyPhase::kAdam);
+  if (run.screening) return plan;
   if (o.refine_iterations > 0) plan.push_back(IdentifyPhase::kRefine);
   if (fixed && o.refine_rollout_iterations > 0) plan.push_back(IdentifyPhase::kRefineRollout);
   if (fixed && o.lm_iterations > 0) plan.push_back(IdentifyPhase::kLevenbergMarquardt);
   return plan;
 }
 
-}  // namespace
-
-IdentifySummary identify(const Dataset& data, const IdentifyOptions& o, const Log& log, const IdentifyHooks& hooks) {
-  if (auto e = o.validation_error(); !e.empty()) throw std::invalid_argument(e);
-  if (!(data.h > 0)) throw std::invalid_argument("the dataset's h must be positive");
-  const SolverSpec solver = parse_solver(o.solver);
-  if (solver.kind == SolverKind::kSparseRegression) return identify_sparse(data, o);
-  IdentifySummary out;
-  FlowMap& psi = out.flow_map;
+// The flow map of a start: solver, h, tolerances and the model initialised with model seed + start.
+void init_flow_map(FlowMap& psi, const SolverSpec& solver, const Dataset& data, const IdentifyOptions& o, int start) {
   psi.solver = solver;
   psi.h = data.h;
   psi.adaptive.control.rtol = o.rtol;
@@ -352,15 +356,21 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o, const Lo
   psi.adaptive.max_steps = 100000;
   psi.model = o.model;
   psi.model_options = o.model_options;
-  psi.model_options.seed = o.resolved_model_seed();
+  psi.model_options.seed = o.resolved_model_seed() + static_cast<std::uint64_t>(start);
   psi.field = make_model(o.model, data.dim(), psi.model_options);
   if (solver.kind != SolverKind::kTrainable) psi.tableau = solver.named();
-  Run run(data, o, log, hooks, out);
+}
+
+// The phases of the plan from `resume` (or the start); the parameters left in run.x. False when stopped on request.
+bool train(Run& run) {
+  const IdentifyOptions& o = run.o;
+  const Dataset& data = run.data;
+  IdentifySummary& out = run.out;
   if (run.all.size() < 1)
     throw std::invalid_argument("the training split has no pair for " + std::to_string(o.rollout_steps) +
                                 "-step rollouts");
   run.plan = planned_phases(run);
-  if (const IdentifyCheckpoint* r = hooks.resume) {
+  if (const IdentifyCheckpoint* r = run.resume) {
     static_cast<TrainingRecord&>(out) = r->record;
     run.seconds_before = r->record.train_seconds;
     for (std::uint64_t i = 0; i < r->rng_draws; ++i) run.rng.next_u64();
@@ -374,7 +384,8 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o, const Lo
   }
   // Phases resumed past are done; the refinements follow a main Adam phase that completed.
   const bool adam_done = run.done_before_resume(IdentifyPhase::kAdam);
-  if (adam_done ? out.status == RunStatus::kCompleted && out.iterations == o.iterations : adam_phases(run)) {
+  if ((adam_done ? out.status == RunStatus::kCompleted && out.iterations == o.iterations : adam_phases(run)) &&
+      !run.screening) {
     if (o.refine_iterations > 0 && !run.done_before_resume(IdentifyPhase::kRefine))
       refine(run, IdentifyPhase::kRefine, run.all, o.refine_iterations);
     if (!run.problem.adaptive() && !run.stopped && o.refine_rollout_iterations > 0 &&
@@ -384,10 +395,112 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o, const Lo
     if (!run.problem.adaptive() && !run.stopped && o.lm_iterations > 0)
       levenberg_marquardt(run, make_pairs(data.train, o.lm_rollout_steps));
   }
-  if (run.stopped) return out;
+  if (run.stopped) return false;
   run.problem.set_flow_map(run.x);
   out.train_seconds = run.seconds();
-  out.evaluation = evaluate_forecasts(psi, data.test);
+  return true;
+}
+
+// One-step MSE mean ||Psi(z_t) - z_{t+h}||^2 / dim over the pairs of a split (+inf when a forecast is not finite).
+double one_step_mse(const FlowMap& psi, const Split& split) {
+  const Pairs p = make_pairs(split, 1);
+  const double mse = (psi.apply(p.Z0) - p.targets[0]).squaredNorm() / static_cast<double>(p.targets[0].size());
+  return std::isfinite(mse) ? mse : std::numeric_limits<double>::infinity();
+}
+
+// The data identify trains and chooses on: the dataset itself when it has a /validation split, else its training
+// trajectories with their last validation_fraction held out as the validation split.
+Dataset with_validation(const Dataset& data, double fraction, bool* held_out) {
+  *held_out = data.validation.num_trajectories() == 0;
+  Dataset d = data;
+  if (*held_out) {
+    const long n = data.train.num_times();
+    const long n_val = std::max<long>(5, std::lround(fraction * n));
+    if (n - n_val < 2)
+      throw std::invalid_argument("the training split has " + std::to_string(n) + " samples: too few to hold out a " +
+                                  "validation split (it needs 5 samples and 2 left for training)");
+    d.train.t = data.train.t.head(n - n_val);
+    d.validation.t = data.train.t.tail(n_val);
+    d.train.states.clear();
+    for (const Mat& z : data.train.states) {
+      d.train.states.push_back(z.leftCols(n - n_val));
+      d.validation.states.push_back(z.rightCols(n_val));
+    }
+  }
+  if (make_pairs(d.validation, 1).size() < 1) throw std::invalid_argument("the validation split has no pair");
+  return d;
+}
+
+}  // namespace
+
+IdentifySummary identify(const Dataset& data, const IdentifyOptions& o, const Log& log, const IdentifyHooks& hooks) {
+  if (auto e = o.validation_error(); !e.empty()) throw std::invalid_argument(e);
+  if (!(data.h > 0)) throw std::invalid_argument("the dataset's h must be positive");
+  const SolverSpec solver = parse_solver(o.solver);
+  bool held_out = false;
+  const Dataset work = with_validation(data, o.validation_fraction, &held_out);
+  IdentifySummary out;
+  if (solver.kind == SolverKind::kSparseRegression) {
+    identify_sparse(work, o, out);
+  } else {
+    // Restarts: each start screened (continuation and the first restart_iterations of Adam), then the best one's run.
+    const int starts = o.restarts;
+    const IdentifyCheckpoint* resume = hooks.resume;
+    std::vector<double> screened = resume ? resume->screened : std::vector<double>{};
+    if (starts > 1 && screened.size() > static_cast<size_t>(starts))
+      throw std::invalid_argument("checkpoint: " + std::to_string(screened.size()) + " starts screened, these " +
+                                  "options have " + std::to_string(starts));
+    for (int s = static_cast<int>(screened.size()); starts > 1 && s < starts; ++s) {
+      IdentifySummary trial;
+      init_flow_map(trial.flow_map, solver, work, o, s);
+      Run run(work, o, log, hooks, trial, resume);
+      resume = nullptr;
+      run.adam_until = std::min(o.restart_iterations, o.iterations);
+      run.screening = true;
+      run.start = s;
+      run.screened = screened;
+      run.label = "start " + std::to_string(s + 1) + "/" + std::to_string(starts) + " ";
+      if (!train(run)) return trial;
+      screened.push_back(trial.status == RunStatus::kCompleted ? one_step_mse(trial.flow_map, work.validation)
+                                                               : std::numeric_limits<double>::infinity());
+      if (log) {
+        char line[160];
+        std::snprintf(line, sizeof line, "start %d/%d (model seed %llu): validation loss %.4e", s + 1, starts,
+                      static_cast<unsigned long long>(trial.flow_map.model_options.seed), screened.back());
+        log(line);
+      }
+    }
+    const int chosen =
+        starts > 1 ? static_cast<int>(std::min_element(screened.begin(), screened.end()) - screened.begin()) : 0;
+    if (starts > 1 && log)
+      log("start " + std::to_string(chosen + 1) + " chosen (least validation loss): trained to the end");
+    init_flow_map(out.flow_map, solver, work, o, chosen);
+    Run run(work, o, log, hooks, out, resume);
+    run.start = chosen;
+    run.screened = screened;
+    if (!train(run)) return out;
+    out.start = chosen;
+    out.restart_losses = screened;
+  }
+  // The saved model's losses and verdict, on training and validation data; then the test split, once.
+  const Pairs val = make_pairs(work.validation, 1);
+  out.validation_pairs = val.size();
+  out.validation_held_out = held_out;
+  out.persistence_loss = (val.targets[0] - val.Z0).squaredNorm() / static_cast<double>(val.Z0.size());
+  out.train_loss = one_step_mse(out.flow_map, work.train);
+  out.validation_loss = one_step_mse(out.flow_map, work.validation);
+  if (out.status == RunStatus::kCompleted && !(out.validation_loss <= o.poor_fit_ratio * out.persistence_loss)) {
+    out.status = RunStatus::kPoorFit;
+    if (log) {
+      char line[200];
+      std::snprintf(line, sizeof line,
+                    "warning: poor fit: validation loss %.3e is %.2g x the persistence MSE %.3e (limit %g)",
+                    out.validation_loss, out.validation_loss / out.persistence_loss, out.persistence_loss,
+                    o.poor_fit_ratio);
+      log(line);
+    }
+  }
+  out.evaluation = evaluate_forecasts(out.flow_map, data.test);
   return out;
 }
 

@@ -5,6 +5,12 @@
 // Phases, in order (each optional): continuation (Adam on the meet-in-the-middle loss of step h/2), adam (Adam on
 // the K-step rollout MSE, full batch or seeded mini-batches), refine and refine_rollout (L-BFGS), lm
 // (Levenberg-Marquardt on K-step residuals). Then the evaluation on the test split (flow_map.h).
+// Validation: the dataset's /validation split, else the last validation_fraction of every training trajectory
+// (held out of training). Its one-step MSE, L_val = mean ||Psi(z_t) - z_{t+h}||^2 / dim, makes every choice:
+// restarts: starts s = 0..restarts-1 (model seed + s) run the continuation and the first restart_iterations of the
+// main Adam phase; the start of least L_val is run again from its beginning through every phase (so the result is
+// the run of that model seed). Status poor_fit: the final L_val > poor_fit_ratio x the persistence MSE
+// mean ||z_{t+h} - z_t||^2 / dim of the validation pairs. The test split is read once, for the evaluation.
 // Parallelism: the batch is cut into fixed chunks of columns, evaluated on OpenMP threads with a copy of the model
 // each, and the chunk results are summed in chunk order, so the numbers do not depend on the thread count.
 #pragma once
@@ -63,6 +69,10 @@ struct IdentifyOptions {
   StepControlConvention step_control = StepControlConvention::kAuto;
   double sr_rtol = 1e-10;             // sr simulation (rtol = atol)
   SindyOptions sindy;
+  int restarts = 8;                   // starts screened (model seed + 0..restarts-1; sr: one)
+  int restart_iterations = 2000;      // main Adam iterations of each start before the choice
+  double validation_fraction = 0.2;   // data without /validation: held out from the end of each training trajectory
+  double poor_fit_ratio = 0.1;        // status poor_fit above this L_val / persistence MSE
   std::int64_t seed = 0;
   int chunk_size = 250;               // columns per parallel chunk (fixed: results independent of threads)
   // Non-finite loss or gradient in the Adam phases (train/guarded_adam.h): the step is undone (last good
@@ -102,6 +112,12 @@ void visit_fields(IdentifyOptions& o, V&& v) {
   v(Field{"step_control", "adaptive solvers' step control: auto | torchdiffeq | hairer"}, o.step_control);
   v(Field{"sr_rtol", "sr: tolerance of the simulation (rtol = atol)"}, o.sr_rtol);
   visit_fields(o.sindy, v);
+  v(Field{"restarts", "starts screened (model seed + 0..K-1); the best by validation loss is trained to the end"},
+    o.restarts);
+  v(Field{"restart_iterations", "main Adam iterations of each start before the choice"}, o.restart_iterations);
+  v(Field{"validation_fraction", "data without /validation: fraction of each training trajectory held out"},
+    o.validation_fraction);
+  v(Field{"poor_fit_ratio", "status poor_fit when validation MSE > ratio x persistence MSE"}, o.poor_fit_ratio);
   v(Field{"seed", "seed of the mini-batches (and of the model, unless model_seed)"}, o.seed);
   v(Field{"chunk_size", "columns per parallel chunk (results do not depend on threads)"}, o.chunk_size);
   v(Field{"on_divergence", "non-finite loss: stop (keep the last good model) | lower_lr (halve the learning rate)"},
@@ -119,7 +135,8 @@ struct TrainingRecord {
   int learning_rate_halvings = 0;    // on_divergence = lower_lr
   std::vector<double> loss_history;  // main Adam phase (the loss of options.rollout_steps-step rollouts)
   std::vector<double> meet_loss_history;
-  std::vector<double> refine_loss_history;
+  std::vector<double> refine_loss_history;  // L-BFGS (refine, then refine_rollout)
+  std::vector<double> lm_loss_history;      // Levenberg-Marquardt
   std::vector<long> nfe_forward_history, nfe_backward_history;  // per iteration of the main phase
   double train_seconds = 0.0;
 };
@@ -133,6 +150,7 @@ void visit_state(TrainingRecord& r, V&& v) {
   v("loss_history", r.loss_history);
   v("meet_loss_history", r.meet_loss_history);
   v("refine_loss_history", r.refine_loss_history);
+  v("lm_loss_history", r.lm_loss_history);
   v("nfe_forward_history", r.nfe_forward_history);
   v("nfe_backward_history", r.nfe_backward_history);
   v("train_seconds", r.train_seconds);
@@ -141,6 +159,13 @@ void visit_state(TrainingRecord& r, V&& v) {
 struct IdentifySummary : TrainingRecord {
   FlowMap flow_map;
   std::optional<SindySummary> sindy;
+  int start = 0;                        // the start chosen (model seed + start)
+  std::vector<double> restart_losses;   // L_val of every start screened (empty: one start)
+  double train_loss = 0.0;              // one-step MSE of the saved model on the training pairs
+  double validation_loss = 0.0;         // L_val of the saved model
+  double persistence_loss = 0.0;        // mean ||z_{t+h} - z_t||^2 / dim on the validation pairs
+  long validation_pairs = 0;
+  bool validation_held_out = false;     // the dataset had no /validation: held out of the training trajectories
   EvaluateSummary evaluation;
 };
 
@@ -164,6 +189,8 @@ struct IdentifyCheckpoint {
   LbfgsState lbfgs;                     // refine, refine_rollout
   int lbfgs_accepted = 0;               // accepted iterations of this L-BFGS phase so far
   LevenbergMarquardtState lm;           // lm
+  int start = 0;                        // the start this state belongs to (model seed + start)
+  std::vector<double> screened;         // L_val of the starts screened so far (all: the chosen start's run)
 };
 template <class V>
 void visit_state(IdentifyCheckpoint& c, V&& v) {
@@ -176,6 +203,8 @@ void visit_state(IdentifyCheckpoint& c, V&& v) {
   v.group("lbfgs", c.lbfgs);
   v("lbfgs_accepted", c.lbfgs_accepted);
   v.group("lm", c.lm);
+  v("start", c.start);
+  v("screened", c.screened);
 }
 
 using IdentifyHooks = RunHooks<IdentifyCheckpoint>;

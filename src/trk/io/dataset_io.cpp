@@ -194,13 +194,13 @@ void write_dataset(const fs::path& path, const Dataset& d) {
   json parameters = json::object();
   for (const auto& [key, value] : d.parameters) parameters[key] = value;
   h5::write_file_atomic(path, [&](h5::Group& root) {
-    root.write_string_attribute("format", kDatasetFormat);
+    root.write_fixed_string_attribute("format", kDatasetFormat);
     root.write_int_attribute("format_version", kDatasetFormatVersion);
-    root.write_string_attribute("system", d.system);
+    root.write_fixed_string_attribute("system", d.system);
     root.write_double_attribute("h", d.h);
     root.write_int_attribute("seed", d.seed);
-    root.write_string_attribute("parameters", parameters.dump());
-    root.write_string_attribute("generator", d.generator_json);
+    root.write_fixed_string_attribute("parameters", parameters.dump());
+    root.write_fixed_string_attribute("generator", d.generator_json);
     for (const char* name : {"train", "validation", "test"}) {
       const Split& split = std::string_view(name) == "validation" ? d.validation : split_named(d, name);
       if (split.states.empty()) continue;  // only an absent /validation (train and test were validated)

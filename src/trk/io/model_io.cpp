@@ -32,12 +32,14 @@ json identify_to_json(const IdentifySummary& s, const Dataset& data, const std::
   const FlowMap& psi = s.flow_map;
   const EvaluateSummary& e = s.evaluation;
   json row = {{"format", "trk-identify"},
-              {"format_version", 1},
+              {"format_version", 2},
               {"system", data.system},
               {"h", psi.h},
               {"solver", psi.solver.name},
               {"model", psi.model},
               {"rmse", {{"t0+h", number_or_null(e.at_h.rmse)}, {"t0+4h", number_or_null(e.at_4h.rmse)}}},
+              {"rmse_mean_per_state",
+               {{"t0+h", number_or_null(e.at_h.mean_state_rmse)}, {"t0+4h", number_or_null(e.at_4h.mean_state_rmse)}}},
               {"diverged", {{"t0+h", e.at_h.diverged}, {"t0+4h", e.at_4h.diverged}}},
               {"test_states", e.num_states},
               {"nfe",
@@ -51,9 +53,17 @@ json identify_to_json(const IdentifySummary& s, const Dataset& data, const std::
                 {"inference_per_unit_time", e.inference_nfe_per_step / psi.h}}},
               {"iterations", s.iterations},
               {"train_seconds", s.train_seconds},
-              {"final_loss", s.loss_history.empty() ? json(nullptr) : number_or_null(s.loss_history.back())},
+              {"final_loss", {{"train", number_or_null(s.train_loss)}, {"validation", number_or_null(s.validation_loss)}}},
+              {"validation",
+               {{"pairs", s.validation_pairs},
+                {"held_out", s.validation_held_out},
+                {"persistence_loss", number_or_null(s.persistence_loss)}}},
+              {"restarts", {{"chosen", s.start}, {"validation_losses", s.restart_losses}}},
               {"status", to_string(s.status)},
               {"data", data_path}};
+  if (!s.restart_losses.empty())
+    for (auto& v : row["restarts"]["validation_losses"])
+      if (!std::isfinite(v.get<double>())) v = nullptr;
   if (psi.solver.kind == SolverKind::kTrainable || psi.solver.kind == SolverKind::kFixed)
     row["tableau"] = {{"A", to_json(psi.tableau.A)}, {"b", to_json(psi.tableau.b)}, {"c", to_json(psi.tableau.c)}};
   if (s.sindy) {
@@ -84,6 +94,8 @@ void write_evaluation_json(const std::filesystem::path& path, const json& traine
   json row = trained;
   row["system"] = data.system;
   row["rmse"] = {{"t0+h", number_or_null(e.at_h.rmse)}, {"t0+4h", number_or_null(e.at_4h.rmse)}};
+  row["rmse_mean_per_state"] = {{"t0+h", number_or_null(e.at_h.mean_state_rmse)},
+                                {"t0+4h", number_or_null(e.at_4h.mean_state_rmse)}};
   row["diverged"] = {{"t0+h", e.at_h.diverged}, {"t0+4h", e.at_4h.diverged}};
   row["test_states"] = e.num_states;
   row["nfe"]["inference_per_step"] = e.inference_nfe_per_step;
@@ -127,6 +139,7 @@ void write_model_h5(const std::filesystem::path& path, const IdentifySummary& s,
     hist.write_vector("loss", Eigen::Map<const Vec>(s.loss_history.data(), s.loss_history.size()));
     hist.write_vector("meet_loss", Eigen::Map<const Vec>(s.meet_loss_history.data(), s.meet_loss_history.size()));
     hist.write_vector("refine_loss", Eigen::Map<const Vec>(s.refine_loss_history.data(), s.refine_loss_history.size()));
+    hist.write_vector("lm_loss", Eigen::Map<const Vec>(s.lm_loss_history.data(), s.lm_loss_history.size()));
     Vec nf(s.nfe_forward_history.size()), nb(s.nfe_backward_history.size());
     for (size_t i = 0; i < s.nfe_forward_history.size(); ++i) nf(i) = s.nfe_forward_history[i];
     for (size_t i = 0; i < s.nfe_backward_history.size(); ++i) nb(i) = s.nfe_backward_history[i];

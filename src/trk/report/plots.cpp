@@ -274,7 +274,7 @@ std::vector<Plot> loss_plots(const Results& r) {
       size_t first = 0;
       bool any = false;
       for (const Phase& ph : {Phase{"meet_loss", "continuation", 2}, Phase{"loss", "main", 1},
-                              Phase{"refine_loss", "refinement", 3}}) {
+                              Phase{"refine_loss", "L-BFGS", 3}, Phase{"lm_loss", "Levenberg-Marquardt", 4}}) {
         const std::vector<double> v = read_history(model, "history", ph.dataset);
         if (v.empty()) continue;
         if (block) p.data += "\n\n";

@@ -31,7 +31,8 @@ std::vector<Plot> order_residual_plots(const Results& r, int max_order = 8);
 std::vector<Plot> nfe_plots(const Results& r);
 
 // One plot per (system, h) of identify cells whose model.h5 holds loss histories (history/meet_loss, history/loss,
-// history/refine_loss: the continuation, main and refinement phases, each drawn when present), and one per fit.h5
+// history/refine_loss, history/lm_loss: the continuation, main Adam, L-BFGS and Levenberg-Marquardt phases, each
+// drawn when present), and one per fit.h5
 // with trained rows (<scheme>_h<h>/loss_history).
 std::vector<Plot> loss_plots(const Results& r);
 // Two plots per (system, h) with at least one forecast.h5: forecast_<system>_h<h> (each component against time

@@ -65,16 +65,20 @@ Forecast forecast(const json& j, const fs::path& file, const std::string& horizo
   return f;
 }
 
-void check_format(const json& j, const fs::path& file, const std::string& format) {
+// identify.json: version 2 (final_loss {train, validation}, validation, restarts) reads as version 1 here.
+void check_format(const json& j, const fs::path& file, const std::string& format, int newest = 1) {
   if (!j.is_object()) fail(file, "(top level)", "expected a JSON object");
   if (text(j, file, "format") != format) fail(file, "format", "expected \"" + format + "\"");
   const double v = number(j, file, "format_version");
-  if (v != 1) fail(file, "format_version", "version " + member(j, file, "format_version").dump() + " is not supported (this trk reads 1)");
+  if (v != 1 && v != newest)
+    fail(file, "format_version",
+         "version " + member(j, file, "format_version").dump() + " is not supported (this trk reads 1 to " +
+             std::to_string(newest) + ")");
 }
 
 IdentifyResult read_identify(const fs::path& file) {
   const json j = io::read_identify_json(file);
-  check_format(j, file, "trk-identify");
+  check_format(j, file, "trk-identify", 2);
   IdentifyResult r;
   r.file = file;
   r.system = text(j, file, "system");
