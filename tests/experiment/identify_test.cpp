@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "trk/experiment/generate.h"
 #include "trk/field/lorenz63.h"
 #include "trk/tableau/named_tableaux.h"
@@ -219,6 +221,56 @@ TEST(Identify, OneStageSchemesSkipTheContinuation) {
   EXPECT_EQ(s.meet_iterations, 0);
   EXPECT_EQ(s.iterations, 20);
   EXPECT_EQ(s.status, RunStatus::kCompleted);
+}
+
+// The test split is read once, for the reported RMSE: every choice (the start, the phases' stopping) is made on
+// training and validation data, so garbage in place of the test states leaves the trained model bit for bit.
+TEST(Identify, TheTestSplitPlaysNoPartInTraining) {
+  Dataset d = small_data(0.2);
+  d.validation.t = d.test.t.head(30);
+  d.validation.states = {d.test.states.front().leftCols(30)};  // shorter than the generator's: a faster test
+  IdentifyOptions o;
+  o.solver = "trk4";
+  o.meet_iterations = 10;
+  o.iterations = 20;
+  o.restart_iterations = 5;
+  o.restarts = 3;
+  o.refine_iterations = 5;
+  o.lm_iterations = 2;
+  const IdentifySummary a = identify(d, o);
+  Dataset garbage = d;
+  garbage.test.states.front().setRandom();
+  garbage.test.states.front() *= 1e3;
+  const IdentifySummary b = identify(garbage, o);
+  EXPECT_EQ(a.flow_map.field->params(), b.flow_map.field->params());
+  EXPECT_EQ(a.flow_map.tableau.A, b.flow_map.tableau.A);
+  EXPECT_EQ(a.flow_map.tableau.b, b.flow_map.tableau.b);
+  EXPECT_EQ(a.start, b.start);
+  EXPECT_EQ(a.restart_losses, b.restart_losses);
+  EXPECT_EQ(a.validation_loss, b.validation_loss);
+  EXPECT_EQ(a.status, b.status);
+  ASSERT_EQ(a.restart_losses.size(), 3u);
+  EXPECT_EQ(a.restart_losses[a.start], *std::min_element(a.restart_losses.begin(), a.restart_losses.end()));
+  EXPECT_NE(a.evaluation.at_h.rmse, b.evaluation.at_h.rmse);  // the test split is read, for the evaluation
+}
+
+// Without a /validation split, the end of the training trajectory is held out; a far too short training ends as a
+// poor fit (the validation MSE against the persistence MSE), not "completed".
+TEST(Identify, HeldOutValidationAndPoorFit) {
+  Dataset d = small_data(0.2);
+  d.validation = Split{};
+  IdentifyOptions o = main_phase_only("rk4", 3);
+  const IdentifySummary s = identify(d, o);
+  EXPECT_TRUE(s.validation_held_out);
+  EXPECT_EQ(s.validation_pairs, 79);  // round(0.2 x 401) = 80 samples held out: 79 pairs
+  o.poor_fit_ratio = 0.1;
+  const IdentifySummary poor = identify(d, o);
+  EXPECT_EQ(poor.status, RunStatus::kPoorFit);
+  EXPECT_GT(poor.validation_loss, 0.1 * poor.persistence_loss);
+  o.solver = "euler";
+  o.iterations = 0;
+  o.validation_fraction = 0.95;
+  EXPECT_THROW(identify(d, o), std::invalid_argument);
 }
 
 }  // namespace

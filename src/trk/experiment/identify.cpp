@@ -489,6 +489,7 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o, const Lo
   out.persistence_loss = (val.targets[0] - val.Z0).squaredNorm() / static_cast<double>(val.Z0.size());
   out.train_loss = one_step_mse(out.flow_map, work.train);
   out.validation_loss = one_step_mse(out.flow_map, work.validation);
+  if (make_pairs(work.validation, 4).size() > 0) out.validation = evaluate_forecasts(out.flow_map, work.validation);
   if (out.status == RunStatus::kCompleted && !(out.validation_loss <= o.poor_fit_ratio * out.persistence_loss)) {
     out.status = RunStatus::kPoorFit;
     if (log) {

@@ -166,7 +166,8 @@ struct IdentifySummary : TrainingRecord {
   double persistence_loss = 0.0;        // mean ||z_{t+h} - z_t||^2 / dim on the validation pairs
   long validation_pairs = 0;
   bool validation_held_out = false;     // the dataset had no /validation: held out of the training trajectories
-  EvaluateSummary evaluation;
+  EvaluateSummary validation;           // the saved model's forecasts on the validation split (as on the test split)
+  EvaluateSummary evaluation;           // on the test split
 };
 
 enum class IdentifyPhase { kContinuation, kAdam, kRefine, kRefineRollout, kLevenbergMarquardt };

@@ -56,6 +56,8 @@ json identify_to_json(const IdentifySummary& s, const Dataset& data, const std::
               {"final_loss", {{"train", number_or_null(s.train_loss)}, {"validation", number_or_null(s.validation_loss)}}},
               {"validation",
                {{"pairs", s.validation_pairs},
+                {"rmse", {{"t0+h", number_or_null(s.validation.at_h.rmse)},
+                          {"t0+4h", number_or_null(s.validation.at_4h.rmse)}}},
                 {"held_out", s.validation_held_out},
                 {"persistence_loss", number_or_null(s.persistence_loss)}}},
               {"restarts", {{"chosen", s.start}, {"validation_losses", s.restart_losses}}},
