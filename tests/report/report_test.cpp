@@ -371,7 +371,9 @@ TEST_F(Reliability, OneDatasetGivesNoReliabilityTable) {
   EXPECT_EQ(reliability_table(r).markdown, "No reliability table (one dataset).\n");
   using trk::testing::run_trk;
   const fs::path out = root_ / "report";
-  ASSERT_EQ(run_trk("report --results " + (root_ / "a").string() + " --out " + out.string() + " --no-render --quiet").code, 0);
+  ASSERT_EQ(
+      run_trk("report --results " + (root_ / "a").string() + " --out " + out.string() + " --no-render --quiet").code,
+      0);
   EXPECT_FALSE(fs::exists(out / "reliability_table.md"));
   EXPECT_EQ(trk::testing::slurp(out / "index.md").find("over datasets"), std::string::npos);
 }

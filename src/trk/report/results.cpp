@@ -186,7 +186,8 @@ Results collect_results(const std::vector<fs::path>& roots) {
   for (auto& r : out.identify) r.dataset = run_folder_name(r);
   auto ikey = [](const IdentifyResult& r) { return std::make_tuple(r.system, r.h, solver_rank(r.solver), r.solver, r.model); };
   auto dkey = [&](const IdentifyResult& r) { return std::tuple_cat(ikey(r), std::make_tuple(r.dataset)); };
-  std::stable_sort(out.identify.begin(), out.identify.end(), [&](const auto& a, const auto& b) { return dkey(a) < dkey(b); });
+  std::stable_sort(out.identify.begin(), out.identify.end(),
+                   [&](const auto& a, const auto& b) { return dkey(a) < dkey(b); });
   bool several = false;
   for (size_t i = 1; i < out.identify.size(); ++i) {
     if (dkey(out.identify[i - 1]) == dkey(out.identify[i]))
