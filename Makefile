@@ -1,15 +1,17 @@
 # Thin front for CMake. `make run`: set-up, build, main job. `make test`: set-up, build, every test.
 # `make reproduce`: every experiment of the paper and the report (OUT=out/reproduce). `make regress`: the reduced
 # configuration, checked against the committed baselines in tests/regress. `make slurm-check`: the same list
-# through a one-node Slurm cluster started on this machine (scripts/slurm_check.sh).
+# through a one-node Slurm cluster started on this machine (scripts/slurm_check.sh). `make reliability`: the
+# identification grid on 10 datasets and the report with its reliability table (OUT=out/reliability).
 # Quiet: the build's output goes to $(BUILD)/build.log and is shown only when it fails (VERBOSE=1 shows it all).
 BUILD ?= build
 JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 
-OUT ?= out/reproduce
+# The output folder; empty: out/reproduce for make reproduce, out/reliability for make reliability.
+OUT ?=
 
-.PHONY: setup build run test reproduce regress slurm-check clean
+.PHONY: setup build run test reproduce reliability regress slurm-check clean
 
 setup:
 	@scripts/setup.sh
@@ -39,7 +41,10 @@ test: build
 	@cd $(BUILD) && ctest --output-on-failure --progress -j $(JOBS)
 
 reproduce: build
-	@scripts/run_jobs.sh experiments/reproduce.jobs $(OUT)
+	@scripts/run_jobs.sh experiments/reproduce.jobs $(or $(OUT),out/reproduce)
+
+reliability: build
+	@scripts/run_jobs.sh experiments/reliability_l63.jobs $(or $(OUT),out/reliability)
 
 regress: build
 	@rm -rf out/regress

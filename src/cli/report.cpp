@@ -79,8 +79,9 @@ void run_results(const ResultsArgs& a) {
     if (!a.quiet) fmt::print(stderr, "report: {}\n", line);
   });
   for (const auto& w : s.warnings) fmt::print(stderr, "report: warning: {}\n", w);
-  fmt::print("report: {} identify cells, {} fit rows -> {} tables, {} plots ({} rendered) -> {}\n", r.identify.size(),
-             r.fit.size(), s.tables, s.plots, s.rendered, (std::filesystem::path(a.out) / "index.md").string());
+  fmt::print("report: {} identify cells{}, {} fit rows -> {} tables, {} plots ({} rendered) -> {}\n", r.identify.size(),
+             r.datasets.empty() ? "" : fmt::format(" of {} datasets", r.datasets.size()), r.fit.size(), s.tables,
+             s.plots, s.rendered, (std::filesystem::path(a.out) / "index.md").string());
 }
 
 }  // namespace
@@ -92,7 +93,9 @@ void setup_report(CLI::App& app) {
       "--results NEW), or the analysis of one scheme (stability, order)");
   cmd->require_subcommand(0, 1);
   auto ra = std::make_shared<ResultsArgs>();
-  cmd->add_option("--results", ra->results, "folders (or files) with fit.json / identify.json below them")
+  cmd->add_option("--results", ra->results,
+                  "folders (or files) with fit.json / identify.json below them; the same cells in run folders of "
+                  "different names are datasets (reliability_table.md)")
       ->expected(1, 1 << 20);
   cmd->add_option("--out", ra->out, "report folder (index.md, *_table.md/.json, nfe.md, plots)");
   cmd->add_option("--check", ra->check, "baseline folder: compare --results against it, exit 1 on a regression");

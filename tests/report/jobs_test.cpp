@@ -35,10 +35,15 @@ std::string option(const std::string& cmd, const std::string& name) {
   return "";
 }
 
-class JobList : public ::testing::TestWithParam<const char*> {};
+struct ListAndFits {
+  const char* list;
+  int fits;  // fit jobs in it
+};
+
+class JobList : public ::testing::TestWithParam<ListAndFits> {};
 
 TEST_P(JobList, EveryJobNamesACellOfItsConfigAndEveryCellHasAJob) {
-  const std::string jobfile = std::string("experiments/") + GetParam();
+  const std::string jobfile = std::string("experiments/") + GetParam().list;
   const auto r = run_command("scripts/jobs.sh " + jobfile + " OUT TRK");
   ASSERT_EQ(r.code, 0) << r.err;
   const auto jobs = lines(r.out);
@@ -64,7 +69,7 @@ TEST_P(JobList, EveryJobNamesACellOfItsConfigAndEveryCellHasAJob) {
     EXPECT_NE(std::find(steps.begin(), steps.end(), h), steps.end()) << job;
     EXPECT_TRUE(cells[config].insert({solver, h}).second) << "twice: " << job;
   }
-  EXPECT_EQ(fits, 1);
+  EXPECT_EQ(fits, GetParam().fits);
   for (const auto& [config, have] : cells) {
     const io::json j = io::read_json_file(fs::path(TRK_SOURCE_DIR) / config);
     EXPECT_EQ(have.size(), j.at("solvers").size() * j.at("h").size()) << config << ": a cell without a job";
@@ -74,7 +79,47 @@ TEST_P(JobList, EveryJobNamesACellOfItsConfigAndEveryCellHasAJob) {
   EXPECT_EQ(run_command("scripts/jobs.sh " + jobfile + " OUT TRK --line " + std::to_string(jobs.size() + 1)).code, 2);
 }
 
-INSTANTIATE_TEST_SUITE_P(Experiments, JobList, ::testing::Values("reproduce.jobs", "regress.jobs"));
+INSTANTIATE_TEST_SUITE_P(Experiments, JobList,
+                         ::testing::Values(ListAndFits{"reproduce.jobs", 1}, ListAndFits{"regress.jobs", 1},
+                                           ListAndFits{"reliability_l63.jobs", 0}));
+
+TEST(ReliabilityList, TenDatasetsOfTheIdentifyGridEachWithItsOwnSeedSpinUpAndRunFolder) {
+  const fs::path src(TRK_SOURCE_DIR);
+  const io::json grid = io::read_json_file(src / "experiments/identify_l63.json");
+  std::set<std::int64_t> seeds;
+  std::set<double> spin_ups;
+  for (int d = 1; d <= 10; ++d) {
+    const std::string name = (d < 10 ? "d0" : "d") + std::to_string(d);
+    io::json j = io::read_json_file(src / "experiments/reliability_l63" / (name + ".json"));
+    seeds.insert(j["generate"]["seed"].get<std::int64_t>());
+    spin_ups.insert(j["generate"]["spin_up"].get<double>());
+    // The same grid as identify_l63.json but for the generator's seed and spin-up.
+    for (const char* key : {"system", "h", "solvers", "training"}) EXPECT_EQ(j[key], grid[key]) << name << " " << key;
+    j["generate"].erase("seed");
+    j["generate"].erase("spin_up");
+    io::json g = grid["generate"];
+    g.erase("seed");
+    EXPECT_EQ(j["generate"], g) << name;
+  }
+  EXPECT_EQ(seeds.size(), 10u);
+  EXPECT_EQ(spin_ups.size(), 10u);
+  // A job of dataset dNN writes its cells into OUT/reliability_l63/dNN (the report's datasets are those folders).
+  const auto jobs = lines(run_command("scripts/jobs.sh experiments/reliability_l63.jobs OUT TRK").out);
+  ASSERT_EQ(jobs.size(), 150u);
+  for (const std::string& job : jobs) {
+    const std::string config = option(job, "--config");
+    EXPECT_EQ(option(job, "--out"), "OUT/reliability_l63/" + fs::path(config).stem().string()) << job;
+  }
+  // Longest first: the dopri8 and trk10 jobs before every other.
+  const auto first_other = std::find_if(jobs.begin(), jobs.end(), [](const std::string& j) {
+    return option(j, "--solver") != "dopri8" && option(j, "--solver") != "trk10";
+  });
+  EXPECT_EQ(first_other - jobs.begin(), 60);
+  // Every job has an estimated time for run_jobs.sh's ETA.
+  const std::string durations = trk::testing::slurp(src / "experiments/reliability_l63.durations");
+  for (const std::string& job : lines(run_command("scripts/jobs.sh experiments/reliability_l63.jobs {out} {trk}").out))
+    EXPECT_NE(durations.find("\t" + job + "\n"), std::string::npos) << job;
+}
 
 TEST(SlurmArray, RunsOneTaskOfTheJobListByHand) {
   // The job of the regression list that trains SINDy at h = 0.2 (fast): found by its line number.

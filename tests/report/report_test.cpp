@@ -9,6 +9,7 @@
 #include "trk/io/json_io.h"
 #include "trk/report/check.h"
 #include "trk/report/plots.h"
+#include "trk/report/reliability.h"
 #include "trk/report/results.h"
 #include "trk/report/tables.h"
 #include "trk/tableau/named_tableaux.h"
@@ -248,6 +249,180 @@ TEST_F(Report, ReportCommandWritesTablesPlotsAndIndex) {
   // No results below the folder: bad input.
   fs::create_directories(root_ / "empty");
   EXPECT_EQ(run_trk("report --results " + (root_ / "empty").string() + " --out " + out.string()).code, 2);
+}
+
+// Four datasets (run folders d01..d04) of the cells trk10 h=0.2 and rk4 h=0.4, the other identify.json forms of
+// the results files: status poor_fit, final_loss a number or {train, validation}.
+class Reliability : public Report {
+ protected:
+  fs::path write_datasets(const std::string& name) {
+    const fs::path dir = root_ / name;
+    const double trk10_h[] = {0.01, 0.017, 0.04, 11.0}, trk10_4h[] = {0.02, 0.01, 0.03, 0.005};
+    const double rk4_h[] = {2.0, 3.0, 1.0, 2.5}, rk4_4h[] = {5.0, 11.0, 3.0, INFINITY};
+    for (int d = 0; d < 4; ++d) {
+      const fs::path run = dir / "reliability_l63" / ("d0" + std::to_string(d + 1));
+      json trk10 = identify_row("trk10", 0.2, trk10_h[d], trk10_4h[d]);
+      trk10["final_loss"] = 0.001;
+      trk10["tableau"] = io::tableau_to_json(named_tableau("rk4"));  // a trained scheme: stability plots
+      if (d == 2) {
+        trk10["status"] = "poor_fit";
+        trk10["final_loss"] = {{"train", 0.5}, {"validation", 0.7}};
+      }
+      put(run / "h0.2/trk10/identify.json", trk10);
+      put(run / "h0.4/rk4/identify.json", identify_row("rk4", 0.4, rk4_h[d], rk4_4h[d]));
+    }
+    return dir;
+  }
+  static void put(const fs::path& file, const json& j) {
+    fs::create_directories(file.parent_path());
+    std::ofstream(file) << j.dump(1);
+  }
+};
+
+TEST(Quantile, LinearInterpolationBetweenOrderStatistics) {
+  // numpy.percentile's values (method "linear", Hyndman and Fan type 7).
+  EXPECT_DOUBLE_EQ(quantile({1, 2, 3}, 0.25), 1.5);
+  EXPECT_DOUBLE_EQ(quantile({1, 2, 3}, 0.5), 2);
+  EXPECT_DOUBLE_EQ(quantile({1, 2, 3, 4}, 0.5), 2.5);
+  EXPECT_DOUBLE_EQ(quantile({1, 2, 3, 4}, 0.75), 3.25);
+  EXPECT_DOUBLE_EQ(quantile({7}, 0.25), 7);
+  EXPECT_DOUBLE_EQ(quantile({1, 2, 3, 4}, 1), 4);
+  // Towards a diverged forecast (+inf): +inf; on an order statistic: that statistic.
+  EXPECT_EQ(quantile({1, 2, INFINITY}, 0.75), INFINITY);
+  EXPECT_DOUBLE_EQ(quantile({1, 2, INFINITY, INFINITY, INFINITY}, 0.25), 2);
+  EXPECT_TRUE(std::isnan(quantile({}, 0.5)));
+}
+
+TEST_F(Reliability, DatasetsAreTheRunFoldersOfTheSameCells) {
+  const Results r = collect_results({write_datasets("rel")});
+  EXPECT_EQ(r.datasets, (std::vector<std::string>{"d01", "d02", "d03", "d04"}));
+  ASSERT_EQ(r.identify.size(), 8u);
+  EXPECT_EQ(r.identify[0].solver, "trk10");  // h = 0.2 first, its datasets in order
+  EXPECT_EQ(r.identify[0].dataset, "d01");
+  EXPECT_EQ(r.identify[3].dataset, "d04");
+  EXPECT_EQ(r.identify[2].status, "poor_fit");
+  // One dataset: no labels, as before.
+  const Results one = collect_results({write_datasets("one") / "reliability_l63" / "d02"});
+  EXPECT_TRUE(one.datasets.empty());
+  EXPECT_EQ(one.identify.at(0).dataset, "");
+  // Cells written by identify --data --out RUN (identify.json in the run folder itself).
+  put(root_ / "flat/run_a/identify.json", identify_row("rk4", 0.2, 1.0, 2.0));
+  put(root_ / "flat/run_b/identify.json", identify_row("rk4", 0.2, 1.5, 2.5));
+  EXPECT_EQ(collect_results({root_ / "flat"}).datasets, (std::vector<std::string>{"run_a", "run_b"}));
+  // Two run folders of the same name hold the same dataset: the same cell twice is refused.
+  EXPECT_THROW(collect_results({write_datasets("rel"), write_datasets("copy")}), std::invalid_argument);
+}
+
+TEST_F(Reliability, MedianQuartilesAndDatasetsAtOrUnderTheTalksValue) {
+  const Results r = collect_results({write_datasets("rel")});
+  const std::vector<CellSpread> s = cell_spreads(r);
+  ASSERT_EQ(s.size(), 2u);
+  // rk4 before trk10 (table order), each over its 4 datasets.
+  const CellSpread& rk4 = s[0];
+  const CellSpread& trk10 = s[1];
+  EXPECT_EQ(rk4.solver, "rk4");
+  ASSERT_EQ(trk10.cells.size(), 4u);
+  // trk10 t0+h: 0.01, 0.017, 0.04, > 10 (+inf). Median (0.017 + 0.04) / 2; Q1 = 0.01 + 0.75 (0.017 - 0.01);
+  // Q3 interpolates towards +inf. At or under the talk's 0.017: 0.01 and 0.017.
+  EXPECT_DOUBLE_EQ(trk10.at_h.median, 0.0285);
+  EXPECT_DOUBLE_EQ(trk10.at_h.q1, 0.01525);
+  EXPECT_EQ(trk10.at_h.q3, INFINITY);
+  EXPECT_EQ(trk10.at_h.at_or_under_paper, 2);
+  // t0+4h: 0.005, 0.01, 0.02, 0.03: median 0.015, [0.00875, 0.0225]; at or under 0.02: three.
+  EXPECT_DOUBLE_EQ(trk10.at_4h.median, 0.015);
+  EXPECT_DOUBLE_EQ(trk10.at_4h.q1, 0.00875);
+  EXPECT_DOUBLE_EQ(trk10.at_4h.q3, 0.0225);
+  EXPECT_EQ(trk10.at_4h.at_or_under_paper, 3);
+  EXPECT_EQ(trk10.num_not_completed(), 1);
+  EXPECT_EQ(trk10.not_completed.at("poor_fit"), 1);
+  // rk4 h = 0.4 t0+4h, the talk's "> 10": 5, > 10, 3, > 10 (one non-finite). Median between 5 and +inf: +inf;
+  // every forecast that did not diverge is at or under the talk's.
+  EXPECT_EQ(rk4.at_4h.median, INFINITY);
+  EXPECT_DOUBLE_EQ(rk4.at_4h.q1, 4.5);
+  EXPECT_EQ(rk4.at_4h.at_or_under_paper, 2);
+  EXPECT_DOUBLE_EQ(rk4.at_h.median, 2.25);
+  EXPECT_EQ(rk4.at_h.at_or_under_paper, 2);  // 2.0 and 1.0 under the talk's 2.48
+
+  const Table t = reliability_table(r);
+  EXPECT_NE(t.markdown.find("Over 4 datasets (d01, d02, d03, d04)"), std::string::npos) << t.markdown;
+  EXPECT_NE(t.markdown.find("type 7"), std::string::npos);
+  // Headline: medians in the paper's layout with the talk's value and the count.
+  EXPECT_NE(t.markdown.find("| rk4 | - | - | 2.25 (2.48) 2/4 | > 10 (> 10) 2/4 |"), std::string::npos) << t.markdown;
+  EXPECT_NE(t.markdown.find("| trk10 | 0.0285 (0.017) 2/4 | 0.015 (0.02) 3/4 | - | - |"), std::string::npos)
+      << t.markdown;
+  EXPECT_NE(t.markdown.find("| trk10 | 0.2 | 4 | 0.0285 | [0.0153, > 10] | 2/4 (0.017) | 0.015 | [0.00875, 0.0225] | "
+                            "3/4 (0.02) | 1 (poor_fit 1) |"),
+            std::string::npos)
+      << t.markdown;
+  const json& cell = t.json["cells"][1];
+  EXPECT_EQ(cell["solver"], "trk10");
+  EXPECT_EQ(cell["datasets"], json({"d01", "d02", "d03", "d04"}));
+  EXPECT_DOUBLE_EQ(cell["t0+h"]["median"].get<double>(), 0.0285);
+  EXPECT_TRUE(cell["t0+h"]["q3"].is_null());  // +inf
+  EXPECT_TRUE(cell["t0+h"]["rmse"][3].is_null());
+  EXPECT_EQ(cell["t0+4h"]["at_or_under_paper"], 3);
+  EXPECT_EQ(cell["not_completed"], 1);
+}
+
+TEST_F(Reliability, OneDatasetGivesNoReliabilityTable) {
+  const Results r = collect_results({write_results("a", 0.01)});
+  EXPECT_TRUE(cell_spreads(r).empty());
+  EXPECT_TRUE(reliability_plots(r).empty());
+  EXPECT_EQ(reliability_table(r).markdown, "No reliability table (one dataset).\n");
+  using trk::testing::run_trk;
+  const fs::path out = root_ / "report";
+  ASSERT_EQ(
+      run_trk("report --results " + (root_ / "a").string() + " --out " + out.string() + " --no-render --quiet").code,
+      0);
+  EXPECT_FALSE(fs::exists(out / "reliability_table.md"));
+  EXPECT_EQ(trk::testing::slurp(out / "index.md").find("over datasets"), std::string::npos);
+}
+
+TEST_F(Reliability, ReportWritesTheTableAndAPlotPerHorizonAndDrawsCellPlotsOfTheFirstDataset) {
+  using trk::testing::run_trk;
+  const fs::path out = root_ / "report";
+  const auto r = run_trk("report --results " + write_datasets("rel").string() + " --out " + out.string() +
+                         " --no-render --quiet");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("8 identify cells of 4 datasets"), std::string::npos) << r.out;
+  for (const char* f : {"reliability_table.md", "reliability_table.json", "reliability_lorenz63_t0_h.gp",
+                        "reliability_lorenz63_t0_h.dat", "reliability_lorenz63_t0_4h.gp", "rmse_table.md"})
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  const std::string index = trk::testing::slurp(out / "index.md");
+  EXPECT_NE(index.find("## Identification over datasets"), std::string::npos) << index;
+  EXPECT_NE(index.find("| trk10 | 0.2 | 4 |"), std::string::npos) << index;
+  // One RMSE table per dataset; the nfe table gains a dataset column.
+  const std::string rmse = trk::testing::slurp(out / "rmse_table.md");
+  EXPECT_NE(rmse.find(", dataset d04: ours"), std::string::npos) << rmse;
+  EXPECT_NE(trk::testing::slurp(out / "nfe.md").find("| lorenz63 | d03 | bilinear | 0.2 | trk10 |"), std::string::npos);
+  // The plot: one point per dataset (4 per cell), the median bars, the talk's values, the line at 10.
+  const std::string dat = trk::testing::slurp(out / "reliability_lorenz63_t0_4h.dat");
+  const std::string gp = trk::testing::slurp(out / "reliability_lorenz63_t0_4h.gp");
+  EXPECT_NE(gp.find("set logscale y"), std::string::npos);
+  EXPECT_NE(gp.find("title 'rk4'"), std::string::npos) << gp;
+  EXPECT_NE(gp.find("title 'median'"), std::string::npos) << gp;
+  EXPECT_NE(gp.find("title \"the talk's\""), std::string::npos) << gp;
+  EXPECT_NE(gp.find("'h = 0.2' 1, 'h = 0.4' 2"), std::string::npos) << gp;
+  // 4 + 4 points, 2 medians, 2 talk's values, and 3 separators of two newlines between the 4 blocks.
+  EXPECT_EQ(std::count(dat.begin(), dat.end(), '\n'), 4 + 4 + 2 + 2 + 3 * 2) << dat;
+  // Plots of single cells: the first dataset's only (those of the others would repeat them under the same names).
+  int stability = 0;
+  for (const auto& e : fs::directory_iterator(out))
+    stability += e.path().extension() == ".gp" && e.path().filename().string().rfind("stability_identify_", 0) == 0;
+  EXPECT_EQ(stability, 1);
+  EXPECT_NE(index.find("those of dataset `d01`"), std::string::npos) << index;
+  EXPECT_NE(trk::testing::slurp(out / "order_table.md").find("identify lorenz63 bilinear d03"), std::string::npos);
+}
+
+TEST_F(Reliability, CheckComparesEachDatasetsCells) {
+  const Results base = collect_results({write_datasets("base")});
+  EXPECT_EQ(check_results(base, base).regressions(), 0);
+  EXPECT_EQ(check_results(base, base).lines.size(), 16u);
+  const fs::path cell = write_datasets("worse") / "reliability_l63/d02/h0.2/trk10/identify.json";
+  put(cell, identify_row("trk10", 0.2, 0.017, 0.011));  // t0+4h 0.01 -> 0.011
+  const CheckReport rep = check_results(base, collect_results({root_ / "worse"}));
+  EXPECT_EQ(rep.regressions(), 1);
+  EXPECT_NE(rep.text().find("lorenz63 bilinear trk10 h=0.2 t0+4h dataset d02"), std::string::npos) << rep.text();
 }
 
 }  // namespace

@@ -17,7 +17,8 @@ namespace {
 using V = CheckLine::Verdict;
 
 std::string identify_cell(const IdentifyResult& r, int k) {
-  return fmt::format("{} {} {} h={} {}", r.system, r.model, r.solver, format_step(r.h), k == 1 ? "t0+h" : "t0+4h");
+  return fmt::format("{} {} {} h={} {}{}", r.system, r.model, r.solver, format_step(r.h), k == 1 ? "t0+h" : "t0+4h",
+                     r.dataset.empty() ? "" : " dataset " + r.dataset);
 }
 
 std::string fit_cell(const FitResult& r) { return fmt::format("fit {} {} h={}", r.system, r.scheme, format_step(r.h)); }
@@ -96,9 +97,9 @@ std::string CheckReport::text(bool verbose) const {
 
 CheckReport check_results(const Results& baseline, const Results& current, const CheckOptions& o) {
   CheckReport rep;
-  auto ikey = [](const IdentifyResult& r) { return std::make_tuple(r.system, r.model, r.solver, r.h); };
+  auto ikey = [](const IdentifyResult& r) { return std::make_tuple(r.system, r.model, r.solver, r.h, r.dataset); };
   auto fkey = [](const FitResult& r) { return std::make_tuple(r.system, r.scheme, r.h); };
-  std::set<std::tuple<std::string, std::string, std::string, double>> seen_i;
+  std::set<std::tuple<std::string, std::string, std::string, double, std::string>> seen_i;
   std::set<std::tuple<std::string, std::string, double>> seen_f;
   for (const auto& b : baseline.identify) {
     seen_i.insert(ikey(b));

@@ -1,4 +1,5 @@
 #include "trk/report/plots.h"
+#include "trk/report/reliability.h"
 #include "trk/report/tables.h"
 
 #include <fmt/core.h>
@@ -7,7 +8,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <iterator>
 #include <map>
+#include <set>
 
 #include "trk/io/atomic_file.h"
 #include "trk/io/forecast_io.h"
@@ -417,6 +420,97 @@ std::vector<Plot> forecast_plots(const Results& r) {
                            lowest > 0 ? lowest / 2 : 1e-3) +
                join_plot(parts);
     plots.push_back(std::move(e));
+  }
+  return plots;
+}
+
+std::vector<Plot> reliability_plots(const Results& r) {
+  const std::vector<CellSpread> spreads = cell_spreads(r);
+  std::map<std::string, std::vector<const CellSpread*>> by_system;
+  for (const auto& c : spreads) by_system[c.system].push_back(&c);
+  constexpr double kDiverged = 30;  // where "> 10" is drawn, above the dashed line at 10
+  constexpr const char* kColours[] = {"#9467bd", "#2ca02c", "#1f77b4", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"};
+  std::vector<Plot> plots;
+  for (const auto& [system, cells] : by_system) {
+    std::vector<double> steps;
+    std::vector<std::pair<std::string, std::string>> series;  // (solver, model), in table order
+    for (const auto* c : cells) {
+      if (std::find(steps.begin(), steps.end(), c->h) == steps.end()) steps.push_back(c->h);
+      if (std::find(series.begin(), series.end(), std::make_pair(c->solver, c->model)) == series.end())
+        series.emplace_back(c->solver, c->model);
+    }
+    std::sort(steps.begin(), steps.end());
+    std::set<std::string> models;  // outside sr: the model joins the solver's name when there are several
+    for (const auto& [solver, model] : series)
+      if (solver != "sr") models.insert(model);
+    // Step g at x = g + 1, its solvers side by side in slots of width 0.8 / S, a cell's datasets spread over 0.7 of
+    // a slot.
+    const double slot = 0.8 / series.size();
+    auto x_of = [&](const CellSpread& c) {
+      const size_t g = std::find(steps.begin(), steps.end(), c.h) - steps.begin();
+      const size_t s = std::find(series.begin(), series.end(), std::make_pair(c.solver, c.model)) - series.begin();
+      return g + 1 + (s - 0.5 * (series.size() - 1)) * slot;
+    };
+    auto y_of = [&](double v) { return std::isfinite(v) ? v : kDiverged; };
+    std::string xtics;
+    for (size_t g = 0; g < steps.size(); ++g)
+      xtics += fmt::format("{}'h = {}' {}", g ? ", " : "", format_step(steps[g]), g + 1);
+    for (int k : {1, 4}) {
+      const std::string horizon = k == 1 ? "t0+h" : "t0+4h";
+      Plot p;
+      p.stem = slug("reliability_" + system + "_" + horizon);
+      p.title = fmt::format("RMSE at {} of every dataset, per solver and step h, {} ({} datasets)", horizon, system,
+                            r.datasets.size());
+      double lowest = 0;
+      std::vector<std::string> parts;
+      int block = 0;
+      auto add_block = [&](const std::string& text, const std::string& how) {
+        if (text.empty()) return;
+        if (block) p.data += "\n\n";
+        p.data += text;
+        parts.push_back(fmt::format("'{}.dat' index {} {}", p.stem, block++, how));
+      };
+      std::string medians, paper;  // drawn under and over the points
+      std::vector<std::pair<std::string, std::string>> per_series;  // (data, style)
+      for (size_t s = 0; s < series.size(); ++s) {
+        std::string points;
+        for (const auto* c : cells) {
+          if (std::make_pair(c->solver, c->model) != series[s]) continue;
+          const HorizonSpread& h = k == 1 ? c->at_h : c->at_4h;
+          const double x = x_of(*c), n = h.rmse.size();
+          for (size_t d = 0; d < h.rmse.size(); ++d) {
+            if (std::isfinite(h.rmse[d]) && h.rmse[d] > 0)
+              lowest = lowest > 0 ? std::min(lowest, h.rmse[d]) : h.rmse[d];
+            points += fmt::format("{:.4f} {:.6g}\n", x + ((d + 0.5) / n - 0.5) * 0.7 * slot, y_of(h.rmse[d]));
+          }
+          medians += fmt::format("{:.4f} {:.6g} {:.4f} 0\n", x - 0.4 * slot, y_of(h.median), 0.8 * slot);
+          if (h.paper) {
+            const double v = h.paper->diverged || !h.paper->rmse ? INFINITY : *h.paper->rmse;
+            if (std::isfinite(v) && v > 0) lowest = lowest > 0 ? std::min(lowest, v) : v;
+            paper += fmt::format("{:.4f} {:.6g}\n", x, y_of(v));
+          }
+        }
+        const auto& [solver, model] = series[s];
+        per_series.emplace_back(points, fmt::format("with points pt 7 ps 0.6 lc rgb '{}' title '{}{}'",
+                                                    kColours[s % std::size(kColours)], solver,
+                                                    models.size() < 2 || solver == "sr" ? "" : " (" + model + ")"));
+      }
+      add_block(medians, "with vectors nohead lw 2 lc rgb '#000000' title 'median'");
+      for (const auto& [points, how] : per_series) add_block(points, how);
+      add_block(paper, "with points pt 12 ps 1.6 lw 2 lc rgb '#d62728' title \"the talk's\"");
+      parts.push_back("10 with lines dt 2 lw 2 lc rgb '#555555' title '> 10: diverged (drawn at 30)'");
+      p.script = std::string(kTerminal) +
+                 fmt::format("set output '{0}.svg.tmp'\nset title \"{1}\" noenhanced\n"
+                             "set xlabel 'step h (solvers side by side; one point per dataset)'\n"
+                             "set ylabel 'RMSE at {2}'\n"
+                             "set logscale y\nset format y '10^{{%L}}'\nset yrange [{3:.3g}:100]\n"
+                             "set xrange [0.5:{4}.5]\nset xtics ({5})\nset grid ytics lc rgb '#dddddd'\n"
+                             "set key below horizontal width -2 noenhanced\n",
+                             p.stem, fmt::format("RMSE at {} over {} datasets, {}", horizon, r.datasets.size(), system),
+                             horizon, lowest > 0 ? lowest / 3 : 1e-3, steps.size(), xtics) +
+                 join_plot(parts);
+      plots.push_back(std::move(p));
+    }
   }
   return plots;
 }

@@ -6,6 +6,8 @@
 //   loss_*: training loss per phase (continuation, main Adam phase, refinement) against the iteration, every run.
 //   forecast_*, forecast_error_*: forecast against truth from one test state, and RMSE against lead time, every
 //   solver at one step h (from the forecast.h5 beside each identify.json: trk identify --forecast-steps).
+//   reliability_*: the RMSE of every dataset at t0+h, t0+4h (log scale), the solvers side by side at each h, with
+//   the median and the talk's value (results with several datasets: reliability.h).
 #pragma once
 #include <filesystem>
 #include <string>
@@ -38,6 +40,9 @@ std::vector<Plot> loss_plots(const Results& r);
 // Two plots per (system, h) with at least one forecast.h5: forecast_<system>_h<h> (each component against time
 // from the first start state, truth and every solver) and forecast_error_<system>_h<h> (RMSE against lead time).
 std::vector<Plot> forecast_plots(const Results& r);
+
+// Two plots per system (t0+h, t0+4h) when the results hold several datasets, none otherwise.
+std::vector<Plot> reliability_plots(const Results& r);
 
 // Writes <stem>.dat and <stem>.gp into dir (atomically).
 void write_plot(const std::filesystem::path& dir, const Plot& p);

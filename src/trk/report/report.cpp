@@ -2,8 +2,11 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include "trk/io/atomic_file.h"
 #include "trk/report/plots.h"
+#include "trk/report/reliability.h"
 #include "trk/report/tables.h"
 
 namespace trk::report {
@@ -34,6 +37,12 @@ ReportSummary write_report(const Results& results, const fs::path& dir, const Re
   emit("fit_table", fit);
   emit("nfe", nfe);
   emit("order_table", order);
+  const bool datasets = !results.datasets.empty();
+  Table reliability;
+  if (datasets) {
+    reliability = reliability_table(results);
+    emit("reliability_table", reliability);
+  }
 
   const bool render = options.render && gnuplot_available();
   if (options.render && !render) s.warnings.push_back("gnuplot not found: plots written as data and scripts only");
@@ -54,17 +63,30 @@ ReportSummary write_report(const Results& results, const fs::path& dir, const Re
     }
     return md;
   };
-  const std::string nfe_md = draw(nfe_plots(results));
-  const std::string stability_md = draw(stability_plots(results));
-  const std::string order_md = draw(order_residual_plots(results));
-  const std::string forecast_md = draw(forecast_plots(results));
-  const std::string loss_md = draw(loss_plots(results));
+  const std::string reliability_md = draw(reliability_plots(results));
+  // With several datasets, the plots of single cells are those of the first dataset (the others would repeat them).
+  Results first = results;
+  if (datasets)
+    first.identify.erase(std::remove_if(first.identify.begin(), first.identify.end(),
+                                        [&](const IdentifyResult& c) { return c.dataset != results.datasets.front(); }),
+                         first.identify.end());
+  const std::string nfe_md = draw(nfe_plots(first));
+  const std::string stability_md = draw(stability_plots(first));
+  const std::string order_md = draw(order_residual_plots(first));
+  const std::string forecast_md = draw(forecast_plots(first));
+  const std::string loss_md = draw(loss_plots(first));
 
   std::string index = "# trk report\n\n";
   index += "Collected from: " + (options.sources.empty() ? std::string("-") : "") ;
   for (size_t i = 0; i < options.sources.size(); ++i) index += (i ? ", " : "") + ("`" + options.sources[i] + "`");
-  index += fmt::format(" ({} identify cells, {} fit rows). Nothing here was re-trained.\n\n", results.identify.size(),
-                       results.fit.size());
+  index += fmt::format(" ({} identify cells{}, {} fit rows). Nothing here was re-trained.\n\n", results.identify.size(),
+                       datasets ? fmt::format(" of {} datasets", results.datasets.size()) : "", results.fit.size());
+  if (datasets)
+    index += "## Identification over datasets: median, interquartile range, datasets at or under the talk's\n\n"
+             "Each dataset is a run folder of `trk identify` (its name labels it); the same cells trained on each. "
+             "Data: `reliability_table.json`. The per-cell plots further down (forecasts, NFE, stability, order "
+             "residuals, loss) are those of dataset `" + results.datasets.front() + "`; `trk report --results` on "
+             "another dataset's folder draws its own.\n\n" + reliability.markdown + reliability_md;
   index += "## Identification: RMSE of the forecast at t0+h and t0+4h\n\n"
            "From every test state, the learned flow map applied once and four times; \"> 10\" marks a forecast that "
            "diverged (non-finite or RMSE > 10). Data: `rmse_table.json`.\n\n" +

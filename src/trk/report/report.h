@@ -1,5 +1,7 @@
 // The report folder: every table (Markdown and JSON), every plot (data, gnuplot script, SVG when gnuplot is
 // installed) and index.md, the page a person reads first. Written from collected results; nothing re-trained.
+// Results with several datasets add reliability_table.md/.json and its plots (reliability.h) and draw the plots of
+// single cells for the first dataset only.
 #pragma once
 #include <filesystem>
 #include <functional>

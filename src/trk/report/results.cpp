@@ -1,5 +1,7 @@
 #include "trk/report/results.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <array>
 #include <map>
@@ -138,6 +140,15 @@ std::vector<FitResult> read_fit(const fs::path& file) {
   return out;
 }
 
+// The name of the folder `trk identify --out` named for this cell: DIR of DIR/h<h>/<solver>/identify.json (a config's
+// grid, or --config with --h and --solver), else the identify.json's own folder (--data).
+std::string run_folder_name(const IdentifyResult& r) {
+  fs::path dir = fs::absolute(r.file).lexically_normal().parent_path();
+  if (dir.filename() == r.solver && dir.parent_path().filename() == fmt::format("h{}", io::json(r.h).dump()))
+    dir = dir.parent_path().parent_path();
+  return dir.filename().string();
+}
+
 }  // namespace
 
 int solver_rank(const std::string& solver) {
@@ -176,14 +187,26 @@ Results collect_results(const std::vector<fs::path>& roots) {
       throw std::invalid_argument(f.string() + ": not a results file (expected fit.json or identify.json)");
     }
   }
+  for (auto& r : out.identify) r.dataset = run_folder_name(r);
   auto ikey = [](const IdentifyResult& r) { return std::make_tuple(r.system, r.h, solver_rank(r.solver), r.solver, r.model); };
-  std::stable_sort(out.identify.begin(), out.identify.end(), [&](const auto& a, const auto& b) { return ikey(a) < ikey(b); });
-  for (size_t i = 1; i < out.identify.size(); ++i)
-    if (ikey(out.identify[i - 1]) == ikey(out.identify[i]))
+  auto dkey = [&](const IdentifyResult& r) { return std::tuple_cat(ikey(r), std::make_tuple(r.dataset)); };
+  std::stable_sort(out.identify.begin(), out.identify.end(),
+                   [&](const auto& a, const auto& b) { return dkey(a) < dkey(b); });
+  bool several = false;
+  for (size_t i = 1; i < out.identify.size(); ++i) {
+    if (dkey(out.identify[i - 1]) == dkey(out.identify[i]))
       throw std::invalid_argument(out.identify[i].file.string() + ": the same cell (" + out.identify[i].system + ", " +
                                   out.identify[i].model + ", " + out.identify[i].solver + ", h " +
                                   io::json(out.identify[i].h).dump() + ") as " + out.identify[i - 1].file.string() +
-                                  "; give folders with one result per cell");
+                                  "; give folders with one result per cell (datasets: run folders of different names)");
+    several = several || ikey(out.identify[i - 1]) == ikey(out.identify[i]);
+  }
+  for (auto& r : out.identify) {
+    if (several) out.datasets.push_back(r.dataset);
+    else r.dataset.clear();
+  }
+  std::sort(out.datasets.begin(), out.datasets.end());
+  out.datasets.erase(std::unique(out.datasets.begin(), out.datasets.end()), out.datasets.end());
   auto fkey = [](const FitResult& r) { return std::make_tuple(r.system, r.h, !r.trained, r.scheme); };
   std::stable_sort(out.fit.begin(), out.fit.end(), [&](const auto& a, const auto& b) { return fkey(a) < fkey(b); });
   for (size_t i = 1; i < out.fit.size(); ++i)

@@ -1,5 +1,10 @@
 // Results as `report` reads them back: every fit.json and identify.json below the given folders, as typed rows.
 // Nothing is re-trained; a row is what its file says.
+// Datasets: the run folder of an identify cell is the folder `trk identify --out` named (DIR of
+// DIR/h<h>/<solver>/identify.json, else the folder of the identify.json), and its name labels the cell's dataset.
+// When one (system, model, solver, h) has cells in run folders of different names, the results hold several
+// datasets (a reliability experiment: one run folder per dataset) and every cell carries its label; otherwise no
+// cell does, and each cell appears once.
 #pragma once
 #include <filesystem>
 #include <optional>
@@ -19,6 +24,7 @@ struct Forecast {
 struct IdentifyResult {
   std::filesystem::path file;  // the identify.json it came from
   std::string system, model, solver, status;
+  std::string dataset;  // name of the run folder when the results hold several datasets, else empty
   double h = 0.0;
   Forecast at_h, at_4h;
   long test_states = 0;
@@ -42,13 +48,14 @@ struct FitResult {
 };
 
 struct Results {
-  std::vector<IdentifyResult> identify;  // sorted by (system, h, solver in table order, model)
+  std::vector<IdentifyResult> identify;  // sorted by (system, h, solver in table order, model, dataset)
   std::vector<FitResult> fit;            // sorted by (system, h, scheme)
+  std::vector<std::string> datasets;     // the labels of the identify cells, sorted; empty: one dataset
 };
 
 // Walks each root (a folder, or one fit.json / identify.json) in path order. Throws std::invalid_argument naming
 // the file and field on anything malformed, on a root that does not exist, and on two files for the same cell
-// (the same system, model, solver and h; or system, scheme and h).
+// (the same system, model, solver, h and dataset label, i.e. run folders of the same name; or system, scheme and h).
 Results collect_results(const std::vector<std::filesystem::path>& roots);
 
 // Order of rows in tables: the paper's (sr, euler, rk4, dopri8, trk10), then any other solver by name.

@@ -30,18 +30,6 @@ constexpr PaperRow kPaper[] = {
 };
 constexpr double kPaperSteps[] = {0.2, 0.3, 0.4};
 
-// A name (system, solver, model, scheme) as Markdown table text: "|" escaped, line breaks as spaces, so that a
-// name from a results file can neither add a column nor end the row.
-std::string escape_cell(const std::string& name) {
-  std::string out;
-  for (char ch : name) {
-    if (ch == '|') out += "\\|";
-    else if (ch == '\n' || ch == '\r') out += ' ';
-    else out += ch;
-  }
-  return out;
-}
-
 std::string num(double x) {
   if (!std::isfinite(x)) return "-";
   return fmt::format("{:.3g}", x);
@@ -75,6 +63,16 @@ std::optional<Forecast> paper_value(const std::string& system, const std::string
 
 std::string format_step(double h) { return json(h).dump(); }
 
+std::string escape_cell(const std::string& name) {
+  std::string out;
+  for (char ch : name) {
+    if (ch == '|') out += "\\|";
+    else if (ch == '\n' || ch == '\r') out += ' ';
+    else out += ch;
+  }
+  return out;
+}
+
 std::string format_forecast(const std::optional<Forecast>& f) {
   if (!f) return "-";
   if (f->diverged || !f->rmse) return "> 10";
@@ -85,9 +83,10 @@ std::string format_forecast(const std::optional<Forecast>& f) {
 Table rmse_table(const Results& r) {
   Table t;
   t.json = {{"format", "trk-rmse-table"}, {"format_version", 1}, {"tables", json::array()}};
-  std::map<std::string, std::vector<const IdentifyResult*>> groups;
-  for (const auto& c : r.identify) groups[c.system].push_back(&c);
-  for (const auto& [system, cells] : groups) {
+  std::map<std::pair<std::string, std::string>, std::vector<const IdentifyResult*>> groups;  // (system, dataset)
+  for (const auto& c : r.identify) groups[{c.system, c.dataset}].push_back(&c);
+  for (const auto& [group, cells] : groups) {
+    const auto& [system, dataset] = group;
     // Rows are (solver, model); the table's model is the most common one outside sr (SINDy's polynomial).
     std::map<std::string, int> model_count;
     for (const auto* c : cells)
@@ -121,8 +120,10 @@ Table rmse_table(const Results& r) {
 
     json block = {{"system", system}, {"model", main_model}, {"h", std::vector<double>(steps.begin(), steps.end())},
                   {"rows", json::array()}};
-    std::string md = fmt::format("### {} ({} model; sr: SINDy's polynomial library){}\n\n| solver |",
+    if (!dataset.empty()) block["dataset"] = dataset;
+    std::string md = fmt::format("### {} ({} model; sr: SINDy's polynomial library){}{}\n\n| solver |",
                                  escape_cell(system), escape_cell(main_model),
+                                 dataset.empty() ? "" : ", dataset " + escape_cell(dataset),
                                  paper ? ": ours (the talk's in brackets)" : "");
     std::string rule = "|---|";
     for (double h : steps) {
@@ -215,20 +216,25 @@ Table fit_table(const Results& r) {
 Table nfe_table(const Results& r) {
   Table t;
   t.json = {{"format", "trk-nfe-table"}, {"format_version", 1}, {"rows", json::array()}};
-  t.markdown =
-      "| system | model | h | solver | train NFE/iteration forward (mean, last) | backward (mean, last) | "
-      "inference NFE/step | inference NFE per unit time |\n|---|---|---|---|---|---|---|---|\n";
+  const bool datasets = !r.datasets.empty();  // a dataset column only when there are several
+  t.markdown = std::string("| system |") + (datasets ? " dataset |" : "") +
+               " model | h | solver | train NFE/iteration forward (mean, last) | backward (mean, last) | "
+               "inference NFE/step | inference NFE per unit time |\n|---|---|---|---|---|---|---|---|" +
+               (datasets ? "---|" : "") + "\n";
   for (const auto& c : r.identify) {
-    t.json["rows"].push_back({{"system", c.system},
-                              {"model", c.model},
-                              {"h", c.h},
-                              {"solver", c.solver},
-                              {"train_forward_per_iteration", {{"mean", c.nfe_forward_mean}, {"last", c.nfe_forward_last}}},
-                              {"train_backward_per_iteration", {{"mean", c.nfe_backward_mean}, {"last", c.nfe_backward_last}}},
-                              {"inference_per_step", c.inference_nfe_per_step},
-                              {"inference_per_unit_time", c.inference_nfe_per_unit_time},
-                              {"source", c.file.string()}});
-    t.markdown += fmt::format("| {} | {} | {} | {} | {}, {} | {}, {} | {} | {} |\n", escape_cell(c.system),
+    json row = {{"system", c.system},
+                {"model", c.model},
+                {"h", c.h},
+                {"solver", c.solver},
+                {"train_forward_per_iteration", {{"mean", c.nfe_forward_mean}, {"last", c.nfe_forward_last}}},
+                {"train_backward_per_iteration", {{"mean", c.nfe_backward_mean}, {"last", c.nfe_backward_last}}},
+                {"inference_per_step", c.inference_nfe_per_step},
+                {"inference_per_unit_time", c.inference_nfe_per_unit_time},
+                {"source", c.file.string()}};
+    if (datasets) row["dataset"] = c.dataset;
+    t.json["rows"].push_back(row);
+    t.markdown += fmt::format("| {}{} | {} | {} | {} | {}, {} | {}, {} | {} | {} |\n", escape_cell(c.system),
+                              datasets ? " | " + escape_cell(c.dataset) : "",
                               escape_cell(c.model), format_step(c.h), escape_cell(c.solver),
                               num(c.nfe_forward_mean), num(c.nfe_forward_last), num(c.nfe_backward_mean),
                               num(c.nfe_backward_last), num(c.inference_nfe_per_step),
@@ -266,7 +272,9 @@ Table order_table(const Results& r, int max_order) {
   for (const auto& c : r.fit)
     if (c.trained) add("fit " + c.system, c.h, c.tableau, c.file.string());
   for (const auto& c : r.identify)
-    if (c.trained_scheme()) add("identify " + c.system + " " + c.model, c.h, *c.tableau, c.file.string());
+    if (c.trained_scheme())
+      add("identify " + c.system + " " + c.model + (c.dataset.empty() ? "" : " " + c.dataset), c.h, *c.tableau,
+          c.file.string());
   if (t.json["rows"].empty()) t.markdown = "No trained scheme found.\n";
   return t;
 }

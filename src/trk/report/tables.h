@@ -21,12 +21,17 @@ std::string format_step(double h);
 // "0.00213", "> 10" or "-" (missing).
 std::string format_forecast(const std::optional<Forecast>& f);
 
+// A name (system, solver, model, scheme, dataset) as Markdown table text: "|" escaped, line breaks as spaces, so
+// that a name from a results file can neither add a column nor end the row.
+std::string escape_cell(const std::string& name);
+
 struct Table {
   io::json json;
   std::string markdown;
 };
 
-// One block per (system, model); the paper's value beside ours where it exists.
+// One block per system (per system and dataset when the results hold several); the paper's value beside ours
+// where it exists.
 Table rmse_table(const Results& r);
 // One block per system: rows h, columns schemes; a cell says integrates or not, with the bounded runs.
 Table fit_table(const Results& r);
