@@ -48,7 +48,7 @@ std::string IdentifyOptions::validation_error() const {
   }
   if (!(rtol > 0) || !(atol > 0) || !(sr_rtol > 0)) return "tolerances must be positive";
   if (auto e = sindy.validation_error(); !e.empty()) return e;
-  if (restarts < 1) return "restarts must be at least 1";
+  if (restarts < 0) return "restarts must be >= 0 (0: the solver's default)";
   if (restart_iterations < 0) return "restart iterations must be >= 0";
   if (!(validation_fraction > 0 && validation_fraction < 0.9)) return "validation fraction must be in (0, 0.9)";
   if (!(poor_fit_ratio > 0)) return "poor fit ratio must be positive";
@@ -56,6 +56,12 @@ std::string IdentifyOptions::validation_error() const {
   if (chunk_size < 1) return "chunk size must be at least 1";
   if (log_every < 0) return "log interval must be >= 0";
   return "";
+}
+
+int IdentifyOptions::resolved_restarts() const {
+  if (restarts > 0) return restarts;
+  const SolverKind kind = parse_solver(solver).kind;
+  return kind == SolverKind::kAdaptive || kind == SolverKind::kSparseRegression ? 1 : 8;
 }
 
 namespace {
@@ -444,7 +450,7 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o, const Lo
     identify_sparse(work, o, out);
   } else {
     // Restarts: each start screened (continuation and the first restart_iterations of Adam), then the best one's run.
-    const int starts = o.restarts;
+    const int starts = o.resolved_restarts();
     const IdentifyCheckpoint* resume = hooks.resume;
     std::vector<double> screened = resume ? resume->screened : std::vector<double>{};
     if (starts > 1 && screened.size() > static_cast<size_t>(starts))
