@@ -62,7 +62,7 @@ struct IdentifyOptions {
   int lm_iterations = 500;
   int lm_max_parameters = 1000;
   int lm_rollout_steps = 4;
-  double lm_horizon_decay = 0.5;      // d: the residual of step k is weighted by k^-d (errors grow with k)
+  double lm_horizon_decay = 2.0;      // d: the residual of step k is weighted by k^-d (errors grow with k)
   double rtol = 1e-7, atol = 1e-9;    // adaptive solvers in training
   // Adaptive solvers' step control (solve/step_control.h): auto (torchdiffeq's for dopri5 and dopri8, Hairer's for
   // dop853), torchdiffeq or hairer.
