@@ -75,7 +75,7 @@ struct IdentifyOptions {
   int restarts = 0;
   int restart_iterations = 2000;      // main Adam iterations of each start before the choice
   double validation_fraction = 0.2;   // data without /validation: held out from the end of each training trajectory
-  double poor_fit_ratio = 0.1;        // status poor_fit above this L_val / persistence MSE
+  double poor_fit_ratio = 0.02;       // status poor_fit above this L_val / persistence MSE
   std::int64_t seed = 0;
   int chunk_size = 250;               // columns per parallel chunk (fixed: results independent of threads)
   // Non-finite loss or gradient in the Adam phases (train/guarded_adam.h): the step is undone (last good
