@@ -11,6 +11,7 @@
 #include "trk/experiment/generate.h"
 #include "trk/io/dataset_io.h"
 #include "trk/io/json_io.h"
+#include "trk/io/model_io.h"
 
 namespace fs = std::filesystem;
 
@@ -224,6 +225,35 @@ TEST_F(Cli, IdentifyTrainsEvaluatesAndRefusesBadInput) {
   expect_bad_input("identify --data " + path("d.h5") + " --iterations -3 --out " + path("x"), "iterations", 7);
   expect_bad_input("identify --evaluate " + path("d.h5") + " --data " + path("d.h5") + " --out " + path("x"),
                    "trk-model", 7);
+}
+
+// The local models on Lorenz-96 from the command line: trained, saved with their stencil, reloaded by --evaluate
+// with the same numbers; Levenberg-Marquardt runs (they are small whatever the dimension).
+TEST_F(Cli, IdentifyLocalModelsOnLorenz96SaveAndReload) {
+  ASSERT_EQ(run("generate --system lorenz96 --param n=16 --h 0.05 --train-steps 120 --test-steps 20 --quiet --out " +
+                path("d.h5")).code, 0);
+  struct Case { const char* model; const char* flags; int stencil, params; };
+  for (const Case& c : {Case{"local-bilinear", "--stencil 1 --products 2", 1, (3 + 1) * 5 + 2},
+                        Case{"local-mlp", "--widths 6 --activation relu", 2, (5 * 6 + 6) + 7}}) {
+    const std::string m = path(c.model), e = m + "_evaluated";
+    const RunResult r = run("identify --data " + path("d.h5") + " --solver trk4 --model " + c.model + " " + c.flags +
+                            " --iterations 20 --meet-iterations 5 --refine-iterations 5 --lm-iterations 2 --out " + m);
+    ASSERT_EQ(r.code, 0) << c.flags << r.err;
+    EXPECT_NE(r.err.find("lm 2/2"), std::string::npos) << c.flags << r.err;
+    EXPECT_EQ(r.err.find("lm skipped"), std::string::npos) << c.flags << r.err;
+    const auto j = io::read_json_file(m + "/identify.json");
+    EXPECT_EQ(j.at("model"), c.model);
+    EXPECT_EQ(j.at("configuration").at("stencil"), c.stencil);
+    ASSERT_EQ(run("identify --evaluate " + m + "/model.h5 --data " + path("d.h5") + " --out " + e).code, 0);
+    const auto k = io::read_json_file(e + "/identify.json");
+    EXPECT_EQ(k.at("rmse"), j.at("rmse")) << c.flags;
+    EXPECT_EQ(k.at("model"), j.at("model")) << c.flags;
+    const io::LoadedModel loaded = io::read_model_h5(m + "/model.h5");
+    EXPECT_EQ(loaded.flow_map.field->name(), c.model);
+    EXPECT_EQ(loaded.flow_map.model_options.stencil, c.stencil);
+    EXPECT_EQ(loaded.flow_map.field->num_params(), c.params) << c.flags;
+    EXPECT_EQ(loaded.flow_map.field->dim(), 16);
+  }
 }
 
 // Config keys reach the run and are echoed in identify.json's configuration; a bad value is refused.
