@@ -82,6 +82,43 @@ TEST_F(Cli, GenerateLorenz96WithParameters) {
   EXPECT_EQ(d.parameters.at("F"), 10.0);
 }
 
+// Kuramoto-Sivashinsky from the command line: the library's dataset, integrated by ETDRK4 (recorded), on the default
+// domain and on Kassam & Trefethen's L = 32 pi; DOP853's tolerances are refused for it, its step for the others.
+TEST_F(Cli, GenerateKuramotoSivashinsky) {
+  RunResult r = run("generate --system ks --h 0.25 --train-steps 100 --test-steps 20 --seed 2 --out " + path("ks.h5"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Dataset d = io::read_dataset(path("ks.h5"));
+  GenerateOptions o;
+  o.system = "ks";
+  o.h = 0.25;
+  o.train_steps = 100;
+  o.test_steps = 20;
+  o.seed = 2;
+  const Dataset ref = generate(o);
+  EXPECT_EQ(d.system, "ks");
+  EXPECT_EQ(d.dim(), 64);
+  EXPECT_EQ(d.train.num_times(), 101);
+  EXPECT_EQ(d.parameters.at("L"), 22.0);
+  EXPECT_EQ(d.parameters.at("n"), 64.0);
+  EXPECT_EQ(d.train.states[0], ref.train.states[0]);
+  EXPECT_EQ(d.test.states[0], ref.test.states[0]);
+  const auto gen = io::json::parse(d.generator_json);
+  EXPECT_EQ(gen.at("integrator"), "etdrk4");
+  EXPECT_EQ(gen.at("step"), 0.005);
+  EXPECT_EQ(gen.at("spin_up"), 200.0);
+  EXPECT_FALSE(gen.contains("rtol"));
+  r = run("generate --system ks --param L=100.53096491487338 --param n=128 --h 0.3 --etdrk4-step 0.01 "
+          "--train-steps 50 --test-steps 10 --out " + path("ks32.h5"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Dataset e = io::read_dataset(path("ks32.h5"));
+  EXPECT_EQ(e.dim(), 128);
+  EXPECT_NEAR(io::json::parse(e.generator_json).at("step").get<double>(), 0.01, 1e-15);
+  expect_bad_input("generate --system ks --rtol 1e-10 --out " + path("x.h5"), "ETDRK4", 2);
+  expect_bad_input("generate --system lorenz96 --etdrk4-step 0.01 --out " + path("x.h5"), "DOP853", 2);
+  expect_bad_input("generate --system ks --param n=63 --out " + path("x.h5"), "even", 2);
+  expect_bad_input("generate --system ks --etdrk4-step 0 --out " + path("x.h5"), "etdrk4-step", 2);
+}
+
 TEST_F(Cli, ReportStabilityMatchesTheReferenceIntervals) {
   struct Case { const char* scheme; double real, imag; };
   for (auto c : {Case{"euler", 2.0, 0.0}, Case{"rk4", 2.785293563405282, 2.8284271247461903},
