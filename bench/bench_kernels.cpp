@@ -2,6 +2,8 @@
 //   one RK step, forward and reverse, TRK10 on a batch of 2000 states (bilinear; MLP 3-64-64-3);
 //   one full-batch training iteration as identify runs it (rollout_mse: loss + gradient), per chunk layout;
 //   the adaptive dopri8 flow map over [0, h] with its reverse pass (adaptive_flow_mse);
+//   the local models (local-bilinear k = 2, m = 3; local-mlp k = 2, widths 16,16 and 64,64) on 2000 states of
+//   dimension 40 and 320: eval and vjp (with the parameters' gradient);
 //   the |R| grid of the stability report and the order conditions;
 //   the peak double FLOP/s of one core (fma_peak.cpp).
 // Counters: "states/s" (items), and for the MLP "GFLOP/s" from the analytic counts of flops.h.
@@ -14,6 +16,8 @@
 #include "flops.h"
 #include "trk/core/rng.h"
 #include "trk/field/bilinear.h"
+#include "trk/field/local_bilinear.h"
+#include "trk/field/local_mlp.h"
 #include "trk/field/mlp.h"
 #include "trk/solve/rk_step.h"
 #include "trk/tableau/named_tableaux.h"
@@ -166,6 +170,49 @@ void BM_AdaptiveDopri8(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * n);
 }
 
+std::unique_ptr<VectorField> local_model(int which, int dim) {
+  if (which == 0) return std::make_unique<LocalBilinearField>(dim, 2, 3, 0);
+  return std::make_unique<LocalMlpField>(dim, 2, std::vector<int>(2, which == 1 ? 16 : 64), Activation::kTanh, 0);
+}
+const char* local_model_name(int which) {
+  return which == 0 ? "local-bilinear k2 m3" : which == 1 ? "local-mlp k2 16,16" : "local-mlp k2 64,64";
+}
+Mat grid_states(int dim, long n, std::uint64_t seed) {
+  Rng rng(seed);
+  Mat Z(dim, n);
+  for (auto& v : Z.reshaped()) v = rng.uniform(-8, 12);
+  return Z;
+}
+
+void BM_LocalFieldEval(benchmark::State& state) {
+  const int which = static_cast<int>(state.range(0)), dim = static_cast<int>(state.range(1));
+  const long n = state.range(2);
+  auto f = local_model(which, dim);
+  const Mat Z = grid_states(dim, n, 1);
+  Mat F(dim, n);
+  for (auto _ : state) {
+    f->eval(Z, F);
+    benchmark::DoNotOptimize(F.data());
+  }
+  state.SetLabel(local_model_name(which));
+  state.SetItemsProcessed(state.iterations() * n * dim);  // sites
+}
+
+void BM_LocalFieldVjp(benchmark::State& state) {
+  const int which = static_cast<int>(state.range(0)), dim = static_cast<int>(state.range(1));
+  const long n = state.range(2);
+  auto f = local_model(which, dim);
+  const Mat Z = grid_states(dim, n, 1), U = grid_states(dim, n, 2);
+  Mat Z_bar = Mat::Zero(dim, n);
+  Vec theta_bar = Vec::Zero(f->num_params());
+  for (auto _ : state) {
+    f->vjp(Z, U, Z_bar, &theta_bar);
+    benchmark::DoNotOptimize(Z_bar.data());
+  }
+  state.SetLabel(local_model_name(which));
+  state.SetItemsProcessed(state.iterations() * n * dim);
+}
+
 void BM_StabilityGrid(benchmark::State& state) {
   const ButcherTableau t = named_tableau("dopri8");
   ComplexGrid g;  // 401 x 401, the report's default
@@ -206,6 +253,10 @@ BENCHMARK(BM_TrainingIteration)->Name("BM_TrainingScaling")->ArgNames({"model", 
     ->Apply(scaling_args)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AdaptiveDopri8)->ArgNames({"model", "batch"})->Args({0, kBatch})->Args({1, 250})
     ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LocalFieldEval)->ArgNames({"model", "dim", "batch"})->ArgsProduct({{0, 1, 2}, {40, 320}, {kBatch}})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_LocalFieldVjp)->ArgNames({"model", "dim", "batch"})->ArgsProduct({{0, 1, 2}, {40, 320}, {kBatch}})
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_StabilityGrid)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_OrderConditions)->ArgName("max_order")->Arg(8)->Arg(10)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_OrderConditionSystem)->ArgName("max_order")->Arg(4)->Arg(8)->Unit(benchmark::kMicrosecond);

@@ -63,9 +63,8 @@ void run_generate(const GenerateArgs& a) {
     if (progress) fmt::print(stderr, "\rgenerate: {}/{} samples", done, total);
   });
   if (progress) fmt::print(stderr, "\n");
-  io::json gen = {{"integrator", "dop853"},
-                  {"rtol", o.rtol},
-                  {"atol", o.atol},
+  const std::string integrator = reference_integrator(o.system);
+  io::json gen = {{"integrator", integrator},
                   {"spin_up", o.resolved_spin_up()},
                   {"initial_state", io::to_json(o.initial_state.size() ? o.initial_state
                                                                      : default_initial_state(o.system, d.parameters))},
@@ -78,6 +77,15 @@ void run_generate(const GenerateArgs& a) {
                   {"noise", o.noise},
                   {"noise_on", "train, validation"},
                   {"program", "trk generate 0.1"}};
+  if (integrator == "etdrk4") {
+    gen["step"] = etdrk4_step_dividing(o.h, o.etdrk4_step);  // between samples (spans of the gaps: <= etdrk4_step)
+    gen["etdrk4_step"] = o.etdrk4_step;
+    gen["contour_points"] = 32;
+    gen["space"] = "Fourier pseudo-spectral, no dealiasing";
+  } else {
+    gen["rtol"] = o.rtol;
+    gen["atol"] = o.atol;
+  }
   d.generator_json = gen.dump();
   io::NewDirectories folders;
   folders.create(folder);
@@ -94,8 +102,11 @@ void run_generate(const GenerateArgs& a) {
 
 void setup_generate(CLI::App& app) {
   auto a = std::make_shared<GenerateArgs>();
-  auto* cmd = app.add_subcommand("generate", "Sample a known system (lorenz63, lorenz96, linear) into a dataset");
-  cmd->add_option("--system", a->options.system, "lorenz63 | lorenz96 | linear")->capture_default_str();
+  auto* cmd =
+      app.add_subcommand("generate", "Sample a known system (lorenz63, lorenz96, linear, ks) into a dataset");
+  cmd->add_option("--system", a->options.system,
+                  "lorenz63 | lorenz96 (n, F) | linear | ks (Kuramoto-Sivashinsky: L, n)")
+      ->capture_default_str();
   // --step: -h is help; --h kept as an alias.
   cmd->add_option("--step,--h", a->options.h, "sampling step (alias --h)")->capture_default_str();
   cmd->add_option("--train-steps", a->options.train_steps, "one-step training pairs (samples - 1)")
@@ -111,11 +122,14 @@ void setup_generate(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--param", a->params, "system parameter, e.g. --param rho=28 (repeatable)");
   cmd->add_option("--spin-up", a->options.spin_up,
-                  "time units before the first sample (default: lorenz63 5, lorenz96 20, linear 0)");
-  cmd->add_option("--initial-state", a->initial_state, "start before the spin-up (default: lorenz63 8,0,30)")
+                  "time units before the first sample (default: lorenz63 5, lorenz96 20, linear 0, ks 200)");
+  cmd->add_option("--initial-state", a->initial_state, "start before the spin-up (default: lorenz63 8,0,30; ks cos(y)(1+sin(y))+0.1sin(3y), y = 2 pi x/L)")
       ->delimiter(',');
   cmd->add_option("--rtol", a->options.rtol, "reference DOP853 relative tolerance")->capture_default_str();
   cmd->add_option("--atol", a->options.atol, "reference DOP853 absolute tolerance")->capture_default_str();
+  cmd->add_option("--etdrk4-step", a->options.etdrk4_step,
+                  "ks: longest step of the reference ETDRK4 (the step used divides h)")
+      ->capture_default_str();
   cmd->add_option("--out", a->out, "output HDF5 file")->required();
   cmd->add_flag("--quiet", a->quiet, "no progress output");
   cmd->add_option("--from", a->from,
@@ -127,9 +141,19 @@ void setup_generate(CLI::App& app) {
   cmd->callback([a, cmd] {
     if (!a->from.empty())
       for (const char* o : {"--system", "--step", "--train-steps", "--test-steps", "--test-trajectories", "--seed",
-                            "--validation-steps", "--noise", "--param", "--spin-up", "--initial-state", "--rtol", "--atol"})
+                            "--validation-steps", "--noise", "--param", "--spin-up", "--initial-state", "--rtol",
+                            "--atol", "--etdrk4-step"})
         if (cmd->count(o) > 0) throw std::invalid_argument(std::string(o) + ": not with --from (a split samples nothing)");
     if (a->from.empty() && cmd->count("--split") > 0) throw std::invalid_argument("--split needs --from ONE.h5");
+    // Options of the other reference integrator are refused rather than ignored.
+    const bool etdrk4 = reference_integrator(a->options.system) == "etdrk4";
+    for (const char* o : {"--rtol", "--atol"})
+      if (etdrk4 && cmd->count(o) > 0)
+        throw std::invalid_argument(std::string(o) + ": an option of DOP853; " + a->options.system +
+                                    " is integrated by ETDRK4 (--etdrk4-step)");
+    if (!etdrk4 && cmd->count("--etdrk4-step") > 0)
+      throw std::invalid_argument("--etdrk4-step: an option of ETDRK4 (ks); " + a->options.system +
+                                  " is integrated by DOP853 (--rtol, --atol)");
     run_generate(*a);
   });
 }

@@ -40,10 +40,18 @@ struct IdentifyArgs {
 
 // Flags of one model given for another are refused rather than ignored.
 void check_model_flags(const IdentifyArgs& a, const IdentifyOptions& o) {
-  if (o.model != "mlp" && (a.given("--widths") || a.given("--activation")))
-    throw std::invalid_argument("--widths and --activation are options of the mlp model, not of " + o.model);
-  if (o.model != "bilinear" && a.given("--num-products"))
-    throw std::invalid_argument("--num-products is an option of the bilinear model, not of " + o.model);
+  const bool mlp = o.model == "mlp" || o.model == "local-mlp";
+  const bool bilinear = o.model == "bilinear" || o.model == "local-bilinear";
+  const bool local = o.model == "local-bilinear" || o.model == "local-mlp";
+  if (!mlp && (a.given("--widths") || a.given("--activation")))
+    throw std::invalid_argument("--widths and --activation are options of the mlp and local-mlp models, not of " +
+                                o.model);
+  if (!bilinear && a.given("--num-products"))
+    throw std::invalid_argument("--products (--num-products) is an option of the bilinear and local-bilinear "
+                                "models, not of " + o.model);
+  if (!local && a.given("--stencil"))
+    throw std::invalid_argument("--stencil is an option of the local-bilinear and local-mlp models, not of " +
+                                o.model);
 }
 
 // The training data of a cell is at least one rollout long and the test split has a state with 4 samples after it.

@@ -1,5 +1,6 @@
 // Command-line flags from the one declaration of an options struct (core/fields.h visit_fields): --key (with
-// '-' for '_') for every field, with its help and default; a flag bool also has --no-key. With a config, flags
+// '-' for '_') for every field, with its help and default, and --alias when the field has one; a flag bool also has
+// --no-key. With a config, flags
 // given on the command line win: the CLI stores them in a struct of their own and apply_given copies those.
 #pragma once
 #include <CLI/CLI.hpp>
@@ -30,17 +31,18 @@ void add_flags(CLI::App* cmd, O& o) {
   visit_fields(o, [&](const Field& f, auto& member) {
     using T = std::decay_t<decltype(member)>;
     const std::string flag = flag_name(f.key);
+    const std::string names = f.alias ? flag + "," + flag_name(f.alias) : flag;
     if constexpr (std::is_same_v<T, bool>) {
-      cmd->add_flag(flag + ",!--no-" + flag.substr(2), member, f.help)->capture_default_str();
+      cmd->add_flag(names + ",!--no-" + flag.substr(2), member, f.help)->capture_default_str();
     } else if constexpr (NamedEnum<T>) {
       cmd->add_option_function<std::string>(
-             flag, [&member, key = f.key](const std::string& s) { member = parse_enum_or_throw<T>(s, key); },
+             names, [&member, key = f.key](const std::string& s) { member = parse_enum_or_throw<T>(s, key); },
              std::string(f.help))
           ->default_str(to_string(member));
     } else if constexpr (is_list<T>::value) {
-      cmd->add_option(flag, member, f.help)->delimiter(',')->capture_default_str();
+      cmd->add_option(names, member, f.help)->delimiter(',')->capture_default_str();
     } else {
-      cmd->add_option(flag, member, f.help)->capture_default_str();
+      cmd->add_option(names, member, f.help)->capture_default_str();
     }
   });
 }

@@ -11,6 +11,7 @@
 #include "trk/experiment/generate.h"
 #include "trk/io/dataset_io.h"
 #include "trk/io/json_io.h"
+#include "trk/io/model_io.h"
 
 namespace fs = std::filesystem;
 
@@ -79,6 +80,43 @@ TEST_F(Cli, GenerateLorenz96WithParameters) {
   EXPECT_EQ(d.dim(), 12);
   EXPECT_EQ(d.test.num_trajectories(), 3);
   EXPECT_EQ(d.parameters.at("F"), 10.0);
+}
+
+// Kuramoto-Sivashinsky from the command line: the library's dataset, integrated by ETDRK4 (recorded), on the default
+// domain and on Kassam & Trefethen's L = 32 pi; DOP853's tolerances are refused for it, its step for the others.
+TEST_F(Cli, GenerateKuramotoSivashinsky) {
+  RunResult r = run("generate --system ks --h 0.25 --train-steps 100 --test-steps 20 --seed 2 --out " + path("ks.h5"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Dataset d = io::read_dataset(path("ks.h5"));
+  GenerateOptions o;
+  o.system = "ks";
+  o.h = 0.25;
+  o.train_steps = 100;
+  o.test_steps = 20;
+  o.seed = 2;
+  const Dataset ref = generate(o);
+  EXPECT_EQ(d.system, "ks");
+  EXPECT_EQ(d.dim(), 64);
+  EXPECT_EQ(d.train.num_times(), 101);
+  EXPECT_EQ(d.parameters.at("L"), 22.0);
+  EXPECT_EQ(d.parameters.at("n"), 64.0);
+  EXPECT_EQ(d.train.states[0], ref.train.states[0]);
+  EXPECT_EQ(d.test.states[0], ref.test.states[0]);
+  const auto gen = io::json::parse(d.generator_json);
+  EXPECT_EQ(gen.at("integrator"), "etdrk4");
+  EXPECT_EQ(gen.at("step"), 0.005);
+  EXPECT_EQ(gen.at("spin_up"), 200.0);
+  EXPECT_FALSE(gen.contains("rtol"));
+  r = run("generate --system ks --param L=100.53096491487338 --param n=128 --h 0.3 --etdrk4-step 0.01 "
+          "--train-steps 50 --test-steps 10 --out " + path("ks32.h5"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Dataset e = io::read_dataset(path("ks32.h5"));
+  EXPECT_EQ(e.dim(), 128);
+  EXPECT_NEAR(io::json::parse(e.generator_json).at("step").get<double>(), 0.01, 1e-15);
+  expect_bad_input("generate --system ks --rtol 1e-10 --out " + path("x.h5"), "ETDRK4", 2);
+  expect_bad_input("generate --system lorenz96 --etdrk4-step 0.01 --out " + path("x.h5"), "DOP853", 2);
+  expect_bad_input("generate --system ks --param n=63 --out " + path("x.h5"), "even", 2);
+  expect_bad_input("generate --system ks --etdrk4-step 0 --out " + path("x.h5"), "etdrk4-step", 2);
 }
 
 TEST_F(Cli, ReportStabilityMatchesTheReferenceIntervals) {
@@ -224,6 +262,35 @@ TEST_F(Cli, IdentifyTrainsEvaluatesAndRefusesBadInput) {
   expect_bad_input("identify --data " + path("d.h5") + " --iterations -3 --out " + path("x"), "iterations", 7);
   expect_bad_input("identify --evaluate " + path("d.h5") + " --data " + path("d.h5") + " --out " + path("x"),
                    "trk-model", 7);
+}
+
+// The local models on Lorenz-96 from the command line: trained, saved with their stencil, reloaded by --evaluate
+// with the same numbers; Levenberg-Marquardt runs (they are small whatever the dimension).
+TEST_F(Cli, IdentifyLocalModelsOnLorenz96SaveAndReload) {
+  ASSERT_EQ(run("generate --system lorenz96 --param n=16 --h 0.05 --train-steps 120 --test-steps 20 --quiet --out " +
+                path("d.h5")).code, 0);
+  struct Case { const char* model; const char* flags; int stencil, params; };
+  for (const Case& c : {Case{"local-bilinear", "--stencil 1 --products 2", 1, (3 + 1) * 5 + 2},
+                        Case{"local-mlp", "--widths 6 --activation relu", 2, (5 * 6 + 6) + 7}}) {
+    const std::string m = path(c.model), e = m + "_evaluated";
+    const RunResult r = run("identify --data " + path("d.h5") + " --solver trk4 --model " + c.model + " " + c.flags +
+                            " --iterations 20 --meet-iterations 5 --refine-iterations 5 --lm-iterations 2 --out " + m);
+    ASSERT_EQ(r.code, 0) << c.flags << r.err;
+    EXPECT_NE(r.err.find("lm 2/2"), std::string::npos) << c.flags << r.err;
+    EXPECT_EQ(r.err.find("lm skipped"), std::string::npos) << c.flags << r.err;
+    const auto j = io::read_json_file(m + "/identify.json");
+    EXPECT_EQ(j.at("model"), c.model);
+    EXPECT_EQ(j.at("configuration").at("stencil"), c.stencil);
+    ASSERT_EQ(run("identify --evaluate " + m + "/model.h5 --data " + path("d.h5") + " --out " + e).code, 0);
+    const auto k = io::read_json_file(e + "/identify.json");
+    EXPECT_EQ(k.at("rmse"), j.at("rmse")) << c.flags;
+    EXPECT_EQ(k.at("model"), j.at("model")) << c.flags;
+    const io::LoadedModel loaded = io::read_model_h5(m + "/model.h5");
+    EXPECT_EQ(loaded.flow_map.field->name(), c.model);
+    EXPECT_EQ(loaded.flow_map.model_options.stencil, c.stencil);
+    EXPECT_EQ(loaded.flow_map.field->num_params(), c.params) << c.flags;
+    EXPECT_EQ(loaded.flow_map.field->dim(), 16);
+  }
 }
 
 // Config keys reach the run and are echoed in identify.json's configuration; a bad value is refused.

@@ -52,6 +52,12 @@ TEST_F(OptionsCli, RefusesOutOfRangeNumbersAndMisplacedModelFlags) {
   const std::string base = "identify --data " + path("d.h5") + " --out " + path("o") + " --solver rk4";
   for (const std::string& bad : {std::string(" --iterations 4294967297"), std::string(" --iterations 2.9"),
                                  std::string(" --widths 8,8"), std::string(" --model mlp --num-products 2"),
+                                 std::string(" --model mlp --products 2"), std::string(" --stencil 1"),
+                                 std::string(" --model mlp --stencil 1"),
+                                 std::string(" --model local-bilinear --widths 8"),
+                                 std::string(" --model local-mlp --products 2"),
+                                 std::string(" --model local-bilinear --stencil -1"),
+                                 std::string(" --model local-bilinear"),  // a stencil of 5 sites on 3
                                  std::string(" --on-divergence retry"), std::string(" --schedule linear")}) {
     const RunResult r = run_trk(base + bad);
     EXPECT_EQ(r.code, 2) << bad << r.err;
@@ -63,6 +69,19 @@ TEST_F(OptionsCli, RefusesOutOfRangeNumbersAndMisplacedModelFlags) {
   EXPECT_EQ(c.code, 2);
   EXPECT_NE(c.err.find(path("c.json") + ": training.iterations: 4294967306 is out of range"), std::string::npos)
       << c.err;
+}
+
+// --products is --num-products under a shorter name (both set the config key num_products).
+TEST_F(OptionsCli, ProductsIsAnAliasOfNumProducts) {
+  const std::string base = "identify --data " + path("d.h5") + " --solver rk4 --iterations 2 --meet-iterations 0 "
+                           "--refine-iterations 0 --lm-iterations 0 --quiet --out ";
+  ASSERT_EQ(run_trk(base + path("a") + " --products 2").code, 0);
+  ASSERT_EQ(run_trk(base + path("b") + " --num-products 2").code, 0);
+  const io::json a = io::read_json_file(path("a/identify.json")), b = io::read_json_file(path("b/identify.json"));
+  EXPECT_EQ(a.at("configuration").at("num_products"), 2);
+  EXPECT_EQ(a.at("configuration"), b.at("configuration"));
+  EXPECT_EQ(a.at("rmse"), b.at("rmse"));
+  EXPECT_FALSE(a.at("configuration").contains("products"));
 }
 
 TEST_F(OptionsCli, FlagsGivenWinOverTheConfig) {

@@ -183,6 +183,34 @@ TEST(Identify, LevenbergMarquardtSkippedAboveMaxParameters) {
   EXPECT_NE(o.validation_error(), "");
 }
 
+// The local models have a few dozen parameters whatever the dimension: a 40-dimensional Lorenz-96 run keeps its
+// Levenberg-Marquardt stage (the plain bilinear model of that dimension has 5160 parameters and skips it).
+TEST(Identify, LocalModelsOnLorenz96KeepLevenbergMarquardt) {
+  GenerateOptions g;
+  g.system = "lorenz96";
+  g.h = 0.05;
+  g.train_steps = 150;
+  g.test_steps = 20;
+  const Dataset d = generate(g);
+  ASSERT_EQ(d.dim(), 40);
+  for (const std::string model : {"local-bilinear", "local-mlp"}) {
+    IdentifyOptions o = main_phase_only("trk4", 10);
+    o.model = model;
+    o.model_options.widths = {8};
+    o.lm_iterations = 3;
+    const IdentifySummary s = identify(d, o);
+    EXPECT_EQ(s.status, RunStatus::kCompleted) << model;
+    EXPECT_LT(s.flow_map.field->num_params(), 100) << model;
+    EXPECT_EQ(s.refine_iterations, 3) << model;
+    ASSERT_EQ(s.refine_loss_history.size(), 3u) << model;
+    EXPECT_LE(s.refine_loss_history.back(), s.refine_loss_history.front()) << model;  // steps only downhill
+    EXPECT_FALSE(s.evaluation.at_h.diverged) << model;
+  }
+  IdentifyOptions o = main_phase_only("trk4", 1);
+  o.lm_iterations = 1;
+  EXPECT_GT(make_model("bilinear", 40, o.model_options)->num_params(), o.lm_max_parameters);
+}
+
 TEST(Identify, RefusesBadOptions) {
   IdentifyOptions o;
   o.solver = "trk0";

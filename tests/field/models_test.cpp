@@ -4,10 +4,14 @@
 #include <limits>
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include "gradient_check.h"
 #include "trk/field/bilinear.h"
+#include "trk/field/local_bilinear.h"
+#include "trk/field/local_mlp.h"
 #include "trk/field/lorenz63.h"
+#include "trk/field/lorenz96.h"
 #include "trk/field/mlp.h"
 #include "trk/field/models.h"
 
@@ -279,15 +283,184 @@ TEST(Mlp, ActivationNamesRoundTrip) {
   EXPECT_FALSE(parse_activation("sigmoid"));
 }
 
-// ---- Both
+// ---- Local models: f_i(z) = g(z_{i-k}, ..., z_{i+k}) on a periodic grid
+
+// The stencil of site i, (z_{i-k}, ..., z_{i+k}) with indices mod d.
+Vec stencil_of(const Vec& z, int i, int k) {
+  const int d = static_cast<int>(z.size());
+  Vec x(2 * k + 1);
+  for (int j = -k; j <= k; ++j) x(j + k) = z(((i + j) % d + d) % d);
+  return x;
+}
+
+// f_i = w . x + b + sum_p c_p (l_p . x + a_p)(r_p . x + e_p), theta read in the documented torch order.
+Vec reference_local_bilinear(const Vec& theta, int k, int m, const Vec& z) {
+  const int d = static_cast<int>(z.size());
+  Vec f(d);
+  for (int i = 0; i < d; ++i) {
+    const Vec x = stencil_of(z, i, k);
+    Reader r{theta};
+    const double a = r.linear(x, 1)(0);
+    Vec left(m), right(m);
+    for (int p = 0; p < m; ++p) left(p) = r.linear(x, 1)(0);
+    for (int p = 0; p < m; ++p) right(p) = r.linear(x, 1)(0);
+    double sum = a;
+    for (int p = 0; p < m; ++p) sum += theta(r.pos + p) * left(p) * right(p);  // out: Linear(m, 1, bias=False)
+    EXPECT_EQ(r.pos + m, theta.size());
+    f(i) = sum;
+  }
+  return f;
+}
+
+// f_i = g(x_i), g the MLP (s, widths..., 1) in torch's order.
+Vec reference_local_mlp(const Vec& theta, int k, const std::vector<int>& widths, Activation act, const Vec& z) {
+  const int d = static_cast<int>(z.size());
+  Vec f(d);
+  for (int i = 0; i < d; ++i) {
+    Reader r{theta};
+    Vec x = stencil_of(z, i, k);
+    for (int w : widths) {
+      const Vec pre = r.linear(x, w);
+      x = act == Activation::kTanh ? Vec(pre.array().tanh()) : Vec(pre.cwiseMax(0.0));
+    }
+    f(i) = r.linear(x, 1)(0);
+    EXPECT_EQ(r.pos, theta.size());
+  }
+  return f;
+}
+
+// Z with every column rolled down by `shift` sites: (roll Z)_i = Z_{i - shift}.
+Mat roll(const Mat& Z, int shift) {
+  const int d = static_cast<int>(Z.rows());
+  Mat R(Z.rows(), Z.cols());
+  for (int i = 0; i < d; ++i) R.row(((i + shift) % d + d) % d) = Z.row(i);
+  return R;
+}
+
+TEST(LocalModels, ParameterCountDoesNotDependOnTheDimension) {
+  EXPECT_EQ(LocalBilinearField(40).num_params(), 45);  // k = 2, m = 3: (5 + 1)(2 3 + 1) + 3
+  EXPECT_EQ(LocalBilinearField(320).num_params(), 45);
+  EXPECT_EQ(LocalBilinearField(9, 1, 2).num_params(), (3 + 1) * 5 + 2);
+  EXPECT_EQ(LocalMlpField(40).num_params(), (5 * 64 + 64) + (64 * 64 + 64) + (64 + 1));
+  EXPECT_EQ(LocalMlpField(320, 2, {16, 16}).num_params(), 385);
+  EXPECT_EQ(LocalMlpField(7, 3, {4}).num_params(), (7 * 4 + 4) + (4 + 1));
+  EXPECT_THROW(LocalBilinearField(4, 2), std::invalid_argument);  // 5 sites do not fit in 4
+  EXPECT_THROW(LocalBilinearField(5, -1), std::invalid_argument);
+  EXPECT_THROW(LocalBilinearField(5, 2, 0), std::invalid_argument);
+  EXPECT_THROW(LocalMlpField(4, 2), std::invalid_argument);
+  EXPECT_THROW(LocalMlpField(9, 2, {}), std::invalid_argument);
+  EXPECT_NO_THROW(LocalBilinearField(5, 2));
+  EXPECT_NO_THROW(LocalMlpField(1, 0, {3}));
+}
+
+TEST(LocalModels, EvalMatchesReferenceForward) {
+  for (auto [d, k, m] : {std::tuple{40, 2, 3}, std::tuple{5, 2, 1}, std::tuple{11, 0, 2}, std::tuple{13, 3, 4}}) {
+    LocalBilinearField f(d, k, m, 7);
+    const Mat Z = random_matrix(d, 7, 3, 2.0);
+    const Mat F = eval(f, Z);
+    for (int j = 0; j < Z.cols(); ++j) {
+      const Vec ref = reference_local_bilinear(f.params(), k, m, Z.col(j));
+      EXPECT_LT(max_abs(F.col(j) - ref), 1e-13 * std::max(1.0, max_abs(ref))) << d << " " << k << " " << m;
+    }
+  }
+  for (auto act : {Activation::kTanh, Activation::kRelu})
+    for (auto [d, k, widths] : {std::tuple{40, 2, std::vector<int>{64, 64}}, std::tuple{5, 2, std::vector<int>{3}},
+                                std::tuple{17, 1, std::vector<int>{9, 17, 3}}}) {
+      LocalMlpField f(d, k, widths, act, 3);
+      const Mat Z = random_matrix(d, 5, 4, 2.0);
+      const Mat F = eval(f, Z);
+      for (int j = 0; j < Z.cols(); ++j) {
+        const Vec ref = reference_local_mlp(f.params(), k, widths, act, Z.col(j));
+        EXPECT_LT(max_abs(F.col(j) - ref), 1e-13 * std::max(1.0, max_abs(ref))) << d << " " << to_string(act);
+      }
+    }
+}
+
+// Lorenz-96 as a local bilinear field (k = 2, one product): w = -e_0 (the site itself), b = F,
+// (l . x)(r . x) = (z_{i+1} - z_{i-2}) z_{i-1}, c = 1.
+TEST(LocalModels, LocalBilinearRepresentsLorenz96Exactly) {
+  const int d = 40;
+  const double forcing = 8.0;
+  Vec theta(6 * 3 + 1);
+  theta << 0, 0, -1, 0, 0, forcing,  // lin: offsets -2..2, bias
+      -1, 0, 0, 1, 0, 0,             // left: z_{i+1} - z_{i-2}
+      0, 1, 0, 0, 0, 0,              // right: z_{i-1}
+      1;                             // out
+  LocalBilinearField f(d, 2, 1);
+  f.set_params(theta);
+  Lorenz96 lorenz(d, forcing);
+  const Mat Z = random_matrix(d, 300, 5, 3.0);
+  const Mat F = eval(f, Z), F_ref = eval(lorenz, Z);
+  EXPECT_LT(max_abs(F - F_ref), 1e-13 * max_abs(F_ref));
+  EXPECT_LT(max_abs(f.jacobian(Z.col(0)) - lorenz.jacobian(Z.col(0))), 1e-13 * 10);
+}
+
+TEST(LocalModels, VjpMatchesFiniteDifferences) {
+  testing::expect_vjp_matches_finite_differences(LocalBilinearField(9, 2, 2, 1), 2.0, 1e-6);
+  testing::expect_vjp_matches_finite_differences(LocalBilinearField(5, 2, 3, 2), 2.0, 1e-6);  // stencil = grid
+  testing::expect_vjp_matches_finite_differences(LocalBilinearField(7, 0, 1, 3), 2.0, 1e-6);
+  testing::expect_vjp_matches_finite_differences(LocalMlpField(9, 2, {8, 8}, Activation::kTanh, 1), 2.0, 1e-6);
+  testing::expect_vjp_matches_finite_differences(LocalMlpField(6, 1, {5}, Activation::kTanh, 2), 2.0, 1e-6);
+}
+
+TEST(LocalModels, LocalMlpReluVjpMatchesFiniteDifferencesAwayFromKinks) {
+  LocalMlpField f(8, 2, {6, 3}, Activation::kRelu, 3);
+  const Mat Z = random_matrix(8, 5, 11, 1.0);  // the states of expect_vjp_matches_finite_differences
+  double min_pre = std::numeric_limits<double>::infinity();
+  const Vec theta = f.params();
+  for (int j = 0; j < Z.cols(); ++j)
+    for (int i = 0; i < 8; ++i) {
+      Reader r{theta};
+      Vec x = stencil_of(Z.col(j), i, 2);
+      for (int w : {6, 3}) {
+        const Vec pre = r.linear(x, w);
+        min_pre = std::min(min_pre, pre.cwiseAbs().minCoeff());
+        x = pre.cwiseMax(0.0);
+      }
+    }
+  ASSERT_GT(min_pre, 1e-3);
+  testing::expect_vjp_matches_finite_differences(f, 1.0, 1e-6);
+}
+
+// Blocks of site rows that start and end inside states: the batch is the columns one by one.
+TEST(LocalModels, BatchEqualsColumnByColumn) {
+  check_batch_equals_columns(LocalBilinearField(40, 2, 3, 4), 300, 3.0);
+  check_batch_equals_columns(LocalBilinearField(37, 3, 2, 5), 50, 1.0);
+  check_batch_equals_columns(LocalMlpField(40, 2, {16, 16}, Activation::kTanh, 6), 100, 3.0);
+  check_batch_equals_columns(LocalMlpField(23, 1, {7}, Activation::kRelu, 7), 60, 1.0);
+}
+
+// f(roll z) = roll f(z), and the same for the vjp: the field commutes with translations of the grid.
+TEST(LocalModels, TranslationCommutesWithTheField) {
+  const LocalBilinearField a(40, 2, 3, 8);
+  const LocalMlpField b(40, 2, {16, 16}, Activation::kTanh, 9);
+  for (const VectorField* f : {static_cast<const VectorField*>(&a), static_cast<const VectorField*>(&b)}) {
+    const Mat Z = random_matrix(40, 30, 14, 3.0), U = random_matrix(40, 30, 15, 1.0);
+    const Mat F = eval(*f, Z);
+    Mat Z_bar = Mat::Zero(40, 30);
+    f->vjp(Z, U, Z_bar, nullptr);
+    for (int shift : {1, 3, -7, 39}) {
+      EXPECT_LT(max_abs(eval(*f, roll(Z, shift)) - roll(F, shift)), 1e-14 * max_abs(F)) << f->name() << shift;
+      Mat Z_bar_rolled = Mat::Zero(40, 30);
+      f->vjp(roll(Z, shift), roll(U, shift), Z_bar_rolled, nullptr);
+      EXPECT_LT(max_abs(Z_bar_rolled - roll(Z_bar, shift)), 1e-14 * max_abs(Z_bar)) << f->name() << shift;
+    }
+  }
+  // The plain bilinear model of the same dimension does not commute with translations.
+  const BilinearField c(40, 3, 8);
+  const Mat Z = random_matrix(40, 3, 14, 3.0);
+  EXPECT_GT(max_abs(eval(c, roll(Z, 1)) - roll(eval(c, Z), 1)), 1e-3);
+}
+
+// ---- All
 
 TEST(Models, SeededInitialisationIsDeterministicAndWithinTorchBounds) {
-  for (const std::string name : {"bilinear", "mlp"}) {
+  for (const std::string& name : model_names()) {
     ModelOptions o;
     o.seed = 42;
-    const Vec a = make_model(name, 3, o)->params(), b = make_model(name, 3, o)->params();
+    const Vec a = make_model(name, 5, o)->params(), b = make_model(name, 5, o)->params();
     o.seed = 43;
-    const Vec c = make_model(name, 3, o)->params();
+    const Vec c = make_model(name, 5, o)->params();
     EXPECT_EQ(a, b) << name;
     EXPECT_GT(max_abs(a - c), 0.1) << name;
     EXPECT_GT(a.cwiseAbs().minCoeff(), 0.0) << name;  // no parameter left at zero
@@ -307,13 +480,21 @@ TEST(Models, SeededInitialisationIsDeterministicAndWithinTorchBounds) {
   EXPECT_LE(th.segment(g.layout().lin_weight, 12).cwiseAbs().maxCoeff(), 1 / std::sqrt(3.0));
   g.init(2);
   EXPECT_EQ(g.params(), BilinearField(3, 3, 2).params());
+  LocalBilinearField h(40, 2, 3, 1);
+  EXPECT_LE(h.params().head(42).cwiseAbs().maxCoeff(), 1 / std::sqrt(5.0));
+  EXPECT_GT(h.params().head(42).cwiseAbs().maxCoeff(), 0.9 / std::sqrt(5.0));
+  EXPECT_LE(h.params().tail(3).cwiseAbs().maxCoeff(), 1 / std::sqrt(3.0));
+  h.init(2);
+  EXPECT_EQ(h.params(), LocalBilinearField(40, 2, 3, 2).params());
+  EXPECT_EQ(LocalMlpField(40, 2, {8}, Activation::kTanh, 5).params(),
+            MlpField(5, {8}, Activation::kTanh, 5).params().head(LocalMlpField(40, 2, {8}).num_params()));
 }
 
 TEST(Models, SetParamsRoundTripsAndChecksTheSize) {
-  for (const std::string name : {"bilinear", "mlp"}) {
-    auto f = make_model(name, 3);
+  for (const std::string& name : model_names()) {
+    auto f = make_model(name, 5);
     const Vec theta = random_matrix(f->num_params(), 1, 9, 0.3);
-    const Mat Z = random_matrix(3, 4, 10, 1.0);
+    const Mat Z = random_matrix(5, 4, 10, 1.0);
     f->set_params(theta);
     EXPECT_EQ(f->params(), theta) << name;
     auto g = f->clone();
@@ -329,14 +510,17 @@ TEST(Models, SetParamsRoundTripsAndChecksTheSize) {
 TEST(Models, ConcurrentEvaluationFromSeveralThreads) {
   MlpField f(3, {32, 32});
   BilinearField g;
-  const Mat Z = random_matrix(3, 1000, 13, 3.0);
-  const Mat F = eval(f, Z), G = eval(g, Z);
+  LocalBilinearField lb(40);
+  LocalMlpField lm(40, 2, {16, 16});
+  const Mat Z = random_matrix(3, 1000, 13, 3.0), Z40 = random_matrix(40, 100, 13, 3.0);
+  const Mat F = eval(f, Z), G = eval(g, Z), LB = eval(lb, Z40), LM = eval(lm, Z40);
   bool ok[4] = {false, false, false, false};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {
       bool same = true;
-      for (int r = 0; r < 20; ++r) same = same && eval(f, Z) == F && eval(g, Z) == G;
+      for (int r = 0; r < 20; ++r)
+        same = same && eval(f, Z) == F && eval(g, Z) == G && eval(lb, Z40) == LB && eval(lm, Z40) == LM;
       ok[t] = same;
     });
   for (auto& t : threads) t.join();
@@ -344,7 +528,7 @@ TEST(Models, ConcurrentEvaluationFromSeveralThreads) {
 }
 
 TEST(Models, FactoryAndValidation) {
-  EXPECT_EQ(model_names(), (std::vector<std::string>{"bilinear", "mlp"}));
+  EXPECT_EQ(model_names(), (std::vector<std::string>{"bilinear", "mlp", "local-bilinear", "local-mlp"}));
   ModelOptions o;
   EXPECT_EQ(o.validation_error(), "");
   auto b = make_model("bilinear", 5, o);
@@ -377,6 +561,24 @@ TEST(Models, FactoryAndValidation) {
   EXPECT_NE(error_of([](ModelOptions& x) { x.widths = {}; }).find("widths"), std::string::npos);
   EXPECT_NE(error_of([](ModelOptions& x) { x.widths = {64, 0}; }).find("widths"), std::string::npos);
   EXPECT_NE(error_of([](ModelOptions& x) { x.activation = "sigmoid"; }).find("activation"), std::string::npos);
+  EXPECT_NE(error_of([](ModelOptions& x) { x.stencil = -1; }).find("stencil"), std::string::npos);
+
+  o = ModelOptions{};
+  o.stencil = 1;
+  o.num_products = 2;
+  auto lb = make_model("local-bilinear", 12, o);
+  EXPECT_EQ(lb->name(), "local-bilinear");
+  EXPECT_EQ(lb->dim(), 12);
+  EXPECT_EQ(dynamic_cast<LocalBilinearField&>(*lb).stencil(), 1);
+  EXPECT_EQ(lb->num_params(), (3 + 1) * 5 + 2);
+  o.widths = {6};
+  o.activation = "relu";
+  auto lm = make_model("local-mlp", 12, o);
+  EXPECT_EQ(lm->name(), "local-mlp");
+  EXPECT_EQ(lm->num_params(), (3 * 6 + 6) + (6 + 1));
+  EXPECT_EQ(dynamic_cast<LocalMlpField&>(*lm).activation(), Activation::kRelu);
+  o.stencil = 6;  // 13 sites on a grid of 12
+  EXPECT_THROW(make_model("local-mlp", 12, o), std::invalid_argument);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@ struct Field {
   const char* key;
   const char* help;
   bool echoed = true;  // false: no effect on the numbers (threads, logging): left out of the echo
+  const char* alias = nullptr;  // a second flag name (--alias), if any; the config key is `key` only
 };
 
 }  // namespace trk

@@ -10,5 +10,6 @@ using MatRef = Eigen::Ref<Mat>;
 using ConstMatRef = Eigen::Ref<const Mat>;
 using VecRef = Eigen::Ref<Vec>;
 using ConstVecRef = Eigen::Ref<const Vec>;
+using CVec = Eigen::VectorXcd;  // Fourier coefficients
 
 }  // namespace trk

@@ -4,6 +4,8 @@
 #include <stdexcept>
 
 #include "trk/core/rng.h"
+#include "trk/field/kuramoto_sivashinsky.h"
+#include "trk/solve/etdrk4.h"
 #include "trk/solve/integrate.h"
 #include "trk/tableau/named_tableaux.h"
 
@@ -23,6 +25,7 @@ std::string GenerateOptions::validation_error() const {
   if (!(noise >= 0.0) || !std::isfinite(noise)) return "noise must be a finite number >= 0";
   if (!std::isfinite(spin_up)) return "spin-up must be finite";
   if (!(rtol > 0.0) || !(atol > 0.0)) return "rtol and atol must be positive";
+  if (!(etdrk4_step > 0.0) || !std::isfinite(etdrk4_step)) return "etdrk4-step must be a positive number";
   if ((train_steps + 1.0) * h > 1e7 || (test_steps + 1.0) * test_trajectories * h > 1e7 ||
       (validation_steps + 1.0) * h > 1e7)
     return "the requested span exceeds 1e7 time units";
@@ -40,24 +43,89 @@ double GenerateOptions::resolved_spin_up() const {
   if (spin_up >= 0.0) return spin_up;
   if (system == "lorenz63") return 5.0;
   if (system == "lorenz96") return 20.0;
+  if (system == "ks") return 200.0;
   return 0.0;
+}
+
+std::string reference_integrator(const std::string& system) { return system == "ks" ? "etdrk4" : "dop853"; }
+
+double etdrk4_step_dividing(double span, double longest) {
+  return span / std::max(1.0, std::ceil(span / longest * (1.0 - 1e-12)));
 }
 
 namespace {
 
-Split sample_split(const VectorField& f, const ButcherTableau& dop853, const AdaptiveOptions& o, Mat& z, double h,
-                   long num_samples, long& done, long total, const std::function<void(long, long)>& progress) {
+// The reference integrator of a dataset: advance(z, span) moves the state z (dim x 1) on by span, sample(z, h, num,
+// record) calls record(k, z_k) for z_k = z(k h), k = 0 .. num - 1, and leaves z at the last sample.
+struct ReferenceFlow {
+  std::function<void(Mat& z, double span)> advance;
+  std::function<void(Mat& z, double h, long num, const std::function<void(long, const Mat&)>& record)> sample;
+};
+
+ReferenceFlow dop853_flow(const VectorField& f, const GenerateOptions& options) {
+  AdaptiveOptions o;
+  o.control.rtol = options.rtol;
+  o.control.atol = options.atol;
+  o.max_steps = 10000000;
+  const ButcherTableau dop853 = named_tableau("dop853");
+  ReferenceFlow r;
+  r.advance = [&f, o, dop853](Mat& z, double span) {
+    const Solution s = integrate_adaptive(f, dop853, z, 0.0, span, o);
+    if (s.status != SolveStatus::kSuccess)
+      throw std::runtime_error("reference solve failed (" + to_string(s.status) + ") during spin-up");
+    z = s.z;
+  };
+  r.sample = [&f, o, dop853](Mat& z, double h, long num, const std::function<void(long, const Mat&)>& record) {
+    const Solution sol = sample_adaptive(f, dop853, z, 0.0, h, num, o, record);
+    if (sol.status != SolveStatus::kSuccess)
+      throw std::runtime_error("reference solve failed (" + to_string(sol.status) + ") at t = " +
+                               std::to_string(sol.t));
+    z = sol.z;
+  };
+  return r;
+}
+
+// ETDRK4 on the Fourier coefficients; a sampled state is the grid function of the coefficients at that time.
+ReferenceFlow etdrk4_flow(const KuramotoSivashinsky& ks, double longest_step) {
+  const SemilinearTerm N = [&ks](const CVec& v, CVec& Nv) { ks.nonlinear(v, Nv); };
+  auto fail = [](double t) {
+    throw std::runtime_error("reference solve failed (non-finite state) at t = " + std::to_string(t));
+  };
+  ReferenceFlow r;
+  r.advance = [&ks, N, longest_step, fail](Mat& z, double span) {
+    const double step = etdrk4_step_dividing(span, longest_step);
+    const long num_steps = std::lround(span / step);
+    CVec v;
+    ks.to_modes(z.col(0), v);
+    if (!etdrk4_steps(etdrk4_coefficients(ks.linear_symbol(), step), N, v, num_steps)) fail(span);
+    ks.to_grid(v, z.col(0));
+  };
+  r.sample = [&ks, N, longest_step, fail](Mat& z, double h, long num,
+                                          const std::function<void(long, const Mat&)>& record) {
+    const double step = etdrk4_step_dividing(h, longest_step);
+    const long steps_per_sample = std::lround(h / step);
+    const Etdrk4Coefficients c = etdrk4_coefficients(ks.linear_symbol(), step);
+    CVec v;
+    ks.to_modes(z.col(0), v);
+    record(0, z);
+    for (long k = 1; k < num; ++k) {
+      if (!etdrk4_steps(c, N, v, steps_per_sample)) fail(k * h);
+      ks.to_grid(v, z.col(0));
+      record(k, z);
+    }
+  };
+  return r;
+}
+
+Split sample_split(const ReferenceFlow& flow, int dim, Mat& z, double h, long num_samples, long& done, long total,
+                   const std::function<void(long, long)>& progress) {
   Split s;
   s.t = Vec::LinSpaced(num_samples, 0.0, h * (num_samples - 1));
-  Mat states(f.dim(), num_samples);
-  const Solution sol = sample_adaptive(f, dop853, z, 0.0, h, num_samples, o, [&](long k, const Mat& zk) {
+  Mat states(dim, num_samples);
+  flow.sample(z, h, num_samples, [&](long k, const Mat& zk) {
     states.col(k) = zk;
     if (progress && (++done % 1000 == 0)) progress(done, total);
   });
-  if (sol.status != SolveStatus::kSuccess)
-    throw std::runtime_error("reference solve failed (" + to_string(sol.status) + ") at t = " +
-                             std::to_string(sol.t));
-  z = sol.z;
   s.states.push_back(std::move(states));
   return s;
 }
@@ -72,29 +140,23 @@ Dataset generate(const GenerateOptions& options, const std::function<void(long, 
   d.seed = options.seed;
   d.parameters = resolve_parameters(options.system, options.parameters);
   const auto f = make_system(options.system, d.parameters);
-  const ButcherTableau dop853 = named_tableau("dop853");
-  AdaptiveOptions o;
-  o.control.rtol = options.rtol;
-  o.control.atol = options.atol;
-  o.max_steps = 10000000;
+  const ReferenceFlow flow = options.system == "ks"
+                                 ? etdrk4_flow(dynamic_cast<const KuramotoSivashinsky&>(*f), options.etdrk4_step)
+                                 : dop853_flow(*f, options);
   Rng rng(static_cast<std::uint64_t>(options.seed));
 
   Mat z = options.initial_state.size() ? Mat(options.initial_state) : Mat(default_initial_state(d.system, d.parameters));
   auto advance = [&](double span) {
-    if (span <= 0.0) return;
-    const Solution s = integrate_adaptive(*f, dop853, z, 0.0, span, o);
-    if (s.status != SolveStatus::kSuccess)
-      throw std::runtime_error("reference solve failed (" + to_string(s.status) + ") during spin-up");
-    z = s.z;
+    if (span > 0.0) flow.advance(z, span);
   };
   advance(options.resolved_spin_up());
   const long total = options.train_steps + 1 + (options.test_steps + 1) * options.test_trajectories +
                      (options.validation_steps > 0 ? options.validation_steps + 1 : 0);
   long done = 0;
-  d.train = sample_split(*f, dop853, o, z, options.h, options.train_steps + 1, done, total, progress);
+  d.train = sample_split(flow, f->dim(), z, options.h, options.train_steps + 1, done, total, progress);
   for (int j = 0; j < options.test_trajectories; ++j) {
     advance(rng.uniform(10.0, 20.0));
-    Split s = sample_split(*f, dop853, o, z, options.h, options.test_steps + 1, done, total, progress);
+    Split s = sample_split(flow, f->dim(), z, options.h, options.test_steps + 1, done, total, progress);
     if (j == 0) d.test.t = s.t;
     d.test.states.push_back(std::move(s.states.front()));
   }
@@ -104,7 +166,7 @@ Dataset generate(const GenerateOptions& options, const std::function<void(long, 
   if (options.validation_steps > 0) {
     Rng validation_rng(static_cast<std::uint64_t>(options.seed) ^ 0x76a11da7e5ULL);
     advance(validation_rng.uniform(10.0, 20.0));
-    d.validation = sample_split(*f, dop853, o, z, options.h, options.validation_steps + 1, done, total, progress);
+    d.validation = sample_split(flow, f->dim(), z, options.h, options.validation_steps + 1, done, total, progress);
     if (options.noise > 0.0)
       for (double& v : d.validation.states.front().reshaped()) v += options.noise * validation_rng.normal();
   }

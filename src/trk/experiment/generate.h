@@ -1,4 +1,6 @@
-// Datasets of a known system sampled every h by the reference integrator (DOP853 at rtol = atol = 1e-14):
+// Datasets of a known system sampled every h by the reference integrator: DOP853 at rtol = atol = 1e-14, or for the
+// stiff Kuramoto-Sivashinsky system (ks) ETDRK4 (solve/etdrk4.h) in Fourier space with steps of at most
+// etdrk4_step (each span cut into equal steps: h / ceil(h / etdrk4_step) between samples):
 //   train: from the initial state, after a spin-up onto the attractor, train_steps + 1 samples (train_steps pairs);
 //   test:  each trajectory starts where the previous one (the training one first) ended, after a seeded gap of
 //          10 to 20 time units, and has test_steps + 1 samples;
@@ -28,10 +30,14 @@ struct GenerateOptions {
   long validation_steps = 500;      // 0: no /validation split
   std::int64_t seed = 0;
   double noise = 0.0;
-  double spin_up = -1.0;            // time units; < 0: the system's default (lorenz63 5, lorenz96 20, linear 0)
+  double spin_up = -1.0;            // time units; < 0: the system's default (lorenz63 5, lorenz96 20, linear 0,
+                                    // ks 200)
   Vec initial_state;                // empty: the system's default (lorenz63: (8, 0, 30))
   double rtol = 1e-14;              // reference tolerances (1e-12 leaves ~2e-7 over 10 time units on Lorenz-63)
   double atol = 1e-14;
+  // ks: the longest ETDRK4 step. 0.005 keeps each sample within ~1e-9 of a solve with half the step (L = 22,
+  // n = 64, h = 0.25: tests/experiment/generate_test.cpp).
+  double etdrk4_step = 0.005;
 
   // First invalid field with what is expected, or "" when valid.
   std::string validation_error() const;
@@ -51,7 +57,13 @@ void visit_fields(GenerateOptions& o, V&& v) {
   v(Field{"spin_up", "time units before the first sample (< 0: the system's default)"}, o.spin_up);
   v(Field{"rtol", "reference integrator's relative tolerance"}, o.rtol);
   v(Field{"atol", "reference integrator's absolute tolerance"}, o.atol);
+  v(Field{"etdrk4_step", "ks: longest step of the reference ETDRK4 (reduced to divide each span)"}, o.etdrk4_step);
 }
+
+// The reference integrator of a system: "etdrk4" for ks, "dop853" for the others.
+std::string reference_integrator(const std::string& system);
+// The step of ETDRK4 over a span: span / ceil(span / longest), the longest step <= longest that divides it.
+double etdrk4_step_dividing(double span, double longest);
 
 // Throws std::invalid_argument on invalid options, std::runtime_error if the reference solve fails.
 // `progress(done, total)` is called now and then with the number of samples written.

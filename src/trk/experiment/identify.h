@@ -92,7 +92,7 @@ struct IdentifyOptions {
 
 template <class V>
 void visit_fields(IdentifyOptions& o, V&& v) {
-  v(Field{"model", "trainable model: bilinear | mlp"}, o.model);
+  v(Field{"model", "trainable model: bilinear | mlp | local-bilinear | local-mlp"}, o.model);
   visit_fields(o.model_options, v);
   v(Field{"model_seed", "seed of the model's initialisation (< 0: --seed)"}, o.model_seed);
   v(Field{"iterations", "Adam iterations of the main phase"}, o.iterations);

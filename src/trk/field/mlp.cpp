@@ -1,96 +1,25 @@
-// MLP field, batched: states along rows within blocks of kBlock states. With X the block's inputs of layer l
-// (nb x n_l), its pre-activation is X M_l + 1 b_l^T with M_l = W_l^T (n_l x n_{l+1}), which is the memory of
-// torch's row-major weight read column-major: Map<const Mat>(theta + weight_offset(l), n_l, n_{l+1}).
-// Reverse mode, G = dL/d(pre-activation of layer l): M_l_bar += X^T G, b_l_bar += column sums of G,
-// dL/dX = G M_l^T, and G of layer l - 1 = dL/dX * sigma'(X) with sigma' from the stored activations
-// (tanh: 1 - x^2; relu: x > 0).
+// MLP field, batched: states along rows within blocks of kBlock states, each block through the layer sweeps of
+// mlp_kernels.h (X M_l + 1 b_l^T forward, M_l = W_l^T being torch's row-major weight read column-major; the
+// reverse sweep from the stored activations).
 #include "trk/field/mlp.h"
 
 #include <algorithm>
-#include <bit>
 #include <cassert>
 #include <cmath>
-#include <cstdint>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
 
 #include "trk/core/rng.h"
-#include "trk/field/batch_kernels.h"
+#include "trk/field/mlp_kernels.h"
 
 namespace trk {
 namespace {
 
 constexpr Eigen::Index kBlock = 128;     // states per block: the block's activations stay in L2
 
-using MapMat = Eigen::Map<Mat>;
 using ConstMapMat = Eigen::Map<const Mat>;
-using MapVec = Eigen::Map<Vec>;
-using ConstMapVec = Eigen::Map<const Vec>;
 using namespace field_kernels;
-
-// tanh(x) = sign(x) (-e) / (2 + e), e = expm1(y), y = -2 min(|x|, 20) = k ln2 + r with |r| <= ln2 / 2:
-// e = 2^k (expm1(r) + 1) - 1 = 2^k expm1(r) + (2^k - 1). For k = 0 (|x| < 0.174) e = expm1(r) keeps full
-// relative accuracy; otherwise |e| >= 0.29 and the sum is benign. 2 + e lies in (1, 2]. tanh(20) = 1 in double.
-// Written branch-free so that loops over it vectorise.
-inline double tanh_kernel(double x) {
-  constexpr double kInvLn2 = 0x1.71547652b82fep0;
-  constexpr double kLn2Hi = 0x1.62e42fefa3800p-1, kLn2Lo = 0x1.ef35793c7673p-45;
-  constexpr double kShifter = 0x1.8p52;  // t = v + kShifter rounds v to an integer held in t's low bits
-  const double a = std::min(std::fabs(x), 20.0);  // NaN stays NaN
-  const double y = -2.0 * a;
-  const double t = y * kInvLn2 + kShifter;
-  const double k = t - kShifter;  // in [-58, 0]
-  const double r = (y - k * kLn2Hi) - k * kLn2Lo;
-  // expm1(r) = r + r^2 (1/2! + r/3! + ... + r^11/13!): truncation below 2e-17 relative for |r| <= ln2 / 2.
-  double q = 1.0 / 6227020800.0;
-  q = q * r + 1.0 / 479001600.0;
-  q = q * r + 1.0 / 39916800.0;
-  q = q * r + 1.0 / 3628800.0;
-  q = q * r + 1.0 / 362880.0;
-  q = q * r + 1.0 / 40320.0;
-  q = q * r + 1.0 / 5040.0;
-  q = q * r + 1.0 / 720.0;
-  q = q * r + 1.0 / 120.0;
-  q = q * r + 1.0 / 24.0;
-  q = q * r + 1.0 / 6.0;
-  q = q * r + 0.5;
-  const double expm1_r = (q * r) * r + r;
-  // 2^k: k's low 12 bits (two's complement, from t) moved to the exponent field, plus the bias 1023.
-  const double two_k = std::bit_cast<double>((std::bit_cast<std::uint64_t>(t) << 52) + (std::uint64_t{1023} << 52));
-  const double e = two_k * expm1_r + (two_k - 1.0);
-  return std::copysign(e / (-2.0 - e), x);
-}
-
-// H <- sigma(H + 1 b^T), column by column (a column holds one unit for the states of the block).
-template <class H>
-void activate(Activation a, const double* b, H&& h) {
-  const Eigen::Index rows = h.rows();
-  for (Eigen::Index j = 0; j < h.cols(); ++j) {
-    double* x = h.col(j).data();
-    const double bj = b[j];
-    if (a == Activation::kTanh) {
-#pragma omp simd
-      for (Eigen::Index i = 0; i < rows; ++i) x[i] = tanh_kernel(x[i] + bj);
-    } else {
-#pragma omp simd
-      for (Eigen::Index i = 0; i < rows; ++i) {
-        const double v = x[i] + bj;
-        x[i] = v < 0.0 ? 0.0 : v;  // NaN stays NaN
-      }
-    }
-  }
-}
-
-// G <- G * sigma'(pre-activation), from the activations X = sigma(pre-activation).
-template <class G, class X>
-void multiply_by_derivative(Activation a, const X& x, G&& g) {
-  if (a == Activation::kTanh)
-    g.array() *= 1.0 - x.array().square();
-  else
-    g = (x.array() > 0.0).select(g, 0.0);
-}
-
 
 // Scratch space of the calling thread, blocks of kBlock rows (the last block of a batch uses the top rows):
 // the activations of every hidden layer, two buffers for the reverse sweep, and the block's Z, U, F, Z_bar.
@@ -171,19 +100,13 @@ void MlpField::set_params(const ConstVecRef& theta) {
   theta_ = theta;
 }
 
+field_kernels::MlpLayers MlpField::layers() const { return {theta_.data(), sizes_, weight_offsets_, activation_}; }
+
 // Block [c, c + nb) of Z into the workspace (Zt), and the activations of the hidden layers into X[l].
 void MlpField::forward_hidden(const ConstMatRef& Z, Eigen::Index c, Eigen::Index nb, Mat* X) const {
   Workspace& ws = workspace;
   load_block(Z, c, nb, ws.Zt.topRows(nb));
-  for (int l = 0; l + 1 < num_layers(); ++l) {
-    const ConstMapMat M(theta_.data() + weight_offset(l), sizes_[l], sizes_[l + 1]);
-    auto Xl = X[l].topRows(nb);
-    if (l == 0)
-      affine(ws.Zt.topRows(nb), M, nullptr, Xl);
-    else
-      affine(X[l - 1].topRows(nb), M, nullptr, Xl);
-    activate(activation_, theta_.data() + bias_offset(l), Xl);
-  }
+  mlp_hidden(layers(), ws.Zt.topRows(nb), X);
 }
 
 Eigen::Index MlpField::activation_size() const {
@@ -240,9 +163,7 @@ void MlpField::vjp_impl(const ConstMatRef& Z, const FieldActivations* act, const
   assert(U.cols() == Z.cols() && Z_bar.cols() == Z.cols());
   assert(!theta_bar || theta_bar->size() == theta_.size());
   const int L = num_layers() - 1;
-  const double* th = theta_.data();
   double* tb = theta_bar ? theta_bar->data() : nullptr;
-  auto M = [&](int l) { return ConstMapMat(th + weight_offset(l), sizes_[l], sizes_[l + 1]); };
   Workspace& ws = workspace;
   ws.reserve(sizes_);
   for (Eigen::Index c = 0; c < Z.cols(); c += kBlock) {
@@ -256,28 +177,9 @@ void MlpField::vjp_impl(const ConstMatRef& Z, const FieldActivations* act, const
       X = ws.X.data();
     }
     load_block(U, c, nb, ws.Ut.topRows(nb));
-    // Reverse: G (in *g, n_{l+1} columns) is dL/d(pre-activation of layer l); starts as U for the output layer.
-    Mat* g = &ws.Ut;
-    int next = 0;
-    for (int l = L; l >= 0; --l) {
-      const auto G = g->topLeftCorner(nb, sizes_[l + 1]);
-      if (tb) {
-        const auto Xin = l == 0 ? std::as_const(ws.Zt).topRows(nb) : X[l - 1].topRows(nb);
-        add_gram(Xin, G, MapMat(tb + weight_offset(l), sizes_[l], sizes_[l + 1]), tb + bias_offset(l));
-      }
-      if (l > 0) {
-        Mat* g_next = &ws.G[next];
-        next ^= 1;
-        auto G_in = g_next->topLeftCorner(nb, sizes_[l]);
-        affine(G, M(l).transpose(), nullptr, G_in);
-        multiply_by_derivative(activation_, X[l - 1].topRows(nb), G_in);
-        g = g_next;
-      } else {
-        auto Zbt = ws.Ft.topRows(nb);
-        affine(G, M(0).transpose(), nullptr, Zbt);
-        store_block<true>(Zbt, c, Z_bar);
-      }
-    }
+    auto Zbt = ws.Ft.topRows(nb);
+    mlp_reverse(layers(), std::as_const(ws.Zt).topRows(nb), X, &ws.Ut, ws.G, tb, Zbt);
+    store_block<true>(Zbt, c, Z_bar);
   }
 }
 

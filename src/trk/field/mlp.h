@@ -26,6 +26,9 @@
 #include "trk/field/vector_field.h"
 
 namespace trk {
+namespace field_kernels {
+struct MlpLayers;
+}
 
 enum class Activation { kTanh, kRelu };
 
@@ -72,6 +75,7 @@ class MlpField final : public VectorField {
   std::unique_ptr<VectorField> clone() const override { return std::make_unique<MlpField>(*this); }
 
  private:
+  field_kernels::MlpLayers layers() const;
   // Activations of the hidden layers for the block [c, c + nb) of Z into X[0 .. L-1]; the block of Z into the
   // thread's workspace.
   void forward_hidden(const ConstMatRef& Z, Eigen::Index c, Eigen::Index nb, Mat* X) const;

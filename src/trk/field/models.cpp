@@ -3,6 +3,8 @@
 #include <stdexcept>
 
 #include "trk/field/bilinear.h"
+#include "trk/field/local_bilinear.h"
+#include "trk/field/local_mlp.h"
 #include "trk/field/mlp.h"
 
 namespace trk {
@@ -16,6 +18,7 @@ std::string ModelOptions::validation_error() const {
              std::to_string(i + 1);
   if (!parse_activation(activation))
     return "activation must be one of tanh, relu, got '" + activation + "'";
+  if (stencil < 0) return "stencil must be at least 0, got " + std::to_string(stencil);
   return "";
 }
 
@@ -31,6 +34,12 @@ constexpr ModelEntry kModels[] = {
      }},
     {"mlp", [](int dim, const ModelOptions& o) -> std::unique_ptr<VectorField> {
        return std::make_unique<MlpField>(dim, o.widths, *parse_activation(o.activation), o.seed);
+     }},
+    {"local-bilinear", [](int dim, const ModelOptions& o) -> std::unique_ptr<VectorField> {
+       return std::make_unique<LocalBilinearField>(dim, o.stencil, o.num_products, o.seed);
+     }},
+    {"local-mlp", [](int dim, const ModelOptions& o) -> std::unique_ptr<VectorField> {
+       return std::make_unique<LocalMlpField>(dim, o.stencil, o.widths, *parse_activation(o.activation), o.seed);
      }},
 };
 }  // namespace

@@ -1,7 +1,10 @@
 // Trainable vector fields f_theta by name, for identification (method.md section 3):
-//   bilinear  BilinearField(dim, num_products): the Fablet-Ouala-Herzet network of the authors' code
-//   mlp       MlpField(dim, widths, activation): tanh or relu hidden layers, linear output
-// Both start from PyTorch's default initialisation, seeded.
+//   bilinear        BilinearField(dim, num_products): the Fablet-Ouala-Herzet network of the authors' code
+//   mlp             MlpField(dim, widths, activation): tanh or relu hidden layers, linear output
+//   local-bilinear  LocalBilinearField(dim, stencil, num_products): f_i(z) = g(z_{i-k}, ..., z_{i+k}) on a
+//                   periodic 1-D grid, g a linear map plus products of affine maps of the stencil, shared by sites
+//   local-mlp       LocalMlpField(dim, stencil, widths, activation): the same with g an MLP
+// All start from PyTorch's default initialisation, seeded.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -14,9 +17,10 @@
 namespace trk {
 
 struct ModelOptions {
-  int num_products = 3;               // bilinear: number of products p_k
-  std::vector<int> widths = {64, 64};  // mlp: hidden layer widths
-  std::string activation = "tanh";    // mlp: tanh | relu
+  int num_products = 3;               // bilinear, local-bilinear: number of products p_k
+  std::vector<int> widths = {64, 64};  // mlp, local-mlp: hidden layer widths
+  std::string activation = "tanh";    // mlp, local-mlp: tanh | relu
+  int stencil = 2;                    // local-bilinear, local-mlp: half-width k of the stencil (2k + 1 sites)
   std::uint64_t seed = 0;             // initialisation
 
   // First invalid field with what is expected, or "" when valid.
@@ -25,12 +29,15 @@ struct ModelOptions {
 // The seed is set by the run (identify's model_seed).
 template <class V>
 void visit_fields(ModelOptions& o, V&& v) {
-  v(Field{"num_products", "bilinear: number of products"}, o.num_products);
-  v(Field{"widths", "mlp: hidden layer widths, e.g. 64,64"}, o.widths);
-  v(Field{"activation", "mlp: tanh | relu"}, o.activation);
+  v(Field{.key = "num_products", .help = "bilinear, local-bilinear: number of products", .alias = "products"},
+    o.num_products);
+  v(Field{"widths", "mlp, local-mlp: hidden layer widths, e.g. 64,64"}, o.widths);
+  v(Field{"activation", "mlp, local-mlp: tanh | relu"}, o.activation);
+  v(Field{"stencil", "local-bilinear, local-mlp: stencil half-width k (f_i depends on z_{i-k}..z_{i+k})"},
+    o.stencil);
 }
 
-std::vector<std::string> model_names();  // {"bilinear", "mlp"}
+std::vector<std::string> model_names();  // {"bilinear", "mlp", "local-bilinear", "local-mlp"}
 
 // Throws std::invalid_argument for an unknown name (listing the known ones), dim < 1 or invalid options.
 std::unique_ptr<VectorField> make_model(const std::string& name, int dim, const ModelOptions& options = {});
