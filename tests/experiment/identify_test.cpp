@@ -202,8 +202,8 @@ TEST(Identify, LocalModelsOnLorenz96KeepLevenbergMarquardt) {
     EXPECT_EQ(s.status, RunStatus::kCompleted) << model;
     EXPECT_LT(s.flow_map.field->num_params(), 100) << model;
     EXPECT_EQ(s.refine_iterations, 3) << model;
-    ASSERT_EQ(s.refine_loss_history.size(), 3u) << model;
-    EXPECT_LE(s.refine_loss_history.back(), s.refine_loss_history.front()) << model;  // steps only downhill
+    ASSERT_EQ(s.lm_loss_history.size(), 3u) << model;
+    EXPECT_LE(s.lm_loss_history.back(), s.lm_loss_history.front()) << model;  // steps only downhill
     EXPECT_FALSE(s.evaluation.at_h.diverged) << model;
   }
   IdentifyOptions o = main_phase_only("trk4", 1);
