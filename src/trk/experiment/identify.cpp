@@ -97,6 +97,7 @@ struct Run {
   bool screening = false;           // a start screened: no phase after the main Adam phase
   int start = 0;                    // model seed + start
   std::vector<double> screened;     // L_val of the starts screened before this run
+  double screening_seconds = 0.0;   // and their training time
   std::string label;                // progress lines' prefix ("start 3/8 ")
 
   double seconds() const { return seconds_before + std::chrono::duration<double>(Clock::now() - t_start).count(); }
@@ -116,6 +117,7 @@ struct Run {
     c.rng_draws = rng_draws;
     c.start = start;
     c.screened = screened;
+    c.screening_seconds = screening_seconds;
     return c;
   }
   // At the top of every iteration of every phase: saves every checkpoint_every iterations, and when a stop is
@@ -453,6 +455,7 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o, const Lo
     const int starts = o.resolved_restarts();
     const IdentifyCheckpoint* resume = hooks.resume;
     std::vector<double> screened = resume ? resume->screened : std::vector<double>{};
+    double screening_seconds = resume ? resume->screening_seconds : 0.0;
     if (starts > 1 && screened.size() > static_cast<size_t>(starts))
       throw std::invalid_argument("checkpoint: " + std::to_string(screened.size()) + " starts screened, these " +
                                   "options have " + std::to_string(starts));
@@ -465,8 +468,10 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o, const Lo
       run.screening = true;
       run.start = s;
       run.screened = screened;
+      run.screening_seconds = screening_seconds;
       run.label = "start " + std::to_string(s + 1) + "/" + std::to_string(starts) + " ";
       if (!train(run)) return trial;
+      screening_seconds += trial.train_seconds;
       screened.push_back(trial.status == RunStatus::kCompleted ? one_step_mse(trial.flow_map, work.validation)
                                                                : std::numeric_limits<double>::infinity());
       if (log) {
@@ -484,7 +489,9 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o, const Lo
     Run run(work, o, log, hooks, out, resume);
     run.start = chosen;
     run.screened = screened;
+    run.screening_seconds = screening_seconds;
     if (!train(run)) return out;
+    out.train_seconds += screening_seconds;
     out.start = chosen;
     out.restart_losses = screened;
   }

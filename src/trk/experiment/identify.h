@@ -143,7 +143,7 @@ struct TrainingRecord {
   std::vector<double> refine_loss_history;  // L-BFGS (refine, then refine_rollout)
   std::vector<double> lm_loss_history;      // Levenberg-Marquardt
   std::vector<long> nfe_forward_history, nfe_backward_history;  // per iteration of the main phase
-  double train_seconds = 0.0;
+  double train_seconds = 0.0;           // identify's summary: the starts' screening included
 };
 template <class V>
 void visit_state(TrainingRecord& r, V&& v) {
@@ -197,6 +197,7 @@ struct IdentifyCheckpoint {
   LevenbergMarquardtState lm;           // lm
   int start = 0;                        // the start this state belongs to (model seed + start)
   std::vector<double> screened;         // L_val of the starts screened so far (all: the chosen start's run)
+  double screening_seconds = 0.0;       // their training time
 };
 template <class V>
 void visit_state(IdentifyCheckpoint& c, V&& v) {
@@ -211,6 +212,7 @@ void visit_state(IdentifyCheckpoint& c, V&& v) {
   v.group("lm", c.lm);
   v("start", c.start);
   v("screened", c.screened);
+  v("screening_seconds", c.screening_seconds);
 }
 
 using IdentifyHooks = RunHooks<IdentifyCheckpoint>;
