@@ -502,15 +502,20 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o, const Lo
   out.persistence_loss = (val.targets[0] - val.Z0).squaredNorm() / static_cast<double>(val.Z0.size());
   out.train_loss = one_step_mse(out.flow_map, work.train);
   out.validation_loss = one_step_mse(out.flow_map, work.validation);
-  if (make_pairs(work.validation, 4).size() > 0) out.validation = evaluate_forecasts(out.flow_map, work.validation);
-  if (out.status == RunStatus::kCompleted && !(out.validation_loss <= o.poor_fit_ratio * out.persistence_loss)) {
+  const bool four_steps = make_pairs(work.validation, 4).size() > 0;
+  if (four_steps) out.validation = evaluate_forecasts(out.flow_map, work.validation);
+  const bool above = !(out.validation_loss <= o.poor_fit_ratio * out.persistence_loss);
+  if (out.status == RunStatus::kCompleted && (above || (four_steps && out.validation.at_4h.diverged))) {
     out.status = RunStatus::kPoorFit;
     if (log) {
       char line[200];
-      std::snprintf(line, sizeof line,
-                    "warning: poor fit: validation loss %.3e is %.2g x the persistence MSE %.3e (limit %g)",
-                    out.validation_loss, out.validation_loss / out.persistence_loss, out.persistence_loss,
-                    o.poor_fit_ratio);
+      if (above)
+        std::snprintf(line, sizeof line,
+                      "warning: poor fit: validation loss %.3e is %.2g x the persistence MSE %.3e (limit %g)",
+                      out.validation_loss, out.validation_loss / out.persistence_loss, out.persistence_loss,
+                      o.poor_fit_ratio);
+      else
+        std::snprintf(line, sizeof line, "warning: poor fit: the 4-step forecasts of the validation split diverge");
       log(line);
     }
   }

@@ -10,7 +10,7 @@
 // restarts: starts s = 0..restarts-1 (model seed + s) run the continuation and the first restart_iterations of the
 // main Adam phase; the start of least L_val is run again from its beginning through every phase (so the result is
 // the run of that model seed). Status poor_fit: the final L_val > poor_fit_ratio x the persistence MSE
-// mean ||z_{t+h} - z_t||^2 / dim of the validation pairs. The test split is read once, for the evaluation.
+// mean ||z_{t+h} - z_t||^2 / dim of the validation pairs, or the validation split's 4-step forecasts diverge. The test split is read once, for the evaluation.
 // Parallelism: the batch is cut into fixed chunks of columns, evaluated on OpenMP threads with a copy of the model
 // each, and the chunk results are summed in chunk order, so the numbers do not depend on the thread count.
 #pragma once
