@@ -9,6 +9,7 @@
 
 #include "trk/core/rng.h"
 #include "trk/experiment/identify_problem.h"
+#include "trk/experiment/split.h"
 #include "trk/field/polynomial.h"
 #include "trk/tableau/trainable_tableau.h"
 
@@ -417,24 +418,10 @@ double one_step_mse(const FlowMap& psi, const Split& split) {
 }
 
 // The data identify trains and chooses on: the dataset itself when it has a /validation split, else its training
-// trajectories with their last validation_fraction held out as the validation split.
+// trajectories with their last validation_fraction held out (split.h).
 Dataset with_validation(const Dataset& data, double fraction, bool* held_out) {
   *held_out = data.validation.num_trajectories() == 0;
-  Dataset d = data;
-  if (*held_out) {
-    const long n = data.train.num_times();
-    const long n_val = std::max<long>(5, std::lround(fraction * n));
-    if (n - n_val < 2)
-      throw std::invalid_argument("the training split has " + std::to_string(n) + " samples: too few to hold out a " +
-                                  "validation split (it needs 5 samples and 2 left for training)");
-    d.train.t = data.train.t.head(n - n_val);
-    d.validation.t = data.train.t.tail(n_val);
-    d.train.states.clear();
-    for (const Mat& z : data.train.states) {
-      d.train.states.push_back(z.leftCols(n - n_val));
-      d.validation.states.push_back(z.rightCols(n_val));
-    }
-  }
+  Dataset d = *held_out ? hold_out_validation(data, fraction) : data;
   if (make_pairs(d.validation, 1).size() < 1) throw std::invalid_argument("the validation split has no pair");
   return d;
 }

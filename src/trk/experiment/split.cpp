@@ -1,5 +1,6 @@
 #include "trk/experiment/split.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
@@ -15,11 +16,12 @@ std::string SplitFractions::validation_error() const {
 
 namespace {
 
+// Samples [first, first + count) of every trajectory.
 Split block(const Split& s, long first, long count) {
   Split out;
   if (count == 0) return out;
   out.t = s.t.segment(first, count);
-  out.states.push_back(s.states.front().middleCols(first, count));
+  for (const Mat& z : s.states) out.states.push_back(z.middleCols(first, count));
   return out;
 }
 
@@ -65,6 +67,18 @@ Dataset split_trajectory(const Dataset& source, const SplitFractions& f, const s
                      ",\"split_fractions\":" + fractions + ",\"split_samples\":[" + std::to_string(n_train) + "," +
                      std::to_string(n_val) + "," + std::to_string(n_test) +
                      "],\"source_generator\":" + source.generator_json + "}";
+  return d;
+}
+
+Dataset hold_out_validation(const Dataset& data, double fraction) {
+  const long n = data.train.num_times();
+  const long n_val = std::max<long>(5, std::lround(fraction * n));
+  if (n - n_val < 2)
+    throw std::invalid_argument("the training split has " + std::to_string(n) + " samples: too few to hold out a " +
+                                "validation split (it needs 5 samples and 2 left for training)");
+  Dataset d = data;
+  d.train = block(data.train, 0, n - n_val);
+  d.validation = block(data.train, n - n_val, n_val);
   return d;
 }
 

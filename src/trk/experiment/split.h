@@ -22,4 +22,8 @@ struct SplitFractions {
 // Metadata (system, h, seed, parameters) are kept; generator_json records the split and the source's generator.
 Dataset split_trajectory(const Dataset& source, const SplitFractions& fractions, const std::string& source_label);
 
+// A dataset without /validation: the last max(5, round(fraction N)) samples of every training trajectory become its
+// validation trajectory (held out of training); std::invalid_argument when fewer than 2 would be left to train on.
+Dataset hold_out_validation(const Dataset& data, double fraction);
+
 }  // namespace trk
