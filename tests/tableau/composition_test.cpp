@@ -1,4 +1,5 @@
-// Two half steps as one tableau: one step of the composed scheme equals two steps of h/2 of the half scheme.
+// Two half steps (m sub-steps) as one tableau: one step of the composed scheme equals two steps of h/2 (m steps of
+// h/m) of the original.
 #include "trk/tableau/composition.h"
 
 #include <gtest/gtest.h>
@@ -33,6 +34,22 @@ TEST(Composition, TwoHalfStepsEqualOneComposedStep) {
     }
   }
   EXPECT_THROW(two_half_steps(named_tableau("rk4"), 7), std::invalid_argument);
+}
+
+TEST(Composition, SubstepsEqualRepeatedSteps) {
+  for (const char* name : {"euler", "kutta3", "rk4"}) {
+    const ButcherTableau t = named_tableau(name);
+    for (int m : {1, 3, 8}) {
+      const ButcherTableau s = substeps(t, m);
+      ASSERT_EQ(s.num_stages(), m * t.num_stages());
+      EXPECT_TRUE(s.validation_error(1e-12).empty()) << name;
+      const double h = 0.4;
+      double y = 0.7;
+      for (int k = 0; k < m; ++k) y = step(t, h / m, y);
+      EXPECT_NEAR(step(s, h, 0.7), y, 1e-14) << name << " m=" << m;
+    }
+  }
+  EXPECT_THROW(substeps(named_tableau("rk4"), 0), std::invalid_argument);
 }
 
 }  // namespace

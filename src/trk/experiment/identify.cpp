@@ -40,6 +40,10 @@ std::string IdentifyOptions::validation_error() const {
   if (refine_rollout_steps < 1) return "refine rollout steps must be at least 1";
   if (refine_memory < 1) return "refine memory must be at least 1";
   if (meet_iterations < 0 || lm_iterations < 0) return "meet and lm iterations must be >= 0";
+  if (continuation != "meet" && continuation != "substeps")
+    return "unknown continuation '" + continuation + "' (meet, substeps)";
+  if (continuation_substeps < 1) return "continuation substeps must be at least 1";
+  if (substeps_iterations < 0) return "substeps iterations must be >= 0";
   if (lm_rollout_steps < 1) return "lm rollout steps must be at least 1";
   if (!(lm_horizon_decay >= 0)) return "lm horizon decay must be >= 0";
   if (lm_max_parameters < 0) return "lm max parameters must be >= 0";
@@ -223,14 +227,21 @@ bool adam_iterations(Run& run, GuardedAdam& adam, IdentifyPhase phase, int first
   return true;
 }
 
-// Phase 1 (trainable and adaptive solvers): the meet-in-the-middle continuation, then the composition of its
-// half-step scheme into the main one. Phase 2: Adam on the rollout loss. False when the run stops or diverged.
+bool levenberg_marquardt(Run& run, IdentifyPhase phase, const Pairs& pairs, int iterations);
+
+// Phase 1 (trainable and adaptive solvers): the continuation (meet in the middle, or the substeps fit of f_theta),
+// then the main scheme's start (composed from the half-step scheme, or tableau_init). Phase 2: Adam on the rollout
+// loss. False when the run stops or diverged.
 bool adam_phases(Run& run) {
   const IdentifyOptions& o = run.o;
-  const int meet = run.problem.has_continuation() ? o.meet_iterations : 0;
+  const int meet = run.problem.continuation_iterations();
   const IdentifyCheckpoint* from = run.resume_in(IdentifyPhase::kContinuation);
   std::optional<GuardedAdam> continuation;
-  if (meet > 0 && !run.done_before_resume(IdentifyPhase::kContinuation)) {
+  if (meet > 0 && run.problem.substeps() && !run.done_before_resume(IdentifyPhase::kContinuation)) {
+    run.x = from ? from->x : run.problem.initial_x(true);
+    if (!levenberg_marquardt(run, IdentifyPhase::kContinuation, make_pairs(run.data.train, 1), meet)) return false;
+    run.problem.compose(run.x);
+  } else if (meet > 0 && !run.done_before_resume(IdentifyPhase::kContinuation)) {
     run.x = from ? from->x : run.problem.initial_x(true);
     continuation.emplace(run.x, o.adam, meet, o.on_divergence);
     if (from) continuation->restore(from->adam);
@@ -292,38 +303,41 @@ void refine(Run& run, IdentifyPhase phase, const Pairs& pairs, int iterations) {
   run.out.refine_iterations += done;
 }
 
-// Phase 5 (fixed-step solvers): Levenberg-Marquardt on the lm_rollout_steps-step residuals.
-void levenberg_marquardt(Run& run, const Pairs& pairs) {
-  const int iterations = run.o.lm_iterations;
+// Phase 5 (fixed-step solvers): Levenberg-Marquardt on the lm_rollout_steps-step residuals. Phase 1 of the substeps
+// continuation (phase kContinuation): on the one-step residuals of f_theta through the fixed sub-step scheme.
+// False when the run stops.
+bool levenberg_marquardt(Run& run, IdentifyPhase phase, const Pairs& pairs, int iterations) {
+  const bool continuation = phase == IdentifyPhase::kContinuation;
   if (run.x.size() > run.o.lm_max_parameters) {
     if (run.log)
       run.log("lm skipped: " + std::to_string(run.x.size()) + " parameters > lm_max_parameters " +
               std::to_string(run.o.lm_max_parameters));
-    return;
+    return true;
   }
   LevenbergMarquardtProblem problem;
-  problem.residuals = [&](const Vec& x) { return run.problem.residuals(pairs, x); };
+  problem.residuals = [&](const Vec& x) { return run.problem.residuals(pairs, x, continuation); };
   problem.normal_equations = [&](const Vec& x, const Vec& r, Mat& JTJ, Vec& g) {
-    run.problem.normal_equations(pairs, x, r, JTJ, g);
+    run.problem.normal_equations(pairs, x, r, JTJ, g, continuation);
   };
-  problem.retract = [&](Vec& x) { run.problem.retract(x); };
-  const IdentifyCheckpoint* from = run.resume_in(IdentifyPhase::kLevenbergMarquardt);
+  problem.retract = [&](Vec& x) { run.problem.retract(x, continuation); };
+  const IdentifyCheckpoint* from = run.resume_in(phase);
   LevenbergMarquardtState st = from ? from->lm : levenberg_marquardt_start(problem, run.x);
-  Progress progress(run, IdentifyPhase::kLevenbergMarquardt, from ? from->iteration : 0, iterations);
+  Progress progress(run, phase, from ? from->iteration : 0, iterations);
   for (int it = from ? from->iteration : 0; it < iterations && std::isfinite(st.loss); ++it) {
     if (run.at_boundary([&] {
-          IdentifyCheckpoint c = run.state(IdentifyPhase::kLevenbergMarquardt, it);
+          IdentifyCheckpoint c = run.state(phase, it);
           c.lm = st;
           return c;
         }))
-      return;
+      return false;
     if (!levenberg_marquardt_iteration(problem, run.x, st)) break;
-    run.out.lm_loss_history.push_back(st.loss);
-    ++run.out.refine_iterations;
+    (continuation ? run.out.meet_loss_history : run.out.lm_loss_history).push_back(st.loss);
+    ++(continuation ? run.out.meet_iterations : run.out.refine_iterations);
     char what[64];
     std::snprintf(what, sizeof what, "loss %.4e  mu %.1e", st.loss, st.mu);
     progress.after(it, what);
   }
+  return true;
 }
 
 // sr: SINDy on the training trajectories, simulated by its adaptive solver at tight tolerance.
@@ -346,7 +360,7 @@ std::vector<IdentifyPhase> planned_phases(const Run& run) {
   const IdentifyOptions& o = run.o;
   const bool fixed = !run.problem.adaptive();
   std::vector<IdentifyPhase> plan;
-  if (run.problem.has_continuation() && o.meet_iterations > 0) plan.push_back(IdentifyPhase::kContinuation);
+  if (run.problem.continuation_iterations() > 0) plan.push_back(IdentifyPhase::kContinuation);
   plan.push_back(IdentifyPhase::kAdam);
   if (run.screening) return plan;
   if (o.refine_iterations > 0) plan.push_back(IdentifyPhase::kRefine);
@@ -402,7 +416,8 @@ bool train(Run& run) {
       refine(run, IdentifyPhase::kRefineRollout, make_pairs(data.train, o.refine_rollout_steps),
              o.refine_rollout_iterations);
     if (!run.problem.adaptive() && !run.stopped && o.lm_iterations > 0)
-      levenberg_marquardt(run, make_pairs(data.train, o.lm_rollout_steps));
+      levenberg_marquardt(run, IdentifyPhase::kLevenbergMarquardt, make_pairs(data.train, o.lm_rollout_steps),
+                          o.lm_iterations);
   }
   if (run.stopped) return false;
   run.problem.set_flow_map(run.x);

@@ -48,6 +48,15 @@ struct IdentifyOptions {
   // settings) on the meet-in-the-middle loss mean ||Psi_{h/2}(z_t) - Psi_{-h/2}(z_{t+h})||^2 / dim, a problem of
   // step h/2 whose landscape is much milder than the one of step h.
   int meet_iterations = 10000;
+  // trkQ: the continuation's problem. meet: the meet-in-the-middle loss above, with the half-step scheme held at
+  // q/2 Euler sub-steps, then the main scheme starts from two of those half steps. substeps: f_theta alone is fitted
+  // to the flow, by substeps_iterations of Levenberg-Marquardt on the one-step residuals of the model stepped by
+  // m = continuation_substeps classical RK4 sub-steps of h/m (a fixed, accurate integrator; LM rejects the steps
+  // into a blow-up where Adam walks into them), then the main scheme starts from tableau_init. Models of more than
+  // lm_max_parameters parameters take the meet continuation.
+  std::string continuation = "substeps";
+  int continuation_substeps = 8;
+  int substeps_iterations = 200;
   // Refinement after Adam: L-BFGS on the full batch, first refine_iterations on the rollout_steps-step loss, then
   // (fixed-step solvers) refine_rollout_iterations on the refine_rollout_steps-step loss (sum b = 1 kept by
   // projecting the gradient). An adaptive solver's loss is smooth in theta only between changes of its accepted
@@ -99,9 +108,15 @@ void visit_fields(IdentifyOptions& o, V&& v) {
   visit_fields(o.adam, v);
   v(Field{"batch_size", "pairs per Adam iteration (0: full batch)"}, o.batch_size);
   v(Field{"rollout_steps", "K of the K-step rollout loss (1: one-step MSE)"}, o.rollout_steps);
-  v(Field{"tableau_init", "trkQ: euler_substeps | zeros | classical | a named tableau"}, o.tableau_init);
+  v(Field{"tableau_init", "trkQ: euler_substeps | rk4_substeps | zeros | classical | a named tableau"}, o.tableau_init);
   v(Field{"meet_iterations", "Adam iterations of the meet-in-the-middle continuation (trkQ, adaptive)"},
     o.meet_iterations);
+  v(Field{"continuation", "trkQ: meet (Adam, meet in the middle at h/2) | substeps (Levenberg-Marquardt on f_theta "
+                          "through RK4 sub-steps)"},
+    o.continuation);
+  v(Field{"continuation_substeps", "RK4 sub-steps of h of the substeps continuation"}, o.continuation_substeps);
+  v(Field{"substeps_iterations", "Levenberg-Marquardt iterations of the substeps continuation"},
+    o.substeps_iterations);
   v(Field{"refine_iterations", "L-BFGS iterations after Adam (not sr)"}, o.refine_iterations);
   v(Field{"refine_rollout_iterations", "then L-BFGS iterations on refine_rollout_steps-step rollouts"},
     o.refine_rollout_iterations);
@@ -135,11 +150,11 @@ void visit_fields(IdentifyOptions& o, V&& v) {
 struct TrainingRecord {
   RunStatus status = RunStatus::kCompleted;
   int iterations = 0;                // completed Adam iterations of the main phase
-  int meet_iterations = 0;           // completed continuation iterations
+  int meet_iterations = 0;           // completed continuation iterations (meet or substeps)
   int refine_iterations = 0;         // completed L-BFGS and Levenberg-Marquardt iterations
   int learning_rate_halvings = 0;    // on_divergence = lower_lr
   std::vector<double> loss_history;  // main Adam phase (the loss of options.rollout_steps-step rollouts)
-  std::vector<double> meet_loss_history;
+  std::vector<double> meet_loss_history;    // the continuation (meet or substeps)
   std::vector<double> refine_loss_history;  // L-BFGS (refine, then refine_rollout)
   std::vector<double> lm_loss_history;      // Levenberg-Marquardt
   std::vector<long> nfe_forward_history, nfe_backward_history;  // per iteration of the main phase
@@ -194,7 +209,7 @@ struct IdentifyCheckpoint {
   std::uint64_t rng_draws = 0;          // mini-batch draws so far
   LbfgsState lbfgs;                     // refine, refine_rollout
   int lbfgs_accepted = 0;               // accepted iterations of this L-BFGS phase so far
-  LevenbergMarquardtState lm;           // lm
+  LevenbergMarquardtState lm;           // lm, and the substeps continuation
   int start = 0;                        // the start this state belongs to (model seed + start)
   std::vector<double> screened;         // L_val of the starts screened so far (all: the chosen start's run)
   double screening_seconds = 0.0;       // their training time

@@ -7,6 +7,7 @@
 
 #include "trk/solve/rk_step.h"
 #include "trk/tableau/composition.h"
+#include "trk/tableau/named_tableaux.h"
 #include "trk/train/adaptive_loss.h"
 #include "trk/train/losses.h"
 #include "trk/train/meet_loss.h"
@@ -18,11 +19,13 @@ IdentifyProblem::IdentifyProblem(FlowMap& psi, const IdentifyOptions& o)
       o_(o),
       trainable_(psi.solver.kind == SolverKind::kTrainable),
       adaptive_(psi.solver.kind == SolverKind::kAdaptive),
+      substeps_(trainable_ && o.continuation == "substeps" && psi.field->num_params() <= o.lm_max_parameters),
       n_theta_(psi.field->num_params()),
       threads_(o.threads > 0 ? o.threads : omp_get_max_threads()),
       scheme_(trainable_ ? psi.solver.stages : 1, trainable_ ? o.tableau_init : "classical"),
-      // The continuation's half-step scheme: q/2 Euler sub-steps (it stays so: see loss()).
-      half_(std::max(1, psi.solver.stages / 2), "euler_substeps") {
+      // The continuation's scheme: q/2 Euler sub-steps of h/2 (meet), or m RK4 sub-steps of h; held fixed (loss()).
+      half_(substeps_ ? TrainableTableau::from_tableau(trk::substeps(named_tableau("rk4"), o.continuation_substeps))
+                      : TrainableTableau(std::max(1, psi.solver.stages / 2), "euler_substeps")) {
   if (trainable_) {
     scheme_.project_consistency();
     psi_.tableau = scheme_.tableau(psi_.solver.name);
@@ -31,7 +34,13 @@ IdentifyProblem::IdentifyProblem(FlowMap& psi, const IdentifyOptions& o)
   for (int t = 0; t < threads_; ++t) copies_.push_back(psi_.field->clone());
 }
 
+int IdentifyProblem::continuation_iterations() const {
+  if (!has_continuation()) return 0;
+  return substeps_ ? o_.substeps_iterations : o_.meet_iterations;
+}
+
 Vec IdentifyProblem::initial_x(bool meet) const {
+  if (meet && substeps_) return psi_.field->params();
   const TrainableTableau& tab = meet ? half_ : scheme_;
   Vec x(n_theta_ + (trainable_ ? tab.params().size() : 0));
   x.head(n_theta_) = psi_.field->params();
@@ -41,15 +50,17 @@ Vec IdentifyProblem::initial_x(bool meet) const {
 
 void IdentifyProblem::compose(Vec& x) {
   if (!trainable_) return;
-  half_.set_params(x.tail(half_.params().size()));
-  scheme_ = TrainableTableau::from_tableau(two_half_steps(half_.tableau("half"), scheme_.num_stages()));
-  scheme_.project_consistency();
+  if (!substeps_) {
+    half_.set_params(x.tail(half_.params().size()));
+    scheme_ = TrainableTableau::from_tableau(two_half_steps(half_.tableau("half"), scheme_.num_stages()));
+    scheme_.project_consistency();
+  }
   x.conservativeResize(n_theta_ + scheme_.params().size());
   x.tail(scheme_.params().size()) = scheme_.params();
 }
 
 void IdentifyProblem::retract(Vec& x, bool meet) {
-  if (!trainable_) return;
+  if (!trainable_ || (meet && substeps_)) return;
   TrainableTableau& tab = meet ? half_ : scheme_;
   tab.set_params(x.tail(tab.params().size()));
   tab.project_consistency();
@@ -175,12 +186,13 @@ void IdentifyProblem::chunk_residuals(const Pairs& P, long begin, long cols, Vec
   }
 }
 
-Vec IdentifyProblem::residuals(const Pairs& P, const Vec& x) {
+Vec IdentifyProblem::residuals(const Pairs& P, const Vec& x, bool continuation) {
   const long chunk = o_.chunk_size, n = P.Z0.cols(), num_chunks = (n + chunk - 1) / chunk;
   const long per_col = static_cast<long>(P.targets.size()) * P.Z0.rows();
-  const Scheme s = scheme_at(x);
+  const bool sum_b_row = trainable_ && !continuation;
+  const Scheme s = continuation ? Scheme{half_.A(), half_.b()} : scheme_at(x);
   for (auto& c : copies_) c->set_params(x.head(n_theta_));
-  Vec r(n * per_col + (trainable_ ? 1 : 0));
+  Vec r(n * per_col + (sum_b_row ? 1 : 0));
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
   for (long c = 0; c < num_chunks; ++c) {
     const long begin = c * chunk, cols = std::min(chunk, n - begin);
@@ -188,11 +200,12 @@ Vec IdentifyProblem::residuals(const Pairs& P, const Vec& x) {
     chunk_residuals(P, begin, cols, *copies_[omp_get_thread_num()], s, rc);
     r.segment(begin * per_col, cols * per_col) = rc;
   }
-  if (trainable_) r(r.size() - 1) = 1e3 * (s.b.sum() - 1.0);
+  if (sum_b_row) r(r.size() - 1) = 1e3 * (s.b.sum() - 1.0);
   return r;
 }
 
-void IdentifyProblem::normal_equations(const Pairs& P, const Vec& x, const Vec& r, Mat& JTJ, Vec& g) {
+void IdentifyProblem::normal_equations(const Pairs& P, const Vec& x, const Vec& r, Mat& JTJ, Vec& g,
+                                       bool continuation) {
   const long chunk = o_.chunk_size, n = P.Z0.cols(), num_chunks = (n + chunk - 1) / chunk;
   const long per_col = static_cast<long>(P.targets.size()) * P.Z0.rows(), np = x.size();
   Vec step(np);
@@ -204,10 +217,10 @@ void IdentifyProblem::normal_equations(const Pairs& P, const Vec& x, const Vec& 
     xp(i) += step(i);
     shifted[i] = scheme_at(xp);
   }
-  const Scheme s = scheme_at(x);
+  const Scheme s = continuation ? Scheme{half_.A(), half_.b()} : scheme_at(x);
   JTJ.setZero(np, np);
   g.setZero(np);
-  if (trainable_) {  // the sum b row
+  if (trainable_ && !continuation) {  // the sum b row
     Vec row = Vec::Zero(np);
     for (long i = n_theta_; i < np; ++i) row(i) = (1e3 * (shifted[i].b.sum() - 1.0) - r(r.size() - 1)) / step(i);
     JTJ.noalias() += row * row.transpose();

@@ -34,9 +34,15 @@ class IdentifyProblem {
   long num_theta() const { return n_theta_; }
   // The continuation: adaptive solvers, and trainable ones of 2 stages or more (two half steps of q/2 stages).
   bool has_continuation() const { return adaptive_ || (trainable_ && psi_.solver.stages >= 2); }
-  // The starting parameters of the continuation (meet = true: the half-step scheme) or of the main phases.
+  // The substeps continuation (options.continuation; a model small enough for Levenberg-Marquardt).
+  bool substeps() const { return substeps_; }
+  // Iterations of the continuation (0: none).
+  int continuation_iterations() const;
+  // The starting parameters of the continuation (meet = true: theta and the half-step scheme, or theta alone for
+  // substeps) or of the main phases.
   Vec initial_x(bool meet) const;
-  // The continuation's layout to the main one: two half steps of h/2 as one TRK_q (tableau/composition.h).
+  // The continuation's layout to the main one: two half steps of h/2 as one TRK_q (tableau/composition.h), or
+  // (substeps) theta and tableau_init.
   void compose(Vec& x);
   // sum b = 1 restored on the scheme part of x (the half-step scheme when meet).
   void retract(Vec& x, bool meet = false);
@@ -47,8 +53,9 @@ class IdentifyProblem {
 
   // Loss and gradient at x on the columns `cols` of the pairs (all when empty).
   LossEval loss(const Pairs& pairs, const Vec& x, const std::vector<long>& cols = {}, bool meet = false);
-  Vec residuals(const Pairs& pairs, const Vec& x);
-  void normal_equations(const Pairs& pairs, const Vec& x, const Vec& r, Mat& JTJ, Vec& JTr);
+  // continuation: x = theta, stepped by the fixed sub-step scheme (substeps), without the sum b row.
+  Vec residuals(const Pairs& pairs, const Vec& x, bool continuation = false);
+  void normal_equations(const Pairs& pairs, const Vec& x, const Vec& r, Mat& JTJ, Vec& JTr, bool continuation = false);
 
  private:
   struct Scheme {
@@ -61,7 +68,7 @@ class IdentifyProblem {
 
   FlowMap& psi_;
   const IdentifyOptions& o_;
-  bool trainable_, adaptive_;
+  bool trainable_, adaptive_, substeps_;
   long n_theta_;
   int threads_;
   TrainableTableau scheme_, half_;

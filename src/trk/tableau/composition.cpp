@@ -20,4 +20,20 @@ ButcherTableau two_half_steps(const ButcherTableau& half, int q) {
   return t;
 }
 
+ButcherTableau substeps(const ButcherTableau& t, int m) {
+  if (m < 1) throw std::invalid_argument("substeps: m must be at least 1");
+  const int qs = t.num_stages(), q = m * qs;
+  ButcherTableau s;
+  s.name = t.name + "x" + std::to_string(m);
+  s.A = Mat::Zero(q, q);
+  s.b = Vec::Zero(q);
+  for (int k = 0; k < m; ++k) {
+    s.A.block(k * qs, k * qs, qs, qs) = t.A / m;
+    for (int l = 0; l < k; ++l) s.A.block(k * qs, l * qs, qs, qs) = Vec::Ones(qs) * t.b.transpose() / m;
+    s.b.segment(k * qs, qs) = t.b / m;
+  }
+  s.c = s.A.rowwise().sum();
+  return s;
+}
+
 }  // namespace trk

@@ -9,4 +9,8 @@ namespace trk {
 
 ButcherTableau two_half_steps(const ButcherTableau& half, int q);
 
+// m steps of h/m of a q'-stage scheme as one step of h of an (m q')-stage scheme: block lower-triangular A with
+// A'/m on the diagonal blocks and 1 b'^T/m below them, b = [b'; ...; b'] / m.
+ButcherTableau substeps(const ButcherTableau& t, int m);
+
 }  // namespace trk

@@ -3,6 +3,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "trk/tableau/composition.h"
 #include "trk/tableau/named_tableaux.h"
 #include "trk/tableau/order_conditions.h"
 
@@ -27,8 +28,9 @@ std::string classical_for(int q) {
 std::string validate_trainable_init(const std::string& init, int q) {
   if (q < 1) return "stages must be at least 1";
   if (init == "classical" || init == "zeros" || init == "euler_substeps") return "";
+  if (init == "rk4_substeps") return q % 4 == 0 ? "" : "rk4_substeps needs a multiple of 4 stages";
   if (!is_named_tableau(init))
-    return "unknown initialisation '" + init + "' (classical, zeros, euler_substeps, or a named tableau)";
+    return "unknown initialisation '" + init + "' (classical, zeros, euler_substeps, rk4_substeps, or a named tableau)";
   if (named_tableau(init).num_stages() != q)
     return "initialisation " + init + " has " + std::to_string(named_tableau(init).num_stages()) + " stages, not " +
            std::to_string(q);
@@ -38,6 +40,10 @@ std::string validate_trainable_init(const std::string& init, int q) {
 TrainableTableau::TrainableTableau(int q, const std::string& init) : TrainableTableau(q) {
   if (auto err = validate_trainable_init(init, q); !err.empty()) throw std::invalid_argument(err);
   const std::string name = init == "classical" ? classical_for(q) : init;
+  if (name == "rk4_substeps") {
+    *this = from_tableau(substeps(named_tableau("rk4"), q / 4));
+    return;
+  }
   if (is_named_tableau(name)) {
     *this = from_tableau(named_tableau(name));
     return;

@@ -12,6 +12,7 @@ namespace trk {
 
 // classical: euler, midpoint, kutta3, rk4, dopri5, dop853, dopri8 for q = 1, 2, 3, 4, 7, 12, 13, else Euler sub-steps;
 // zeros: the authors' A = 0, b = 1/q; euler_substeps: a_ij = 1/q (j < i), b_i = 1/q (q Euler steps of h/q);
+// rk4_substeps (q a multiple of 4): q/4 classical RK4 steps of 4h/q (composition.h);
 // or any named tableau (e.g. "rk38") with q stages.
 std::string validate_trainable_init(const std::string& init, int q);  // "" or what is wrong
 
