@@ -64,6 +64,7 @@ Result stepwise(const BilinearField& f, const Mat& A, const Vec& b, double h, co
 // The fused pass against the stepwise one, bit for bit: loss, theta_bar, A_bar, b_bar, NFE; over batch sizes with
 // every tail of n mod 8 states and of 3n mod 16 elements, partial last blocks, and several schemes.
 TEST(FusedBilinearMse, EqualsTheStepwisePathBitForBit) {
+  if (!fused_bilinear_mse_available()) GTEST_SKIP() << "no fused path in this build";
   std::vector<long> sizes;
   for (long n = 16; n <= 48; ++n) sizes.push_back(n);
   for (long n : {100L, 150L, 200L, 240L, 247L, 248L, 249L, 250L, 251L, 252L, 253L, 254L, 255L, 256L}) sizes.push_back(n);
@@ -88,6 +89,7 @@ TEST(FusedBilinearMse, EqualsTheStepwisePathBitForBit) {
 
 // rollout_mse takes the fused path where it applies (same numbers) and the stepwise one elsewhere.
 TEST(FusedBilinearMse, RolloutMseDispatches) {
+  if (!fused_bilinear_mse_available()) GTEST_SKIP() << "no fused path in this build";
   const ButcherTableau t = named_tableau("rk4");
   BilinearField f;
   for (long n : {5L, 250L, 300L}) {
@@ -110,6 +112,7 @@ TEST(FusedBilinearMse, RolloutMseDispatches) {
 
 // Only some gradients wanted, or none: the same numbers for those given.
 TEST(FusedBilinearMse, PartialGradients) {
+  if (!fused_bilinear_mse_available()) GTEST_SKIP() << "no fused path in this build";
   Mat A;
   Vec b;
   scheme(10, 3, A, b);
@@ -131,6 +134,7 @@ TEST(FusedBilinearMse, PartialGradients) {
 
 // A step that overflows: infinite loss and zero gradients, as the stepwise path.
 TEST(FusedBilinearMse, NonFiniteLoss) {
+  if (!fused_bilinear_mse_available()) GTEST_SKIP() << "no fused path in this build";
   Mat A;
   Vec b;
   scheme(10, 3, A, b);
@@ -146,6 +150,7 @@ TEST(FusedBilinearMse, NonFiniteLoss) {
 
 // Gradients of the fused loss against finite differences of the fused loss (theta, A strictly lower, b).
 TEST(FusedBilinearMse, GradientsMatchFiniteDifferences) {
+  if (!fused_bilinear_mse_available()) GTEST_SKIP() << "no fused path in this build";
   Mat A;
   Vec b;
   scheme(10, 8, A, b);

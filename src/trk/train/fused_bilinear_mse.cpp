@@ -15,11 +15,18 @@
 
 namespace trk {
 
-#if defined(EIGEN_VECTORIZE_AVX512) && defined(__FMA__)
+// Where the stepwise path's sums are known to compile as emulated here (see the header): optimised GCC 12 with
+// AVX-512 and FMA. Elsewhere rollout_mse keeps the stepwise path.
+#if defined(EIGEN_VECTORIZE_AVX512) && defined(__FMA__) && defined(__OPTIMIZE__) && defined(__GNUC__) && \
+    !defined(__clang__) && __GNUC__ == 12
+#define TRK_FUSED_BILINEAR 1
+#endif
+
+#ifdef TRK_FUSED_BILINEAR
 namespace {
 
 constexpr int kL = 8;   // lanes of the reference sums: Eigen's packet of doubles with AVX-512
-constexpr int kB = 16;  // states per block: two groups of kL
+constexpr int kB = 32;  // states per block: four groups of kL (with two, one stage waiting for the last binds)
 constexpr int kG = kB / kL;
 constexpr int kMaxStages = 16;  // b_bar's chains run side by side in two vectors
 using Pack = Eigen::Array<double, kL, 1>;
@@ -196,8 +203,16 @@ inline double lane_sum(const double* acc) {
   return v.sum();  // as small_gram's Pack::sum()
 }
 
+struct Term {  // c K_index (or c Y_bar_index) in a stage combination
+  int index;
+  double c;
+};
+
+// Per thread, kept from call to call (no allocation per chunk once grown).
 template <int D, int M>
 struct Scratch {
+  std::vector<std::vector<Term>> y_terms, k_bar_terms;
+  std::vector<Term> z_terms;
   std::vector<StageBlock<D, M>> stages;
   std::vector<StageSums<D, M>> sums;
   std::vector<std::vector<TailState<D, M>>> tails;
@@ -218,13 +233,13 @@ void run(const BilinearField& field, const Mat& A, const Vec& b, double h, const
   const bool want = grads.A_bar || grads.b_bar || grads.theta_bar;
   const bool want_theta = grads.theta_bar != nullptr;
 
+  thread_local Scratch<D, M> sc;
   // Coefficients of the stage combinations, zero terms skipped (as rk_step and rk_step_reverse).
-  struct Term {
-    int index;
-    double c;
-  };
-  std::vector<std::vector<Term>> y_terms(q), k_bar_terms(q);
-  std::vector<Term> z_terms;
+  auto& y_terms = sc.y_terms;
+  auto& k_bar_terms = sc.k_bar_terms;
+  auto& z_terms = sc.z_terms;
+  y_terms.resize(q), k_bar_terms.resize(q), z_terms.clear();
+  for (int i = 0; i < q; ++i) y_terms[i].clear(), k_bar_terms[i].clear();
   for (int i = 0; i < q; ++i) {
     for (int j = 0; j < i; ++j)
       if (A(i, j) != 0.0) y_terms[i].push_back({j, h * A(i, j)});
@@ -234,7 +249,6 @@ void run(const BilinearField& field, const Mat& A, const Vec& b, double h, const
   }
   const double scale = 1.0 / static_cast<double>(size), cotangent_scale = 2 * scale;
 
-  thread_local Scratch<D, M> sc;
   sc.stages.resize(q);
   sc.sums.assign(q, StageSums<D, M>{});
   sc.tails.resize(q);
@@ -383,34 +397,34 @@ void run(const BilinearField& field, const Mat& A, const Vec& b, double h, const
       // theta_bar's sums: groups below n8 into the lanes, the states n8 .. n-1 kept for the tail.
       int full = 0;
       while (full < kG && c0 + kL * (full + 1) <= n8) ++full;
-      auto lanes = [&](double* acc, auto x, auto y) {
-        V a = load(acc);
-        for (int g = 0; g < full; ++g) a = fmadd(x(g), y(g), a);
-        store(acc, a);
-      };
-      auto lane_sums = [&](double* acc, auto y) {
-        V a = load(acc);
-        for (int g = 0; g < full; ++g) a = _mm512_add_pd(a, y(g));
-        store(acc, a);
-      };
       if (full > 0) {
+        // The layers' inputs of the full groups, in locals (the lane sums cannot alias them).
+        V H[D][kG], X2[D + M][kG], Y[D][kG];
+        for (int g = 0; g < full; ++g) {
+          for (int r = 0; r < D; ++r) {
+            H[r][g] = load(&st.H[r][kL * g]), X2[r][g] = load(&st.act[r][kL * g]), Y[r][g] = load(&st.Y[r][kL * g]);
+          }
+          for (int j = 0; j < M; ++j) X2[D + j][g] = load(&st.p[j][kL * g]);
+        }
+        auto lanes = [full](double* acc, const V* x, const V* y) {
+          V a = load(acc);
+          for (int g = 0; g < full; ++g) a = fmadd(x[g], y[g], a);
+          store(acc, a);
+        };
+        auto lane_sums = [full](double* acc, const V* y) {
+          V a = load(acc);
+          for (int g = 0; g < full; ++g) a = _mm512_add_pd(a, y[g]);
+          store(acc, a);
+        };
         for (int bc = 0; bc < D; ++bc) {
-          for (int a = 0; a < D; ++a)
-            lanes(sum.out[a][bc], [&](int g) { return load(&st.H[a][kL * g]); }, [&](int g) { return K_bar[bc][g]; });
-          lane_sums(sum.out_bias[bc], [&](int g) { return K_bar[bc][g]; });
-          for (int a = 0; a < D; ++a)
-            lanes(sum.trans[a][bc], [&](int g) { return load(&st.act[a][kL * g]); },
-                  [&](int g) { return H_bar[bc][g]; });
-          for (int a = 0; a < M; ++a)
-            lanes(sum.trans[D + a][bc], [&](int g) { return load(&st.p[a][kL * g]); },
-                  [&](int g) { return H_bar[bc][g]; });
-          lane_sums(sum.trans_bias[bc], [&](int g) { return H_bar[bc][g]; });
+          for (int a = 0; a < D; ++a) lanes(sum.out[a][bc], H[a], K_bar[bc]);
+          lane_sums(sum.out_bias[bc], K_bar[bc]);
+          for (int a = 0; a < D + M; ++a) lanes(sum.trans[a][bc], X2[a], H_bar[bc]);
+          lane_sums(sum.trans_bias[bc], H_bar[bc]);
         }
         for (int bc = 0; bc < P; ++bc) {
-          for (int a = 0; a < D; ++a)
-            lanes(sum.first[a][bc], [&](int g) { return load(&st.Y[a][kL * g]); },
-                  [&](int g) { return Y_bar[bc][g]; });
-          lane_sums(sum.first_bias[bc], [&](int g) { return Y_bar[bc][g]; });
+          for (int a = 0; a < D; ++a) lanes(sum.first[a][bc], Y[a], Y_bar[bc]);
+          lane_sums(sum.first_bias[bc], Y_bar[bc]);
         }
       }
       for (int g = full; g < kG && c0 + kL * g < n; ++g) {
@@ -524,11 +538,19 @@ void run(const BilinearField& field, const Mat& A, const Vec& b, double h, const
 }
 
 }  // namespace
-#endif  // AVX-512 and FMA
+#endif  // TRK_FUSED_BILINEAR
+
+bool fused_bilinear_mse_available() {
+#ifdef TRK_FUSED_BILINEAR
+  return true;
+#else
+  return false;
+#endif
+}
 
 bool fused_bilinear_mse(const VectorField& f, const Mat& A, const Vec& b, double h, const ConstMatRef& Z0,
                         const Mat& target, const RolloutGradients& grads, RolloutLoss& out) {
-#if defined(EIGEN_VECTORIZE_AVX512) && defined(__FMA__)
+#ifdef TRK_FUSED_BILINEAR
   const auto* field = dynamic_cast<const BilinearField*>(&f);
   if (!field || field->dim() != 3 || field->num_products() != 3 || grads.Z0_bar) return false;
   if (b.size() > kMaxStages || Z0.cols() < 16 || Z0.cols() > 256 || Z0.rows() != 3 || target.rows() != 3 ||
