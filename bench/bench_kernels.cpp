@@ -125,7 +125,6 @@ void BM_TrainingIteration(benchmark::State& state) {
   const int which = static_cast<int>(state.range(0));
   const long n = state.range(1);
   const int q = static_cast<int>(state.range(2));
-  const bool stepwise = state.range(3) != 0;  // rollout_mse_stepwise: no fused path (A/B)
   const long chunk = 250;
   auto f = model(which);
   const Scheme s(q);
@@ -138,9 +137,8 @@ void BM_TrainingIteration(benchmark::State& state) {
     for (long c = 0; c < n; c += chunk) {
       const long m = std::min(chunk, n - c);
       const std::vector<Mat> targets{Y.middleCols(c, m)};
-      const RolloutGradients g{.A_bar = &A_bar, .b_bar = &b_bar, .theta_bar = &theta_bar};
-      loss += (stepwise ? rollout_mse_stepwise(*f, s.A, s.b, kH, Z.middleCols(c, m), targets, g)
-                        : rollout_mse(*f, s.A, s.b, kH, Z.middleCols(c, m), targets, g)).loss;
+      loss += rollout_mse(*f, s.A, s.b, kH, Z.middleCols(c, m), targets,
+                          {.A_bar = &A_bar, .b_bar = &b_bar, .theta_bar = &theta_bar}).loss;
     }
     benchmark::DoNotOptimize(loss);
   }
@@ -242,17 +240,16 @@ BENCHMARK(BM_RkStepForward)->ArgNames({"model", "batch"})->Args({0, kBatch})->Ar
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_RkStepReverse)->ArgNames({"model", "batch"})->Args({0, kBatch})->Args({1, kBatch})
     ->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_TrainingIteration)->ArgNames({"model", "batch", "stages", "stepwise"})
-    ->Args({0, kBatch, kStages, 0})->Args({0, kBatch, kStages, 1})->Args({1, kBatch, kStages, 0})
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_TrainingIteration)->ArgNames({"model", "batch", "stages"})
+    ->Args({0, kBatch, kStages})->Args({1, kBatch, kStages})->Unit(benchmark::kMillisecond);
 // Cost against samples (500 .. 32000, TRK10) and stages (4 .. 16, 2000 samples): bench_scaling.sh fits the lines.
 void scaling_args(benchmark::internal::Benchmark* b) {
   for (int m : {0, 1}) {
-    for (long n : {500, 1000, 2000, 4000, 8000, 16000, 32000}) b->Args({m, n, kStages, 0});
-    for (int q : {4, 6, 8, 10, 12, 14, 16}) b->Args({m, kBatch, q, 0});
+    for (long n : {500, 1000, 2000, 4000, 8000, 16000, 32000}) b->Args({m, n, kStages});
+    for (int q : {4, 6, 8, 10, 12, 14, 16}) b->Args({m, kBatch, q});
   }
 }
-BENCHMARK(BM_TrainingIteration)->Name("BM_TrainingScaling")->ArgNames({"model", "batch", "stages", "stepwise"})
+BENCHMARK(BM_TrainingIteration)->Name("BM_TrainingScaling")->ArgNames({"model", "batch", "stages"})
     ->Apply(scaling_args)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AdaptiveDopri8)->ArgNames({"model", "batch"})->Args({0, kBatch})->Args({1, 250})
     ->Unit(benchmark::kMillisecond);

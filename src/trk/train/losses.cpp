@@ -4,7 +4,6 @@
 #include <limits>
 
 #include "trk/solve/rk_step.h"
-#include "trk/train/fused_bilinear_mse.h"
 
 namespace trk {
 
@@ -38,13 +37,6 @@ void rollout_reverse(CountedField& cf, const Mat& A, const Vec& b, double h, con
 
 RolloutLoss rollout_mse(const VectorField& f, const Mat& A, const Vec& b, double h, const ConstMatRef& Z0,
                         const std::vector<Mat>& targets, const RolloutGradients& grads) {
-  RolloutLoss out;
-  if (targets.size() == 1 && fused_bilinear_mse(f, A, b, h, Z0, targets[0], grads, out)) return out;
-  return rollout_mse_stepwise(f, A, b, h, Z0, targets, grads);
-}
-
-RolloutLoss rollout_mse_stepwise(const VectorField& f, const Mat& A, const Vec& b, double h, const ConstMatRef& Z0,
-                                 const std::vector<Mat>& targets, const RolloutGradients& grads) {
   const int K = static_cast<int>(targets.size());
   const double scale = 1.0 / (static_cast<double>(K) * Z0.size());
   CountedField cf(f);

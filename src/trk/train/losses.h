@@ -23,13 +23,9 @@ struct RolloutLoss {
   long num_vjp_evaluations = 0;
 };
 
-// targets[k-1] = Y_k. Gradients are computed when any output pointer is given. One step of the bilinear field
-// (d = m = 3) on at most 256 states runs fused_bilinear_mse, the others rollout_mse_stepwise: the same numbers.
+// targets[k-1] = Y_k. Gradients are computed when any output pointer is given.
 RolloutLoss rollout_mse(const VectorField& f, const Mat& A, const Vec& b, double h, const ConstMatRef& Z0,
                         const std::vector<Mat>& targets, const RolloutGradients& grads = {});
-// The same, step by step and stage by stage (rk_step, rk_step_reverse) for every field: the reference.
-RolloutLoss rollout_mse_stepwise(const VectorField& f, const Mat& A, const Vec& b, double h, const ConstMatRef& Z0,
-                                 const std::vector<Mat>& targets, const RolloutGradients& grads = {});
 
 // The same loss over the rollouts that stay finite with max |z_i| < bound at every step; the others are left out
 // (num_dropped) and the loss is the mean over the kept ones. Used where an unstable scheme would blow a few
