@@ -27,8 +27,8 @@ using namespace field_kernels;
 
 // Scratch space of the calling thread, blocks of kBlock rows (the last block of a batch uses the top rows).
 struct Workspace {
-  Mat Zt, Ut, Y, X2, H, Ft, Hbar, Ybar, Zbt, S_bar, G;
-  Vec s_bar, g;
+  Mat Zt, Ut, Y, X2, H, Ft, Hbar, Ybar, Zbt, S_bar;
+  Vec s_bar;
   void reserve(int d, int m) {
     auto fit = [](Mat& A, Eigen::Index cols) {
       if (A.rows() != kBlock || A.cols() != cols) A.resize(kBlock, cols);
@@ -98,25 +98,27 @@ void BilinearField::assemble() {
   S_.rightCols(m) = right.topRows(d);
   s_.segment(d, m) = left.row(d).transpose();
   s_.tail(m) = right.row(d).transpose();
-  const ConstMapMat Tt(theta_.data() + layout_.trans_weight, d + m, d), Ot(theta_.data() + layout_.out_weight, d, d);
-  Mt_ = Tt * Ot;
-  m_ = Ot.transpose() * ConstMapVec(theta_.data() + layout_.trans_bias, d) + ConstMapVec(theta_.data() + layout_.out_bias, d);
 }
 
 void BilinearField::eval(const ConstMatRef& Z, MatRef F) const {
   assert(Z.rows() == dim_ && F.rows() == dim_ && F.cols() == Z.cols());
   const int d = dim_, m = num_products_;
+  const double* th = theta_.data();
+  const ConstMapMat Tt(th + layout_.trans_weight, d + m, d), Ot(th + layout_.out_weight, d, d);
+  const double *bt = th + layout_.trans_bias, *bo = th + layout_.out_bias;
   Workspace& ws = workspace;
   ws.reserve(d, m);
   for (Eigen::Index c = 0; c < Z.cols(); c += kBlock) {
     const Eigen::Index nb = std::min(kBlock, Z.cols() - c);
     auto Zt = ws.Zt.topRows(nb);
     auto Y = ws.Y.topRows(nb);
+    auto H = ws.H.topRows(nb);
     auto Ft = ws.Ft.topRows(nb);
     load_block(Z, c, nb, Zt);
     affine(Zt, S_, s_.data(), Y);                          // [a | left | right]
     Y.middleCols(d, m).array() *= Y.rightCols(m).array();  // [a | p | right]
-    affine(Y.leftCols(d + m), Mt_, m_.data(), Ft);
+    affine(Y.leftCols(d + m), Tt, bt, H);
+    affine(H, Ot, bo, Ft);
     store_block<false>(Ft, c, F);
   }
 }
@@ -126,6 +128,9 @@ void BilinearField::eval(const ConstMatRef& Z, MatRef F) const {
 void BilinearField::eval_saving(const ConstMatRef& Z, MatRef F, FieldActivations& act) const {
   assert(Z.rows() == dim_ && F.rows() == dim_ && F.cols() == Z.cols());
   const int d = dim_, m = num_products_;
+  const double* th = theta_.data();
+  const ConstMapMat Tt(th + layout_.trans_weight, d + m, d), Ot(th + layout_.out_weight, d, d);
+  const double *bt = th + layout_.trans_bias, *bo = th + layout_.out_bias;
   Workspace& ws = workspace;
   ws.reserve(d, m);
   const Eigen::Index num_blocks = (Z.cols() + kBlock - 1) / kBlock;
@@ -136,12 +141,14 @@ void BilinearField::eval_saving(const ConstMatRef& Z, MatRef F, FieldActivations
     auto Zt = ws.Zt.topRows(nb);
     auto Y = act.at(3 * k, kBlock, d + 2 * m).topRows(nb);
     auto X2 = act.at(3 * k + 1, kBlock, d + m).topRows(nb);
+    auto H = act.at(3 * k + 2, kBlock, d).topRows(nb);
     auto Ft = ws.Ft.topRows(nb);
     load_block(Z, c, nb, Zt);
     affine(Zt, S_, s_.data(), Y);  // [a | left | right]
     X2.leftCols(d) = Y.leftCols(d);
     X2.rightCols(m) = Y.middleCols(d, m).cwiseProduct(Y.rightCols(m));  // [a | p]
-    affine(X2, Mt_, m_.data(), Ft);
+    affine(X2, Tt, bt, H);
+    affine(H, Ot, bo, Ft);
     store_block<false>(Ft, c, F);
   }
 }
@@ -165,13 +172,12 @@ void BilinearField::vjp_impl(const ConstMatRef& Z, const FieldActivations* act, 
   const int d = dim_, m = num_products_;
   const double* th = theta_.data();
   const ConstMapMat Tt(th + layout_.trans_weight, d + m, d), Ot(th + layout_.out_weight, d, d);
+  const double* bt = th + layout_.trans_bias;
   Workspace& ws = workspace;
   ws.reserve(d, m);
   double* tb = theta_bar ? theta_bar->data() : nullptr;
   ws.S_bar.setZero(d, d + 2 * m);  // gradient of (S, s), summed over the blocks
   ws.s_bar.setZero(d + 2 * m);
-  ws.G.setZero(d + m, d);
-  ws.g.setZero(d);
   for (Eigen::Index c = 0; c < Z.cols(); c += kBlock) {
     const Eigen::Index nb = std::min(kBlock, Z.cols() - c), k = c / kBlock;
     auto Zt = ws.Zt.topRows(nb);
@@ -179,8 +185,10 @@ void BilinearField::vjp_impl(const ConstMatRef& Z, const FieldActivations* act, 
     // Forward: Y = [a | left | right], X2 = [a | p], H (kept by eval_saving, or computed here).
     const Mat& Ym = act ? act->saved[3 * k] : ws.Y;
     const Mat& X2m = act ? act->saved[3 * k + 1] : ws.X2;
+    const Mat& Hm = act ? act->saved[3 * k + 2] : ws.H;
     auto Y = Ym.topRows(nb);
     auto X2 = X2m.topRows(nb);
+    auto Hbar = ws.Hbar.topRows(nb);
     auto Ybar = ws.Ybar.topRows(nb);
     auto Zbt = ws.Zbt.topRows(nb);
     load_block(Z, c, nb, Zt);
@@ -191,9 +199,18 @@ void BilinearField::vjp_impl(const ConstMatRef& Z, const FieldActivations* act, 
       affine(Zt, S_, s_.data(), Yw);
       X2w.leftCols(d) = Yw.leftCols(d);
       X2w.rightCols(m) = Yw.middleCols(d, m).cwiseProduct(Yw.rightCols(m));
+      if (tb) {
+        auto Hw = ws.H.topRows(nb);
+        affine(X2w, Tt, bt, Hw);
+      }
     }
-    if (tb) add_gram(X2, Ut, ws.G, ws.g.data());  // sum of [a | p]^T u and of u, over the states
-    affine(Ut, Mt_.transpose(), nullptr, Ybar.leftCols(d + m));  // [a_bar | p_bar]
+    if (tb) add_gram(Hm.topRows(nb), Ut, MapMat(tb + layout_.out_weight, d, d), tb + layout_.out_bias);
+    // Reverse through out and trans.
+    affine(Ut, Ot.transpose(), nullptr, Hbar);
+    if (tb) {
+      add_gram(X2, Hbar, MapMat(tb + layout_.trans_weight, d + m, d), tb + layout_.trans_bias);
+    }
+    affine(Hbar, Tt.transpose(), nullptr, Ybar.leftCols(d + m));  // [a_bar | p_bar]
     // Reverse through the products: left_bar = p_bar * right, right_bar = p_bar * left.
     Ybar.rightCols(m) = Ybar.middleCols(d, m).cwiseProduct(Y.middleCols(d, m));
     Ybar.middleCols(d, m).array() *= Y.rightCols(m).array();
@@ -202,13 +219,6 @@ void BilinearField::vjp_impl(const ConstMatRef& Z, const FieldActivations* act, 
     store_block<true>(Zbt, c, Z_bar);
   }
   if (tb) {
-    const ConstMapVec b_trans(th + layout_.trans_bias, d);
-    MapMat out_w(tb + layout_.out_weight, d, d), trans_w(tb + layout_.trans_weight, d + m, d);
-    out_w.noalias() += Tt.transpose() * ws.G;
-    out_w.noalias() += b_trans * ws.g.transpose();
-    MapVec(tb + layout_.out_bias, d) += ws.g;
-    trans_w.noalias() += ws.G * Ot.transpose();
-    MapVec(tb + layout_.trans_bias, d).noalias() += Ot * ws.g;
     MapMat(tb + layout_.lin_weight, d, d) += ws.S_bar.leftCols(d);
     MapVec(tb + layout_.lin_bias, d) += ws.s_bar.head(d);
     MapMat left(tb + layout_.left, d + 1, m), right(tb + layout_.right, d + 1, m);

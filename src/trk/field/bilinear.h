@@ -75,9 +75,6 @@ class BilinearField final : public VectorField {
   // (d x (d + 2m)), s = (b_lin, c, e); rebuilt from theta_ by assemble().
   Mat S_;
   Vec s_;
-  // The output and transfer layers folded: f = [a | p] Mt + 1 m^T, Mt = Tt Ot ((d + m) x d), m = Ot^T b_trans + b_out.
-  Mat Mt_;
-  Vec m_;
 };
 
 }  // namespace trk
