@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # trk identify against the PyTorch peer (../shared/peer/torch_identify.py) on the same dataset: the same loop
-# (full batch, one-step MSE, TRK10 with A = 0, b = 1/q at the start, Adam at 1e-3 constant), the same threads.
+# (full batch, one-step MSE, TRK10 with A = 0, b = 1/q at the start, Adam at 1e-3 constant), the same threads;
+# one start (--restarts 1: identify's default screens 8 starts of 2000 iterations, which train_seconds would count).
 # Prints iterations per second of each, their ratio, and whether trk's trained parameters at 2 threads equal
 # those at 1 thread bit for bit. Repeats interleave trk and the peer so both see the same machine load.
 #
@@ -64,7 +65,7 @@ for model in $models; do
       dir=$out/$model/t$t/r$r
       OMP_NUM_THREADS=$t "$trk" identify --data "$data" --solver trk10 "${model_args[@]}" --iterations "$ti" \
         --meet-iterations 0 --refine-iterations 0 --lm-iterations 0 --schedule constant --learning-rate 1e-3 \
-        --tableau-init zeros --threads "$t" --quiet --out "$dir" >/dev/null
+        --tableau-init zeros --restarts 1 --threads "$t" --quiet --out "$dir" >/dev/null
       read -r trk_rate trk_loss < <($py -c "
 import json, h5py
 j = json.load(open('$dir/identify.json'))
