@@ -209,12 +209,16 @@ std::vector<Plot> spacetime_plots(const Results& r) {
         const bool finite = std::isfinite(forecast) && std::abs(forecast) < 1e6;
         if (finite) err = std::max(err, std::abs(forecast - truth));
         blocks[0] += fmt::format("{:.6g} {} {:.6g}\n", k * s.h, i + 1, truth);
-        blocks[1] += fmt::format("{:.6g} {} {}\n", k * s.h, i + 1, finite ? fmt::format("{:.6g}", forecast) : "?");
-        blocks[2] += fmt::format("{:.6g} {} {}\n", k * s.h, i + 1, finite ? fmt::format("{:.6g}", forecast - truth) : "?");
+        // NaN, not a missing value: `with image` needs every point of the grid (NaN is drawn blank).
+        blocks[1] += fmt::format("{:.6g} {} {}\n", k * s.h, i + 1, finite ? fmt::format("{:.6g}", forecast) : "NaN");
+        blocks[2] += fmt::format("{:.6g} {} {}\n", k * s.h, i + 1, finite ? fmt::format("{:.6g}", forecast - truth) : "NaN");
       }
       for (auto& b : blocks) b += "\n";
     }
     p.data = blocks[0] + "\n" + blocks[1] + "\n" + blocks[2];
+    // The error's colour range: at most the truth's amplitude, so that a forecast blowing up late leaves its early
+    // error visible (larger errors saturate).
+    err = std::min(err, std::max(std::abs(lo), std::abs(hi)));
     if (!(err > 0)) err = 1e-12;
     const char* names[3] = {"truth", "forecast", "forecast - truth"};
     std::string panels;
@@ -224,7 +228,7 @@ std::vector<Plot> spacetime_plots(const Results& r) {
       panels += fmt::format("set title '{}' noenhanced\n{}plot '{}.dat' index {} using 1:2:3 with image notitle\n", names[b],
                             b == 2 ? "set xlabel 'lead time'\n" : "unset xlabel\n", p.stem, b);
     }
-    p.script = "set encoding utf8\nset datafile missing '?'\n"
+    p.script = "set encoding utf8\n"
                "set terminal svg size 760,820 dynamic enhanced font 'Helvetica,13' background '#ffffff'\n" +
                fmt::format("set output '{0}.svg.tmp'\nset ylabel 'site'\nset yrange [0.5:{1}.5]\nset xrange [0:{2:.6g}]\n"
                            "set multiplot layout 3,1 title \"{3}\" noenhanced\n",
