@@ -74,7 +74,7 @@ Table highdim_table(const Results& r) {
         md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {:.0f} | {} |\n", format_step(h), solver,
                           format_normalised(c->normalised_at_h, c->at_h.diverged),
                           format_normalised(c->normalised_at_4h, c->at_4h.diverged),
-                          std::isfinite(ratio) ? num(ratio) + "x" : std::string("-"), num(c->nfe_forward_mean),
+                          std::isfinite(ratio) ? num(ratio) + "x" : std::string("-"), num(c->nfe_forward_mean / c->rollout_steps),
                           num(c->inference_nfe_per_step), num(c->inference_nfe_per_unit_time), c->train_seconds,
                           escape_cell(c->status));
         block["rows"].push_back({{"h", h},
@@ -85,7 +85,7 @@ Table highdim_table(const Results& r) {
                                                       {"t0+4h", optional_json(c->at_4h.diverged ? std::nullopt : c->normalised_at_4h)}}},
                                  {"diverged", {{"t0+h", c->at_h.diverged}, {"t0+4h", c->at_4h.diverged}}},
                                  {"persistence_over_solver_t0+h", std::isfinite(ratio) ? json(ratio) : json(nullptr)},
-                                 {"nfe_per_step_train", c->nfe_forward_mean},
+                                 {"nfe_per_step_train", c->nfe_forward_mean / c->rollout_steps},
                                  {"nfe_per_step_inference", c->inference_nfe_per_step},
                                  {"nfe_per_unit_time", c->inference_nfe_per_unit_time},
                                  {"train_seconds", c->train_seconds},

@@ -106,7 +106,7 @@ ReportSummary write_report(const Results& results, const fs::path& dir, const Re
              "RMSE divided by sigma, the climatological standard deviation of the training data (RMSE/sigma = 1: no "
              "better than forecasting the mean state), so that systems compare. Persistence (z(t0 + k h) ~ z(t0)) on the "
              "same test states is the floor; \"persistence / solver\" says how many times below it a cell is. NFE per "
-             "step: evaluations of f per step h, in training (forward, mean over the main Adam phase) and in the "
+             "step: evaluations of f per step h, in training (forward, mean over the main Adam phase, per step of a rollout) and in the "
              "evaluation; status budget_exceeded: training ended on its budget (max_nfe_per_step, max_train_seconds) "
              "and the model reached was evaluated. Data: `highdim_table.json`.\n\n" +
              highdim.markdown + spacetime_md;

@@ -119,6 +119,7 @@ IdentifyResult read_identify(const fs::path& file) {
   r.persistence_at_h = optional_number(j, {"persistence", "rmse_normalised", "t0+h"});
   r.persistence_at_4h = optional_number(j, {"persistence", "rmse_normalised", "t0+4h"});
   r.noise = optional_number(j, {"noise"}).value_or(0.0);
+  r.rollout_steps = std::max(1, static_cast<int>(optional_number(j, {"configuration", "rollout_steps"}).value_or(1.0)));
   return r;
 }
 

@@ -38,6 +38,7 @@ struct IdentifyResult {
   std::optional<double> climatological_std;
   std::optional<double> normalised_at_h, normalised_at_4h, persistence_at_h, persistence_at_4h;
   double noise = 0.0;  // std of the observation noise of the training data (absolute units; 0: clean)
+  int rollout_steps = 1;  // configuration.rollout_steps: the steps of h in one training iteration of a state
   std::optional<ButcherTableau> tableau;  // the scheme of fixed-step solvers (euler, rk4, trkQ)
   bool trained_scheme() const { return tableau && solver.rfind("trk", 0) == 0; }
 };
