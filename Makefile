@@ -3,6 +3,10 @@
 # configuration, checked against the committed baselines in tests/regress. `make slurm-check`: the same list
 # through a one-node Slurm cluster started on this machine (scripts/slurm_check.sh). `make reliability`: the
 # identification grid on 10 datasets and the report with its reliability table (OUT=out/reliability).
+# `make highdim`: beyond Lorenz-63 (issue 16): Lorenz-96 and Kuramoto-Sivashinsky grids and the noise experiment
+# (experiments/identify_l96.jobs, identify_ks.jobs, noise.jobs), then one report with the high-dimensional and noise
+# tables and the space-time forecasts (OUT=out/highdim, report in OUT/report). On a shared machine:
+# JOB_THREADS=1 and `make highdim HIGHDIM_JOBS=1` run one single-threaded job at a time.
 # Quiet: the build's output goes to $(BUILD)/build.log and is shown only when it fails (VERBOSE=1 shows it all).
 BUILD ?= build
 JOBS ?= $(shell nproc)
@@ -10,8 +14,9 @@ MAKEFLAGS += --no-print-directory
 
 # The output folder; empty: out/reproduce for make reproduce, out/reliability for make reliability.
 OUT ?=
+HIGHDIM_JOBS ?= $(JOBS)
 
-.PHONY: setup build run test reproduce reliability regress slurm-check clean
+.PHONY: setup build run test reproduce reliability highdim regress slurm-check clean
 
 setup:
 	@scripts/setup.sh
@@ -45,6 +50,13 @@ reproduce: build
 
 reliability: build
 	@scripts/run_jobs.sh experiments/reliability_l63.jobs $(or $(OUT),out/reliability)
+
+highdim: build
+	@out=$(or $(OUT),out/highdim); \
+	 scripts/run_jobs.sh -j $(HIGHDIM_JOBS) experiments/identify_l96.jobs $$out/l96 && \
+	 scripts/run_jobs.sh -j $(HIGHDIM_JOBS) experiments/identify_ks.jobs $$out/ks && \
+	 scripts/run_jobs.sh -j $(HIGHDIM_JOBS) experiments/noise.jobs $$out/noise && \
+	 $(BUILD)/trk report --results $$out/l96 $$out/ks $$out/noise --out $$out/report --quiet
 
 regress: build
 	@rm -rf out/regress

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs a job list (experiments/*.jobs) on this machine, then merges the results into a report.
 #   scripts/run_jobs.sh [-j N] [--trk PATH] JOBFILE OUT
-# At most N jobs at a time (default: the number of cores), each with OMP_NUM_THREADS = cores / N (at least 1).
+# At most N jobs at a time (default: the number of cores), each with OMP_NUM_THREADS = cores / N (at least 1), or
+# JOB_THREADS when set (a machine shared with other work: JOB_THREADS=1 -j 1 runs one single-threaded job at a time).
 # Each job's own progress goes to OUT/logs/job<k>.log. While they run: on a terminal, a status block redrawn every
 # 2 s (each running job, its time and the last line of its log, then done/running/queued and an overall ETA);
 # otherwise (CI logs) the same block every 60 s (STATUS_EVERY=seconds to change). A line per finished job.
@@ -16,7 +17,7 @@ while [[ $# -gt 0 ]]; do
   case $1 in
     -j) jobs=${2:?-j needs N}; shift 2 ;;
     --trk) trk=${2:?--trk needs a path}; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run_jobs.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
   esac
@@ -29,7 +30,7 @@ here=$(dirname "$0")
 mapfile -t cmds < <("$here/jobs.sh" "$jobfile" "$out" "$trk") || exit 2
 total=${#cmds[@]}
 [[ $total -gt 0 ]] || { echo "run_jobs.sh: $jobfile: no jobs" >&2; exit 2; }
-threads=$(( cores / jobs )); (( threads < 1 )) && threads=1
+threads=${JOB_THREADS:-$(( cores / jobs ))}; (( threads < 1 )) && threads=1
 mkdir -p "$out/logs" || exit 2
 echo "run_jobs: $total jobs from $jobfile, $jobs at a time, $threads thread(s) each -> $out (logs in $out/logs)"
 

@@ -160,7 +160,10 @@ std::vector<std::pair<Dataset, std::string>> generated_datasets(const io::json& 
   for (double h : steps) {
     g.h = h;
     check_memory("identify", estimate_generate_memory(g, make_system(g.system, g.parameters)->dim()), true);
-    out.emplace_back(generate(g), fmt::format("{}(h={}, generated)", g.system, h));
+    Dataset d = generate(g);
+    d.generator_json = io::json({{"program", "trk identify --config"}, {"config", where}, {"noise", g.noise},
+                                 {"noise_on", "train, validation"}}).dump();
+    out.emplace_back(std::move(d), fmt::format("{}(h={}, generated)", g.system, h));
   }
   return out;
 }

@@ -82,5 +82,30 @@ TEST(Forecast, RefusesBadOptionsAndShortSplits) {
   EXPECT_NO_THROW(forecast(psi, d.test, {.steps = 30}));
 }
 
+// issue 16: the scale-free scores. sigma is the RMS over components of each one's std over every sample; the
+// persistence floor is z(t0) scored on identify's start states.
+TEST(Forecast, ClimatologicalStdAndThePersistenceFloor) {
+  Split s;
+  Mat a(2, 4), b(2, 2);
+  a << 0, 2, 0, 2,  //
+      1, 1, 1, 1;
+  b << 0, 2,  //
+      5, -3;
+  s.states = {a, b};
+  // Component 1: values 0,2,0,2,0,2: variance 1. Component 2: 1,1,1,1,5,-3: mean 1, variance 32/6.
+  EXPECT_NEAR(climatological_std(s), std::sqrt((1.0 + 32.0 / 6.0) / 2.0), 1e-12);
+  Split one;
+  one.states = {Mat::Ones(3, 1)};
+  EXPECT_EQ(climatological_std(one), 0.0);  // fewer than 2 samples
+
+  const Dataset d = small_data();
+  const EvaluateSummary e = evaluate_forecasts(true_field_rk4(d.h), d.test);
+  const Pairs p = make_pairs(d.test, 4);
+  EXPECT_EQ(e.persistence_at_h.rmse, std::sqrt((p.targets[0] - p.Z0).squaredNorm() / p.Z0.size()));
+  EXPECT_EQ(e.persistence_at_4h.rmse, std::sqrt((p.targets[3] - p.Z0).squaredNorm() / p.Z0.size()));
+  EXPECT_GT(e.persistence_at_4h.rmse, e.persistence_at_h.rmse);
+  EXPECT_LT(e.at_h.rmse, 1e-2 * e.persistence_at_h.rmse);  // the true field is far under the floor
+}
+
 }  // namespace
 }  // namespace trk

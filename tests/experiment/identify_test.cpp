@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "trk/experiment/generate.h"
 #include "trk/field/lorenz63.h"
@@ -299,6 +300,40 @@ TEST(Identify, HeldOutValidationAndPoorFit) {
   o.iterations = 0;
   o.validation_fraction = 0.95;
   EXPECT_THROW(identify(d, o), std::invalid_argument);
+}
+
+// issue 16: a budget ends training with status budget_exceeded, the model reached evaluated (not a crash, not a
+// hang): dopri8 above max_nfe_per_step at its first iteration, any solver after max_train_seconds.
+TEST(Identify, BudgetEndsTrainingWithItsStatus) {
+  const Dataset d = small_data(0.1);
+  IdentifyOptions o = main_phase_only("dopri8", 50);
+  o.refine_iterations = 20;
+  o.max_nfe_per_step = 20;  // one dopri8 step is 12 or 13 evaluations: the first iteration needs more than 20
+  const IdentifySummary s = identify(d, o);
+  EXPECT_EQ(s.status, RunStatus::kBudgetExceeded);
+  EXPECT_EQ(to_string(s.status), "budget_exceeded");
+  EXPECT_EQ(s.iterations, 0);
+  ASSERT_EQ(s.nfe_forward_history.size(), 1u);  // the iteration that went over is recorded
+  EXPECT_GT(s.nfe_forward_history.front(), 20);
+  EXPECT_EQ(s.refine_iterations, 0);
+  EXPECT_GT(s.evaluation.num_states, 0);  // evaluated; its solves cut at the budget
+  EXPECT_LE(s.evaluation.inference_nfe_per_step, 2 * 13.0 + 1);
+
+  IdentifyOptions t = main_phase_only("trk4", 1000000);
+  t.max_train_seconds = 0.3;
+  const IdentifySummary ts = identify(d, t);
+  EXPECT_EQ(ts.status, RunStatus::kBudgetExceeded);
+  EXPECT_GT(ts.iterations, 0);
+  EXPECT_LT(ts.iterations, 1000000);
+  EXPECT_LT(ts.train_seconds, 5.0);
+  EXPECT_TRUE(std::isfinite(ts.evaluation.at_h.rmse));
+
+  IdentifyOptions bad = o;
+  bad.max_nfe_per_step = -1;
+  EXPECT_NE(bad.validation_error(), "");
+  bad = o;
+  bad.max_train_seconds = -1;
+  EXPECT_NE(bad.validation_error(), "");
 }
 
 }  // namespace

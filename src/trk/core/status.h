@@ -16,14 +16,16 @@ struct EnumNames<SolveStatus> {
 
 // completed; non_finite_loss: training stopped on non-finite losses, the last good model kept; interrupted:
 // stopped on request after a checkpoint (no results); poor_fit: training ended, but the model's validation loss is
-// far above what the data allow (identify.h).
-enum class RunStatus { kCompleted, kNonFiniteLoss, kInterrupted, kPoorFit };
+// far above what the data allow (identify.h); budget_exceeded: training ended early because it went over its budget
+// (identify's max_nfe_per_step or max_train_seconds), the model at that point evaluated and saved.
+enum class RunStatus { kCompleted, kNonFiniteLoss, kInterrupted, kPoorFit, kBudgetExceeded };
 template <>
 struct EnumNames<RunStatus> {
   static constexpr std::pair<RunStatus, const char*> items[] = {{RunStatus::kCompleted, "completed"},
                                                                 {RunStatus::kNonFiniteLoss, "non_finite_loss"},
                                                                 {RunStatus::kInterrupted, "interrupted"},
-                                                                {RunStatus::kPoorFit, "poor_fit"}};
+                                                                {RunStatus::kPoorFit, "poor_fit"},
+                                                                {RunStatus::kBudgetExceeded, "budget_exceeded"}};
 };
 
 // A non-finite loss, gradient or step: stop (after 10 in a row, keep the last good parameters) or lower_lr

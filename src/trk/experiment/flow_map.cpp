@@ -69,7 +69,24 @@ EvaluateSummary evaluate_forecasts(const FlowMap& psi, const Split& test) {
   for (int k = 1; k < 4; ++k) Z = psi.apply(Z, &nfe);
   e.at_4h = score(Z, p.targets[3]);
   e.inference_nfe_per_step = static_cast<double>(nfe) / (4.0 * e.num_states);
+  e.persistence_at_h = score(p.Z0, p.targets[0]);
+  e.persistence_at_4h = score(p.Z0, p.targets[3]);
   return e;
+}
+
+double climatological_std(const Split& split) {
+  const Eigen::Index dim = split.dim();
+  long n = 0;
+  Vec sum = Vec::Zero(dim), sum_sq = Vec::Zero(dim);
+  for (const Mat& tr : split.states) {
+    n += tr.cols();
+    sum += tr.rowwise().sum();
+    sum_sq += tr.array().square().rowwise().sum().matrix();
+  }
+  if (n < 2) return 0.0;
+  const Vec mean = sum / static_cast<double>(n);
+  const Vec var = (sum_sq / static_cast<double>(n) - mean.cwiseProduct(mean)).cwiseMax(0.0);
+  return std::sqrt(var.mean());
 }
 
 }  // namespace trk

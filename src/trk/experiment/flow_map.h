@@ -3,7 +3,10 @@
 // Evaluation: from every test state with 4 samples after it, RMSE of Psi(z) against z(t0 + h) and of Psi^4(z)
 // against z(t0 + 4h), over components and start states (and the mean over start states of each state's RMSE over
 // components, the talk's "mean RMSE"); a forecast that is non-finite or has RMSE > 10 is
-// reported as diverged.
+// reported as diverged. The floor on the same states: persistence, the forecast z(t0 + k h) ~ z(t0).
+// So that systems compare (issue 16), RMSEs are also given divided by the climatological standard deviation
+//   sigma = sqrt( (1/dim) sum_i var_t(z_i) )      (the variance of each component over all samples of a split),
+// the RMSE of forecasting every state by the climatological mean.
 #pragma once
 #include <memory>
 #include <string>
@@ -49,7 +52,11 @@ struct EvaluateSummary {
   ForecastScore at_h, at_4h;
   long num_states = 0;
   double inference_nfe_per_step = 0.0;  // evaluations of f per application of Psi (one step h)
+  ForecastScore persistence_at_h, persistence_at_4h;  // z(t0) as the forecast, on the same start states
 };
+
+// sigma above over every sample of every trajectory of the split; 0 when it has fewer than 2 samples.
+double climatological_std(const Split& split);
 
 // Throws std::invalid_argument when the split has no state with 4 samples after it.
 EvaluateSummary evaluate_forecasts(const FlowMap& psi, const Split& test);

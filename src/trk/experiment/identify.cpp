@@ -57,6 +57,7 @@ std::string IdentifyOptions::validation_error() const {
   if (restart_iterations < 0) return "restart iterations must be >= 0";
   if (!(validation_fraction > 0 && validation_fraction < 0.9)) return "validation fraction must be in (0, 0.9)";
   if (!(poor_fit_ratio > 0)) return "poor fit ratio must be positive";
+  if (max_nfe_per_step < 0 || !(max_train_seconds >= 0)) return "budgets must be >= 0 (0: no budget)";
   if (threads < 0) return "threads must be >= 0";
   if (chunk_size < 1) return "chunk size must be at least 1";
   if (log_every < 0) return "log interval must be >= 0";
@@ -104,6 +105,7 @@ struct Run {
   std::vector<double> screened;     // L_val of the starts screened before this run
   double screening_seconds = 0.0;   // and their training time
   std::string label;                // progress lines' prefix ("start 3/8 ")
+  bool over_budget = false;         // max_nfe_per_step or max_train_seconds exceeded: every phase ends
 
   double seconds() const { return seconds_before + std::chrono::duration<double>(Clock::now() - t_start).count(); }
   // The checkpoint of this phase when resuming inside it, else null.
@@ -128,6 +130,7 @@ struct Run {
   // At the top of every iteration of every phase: saves every checkpoint_every iterations, and when a stop is
   // requested (then true: the run ends here with status interrupted).
   bool at_boundary(const std::function<IdentifyCheckpoint()>& make_state) {
+    if (budget_spent(0)) return true;
     const bool stop = boundaries.stop_here(hooks, make_state);
     if (stop) {
       out.status = RunStatus::kInterrupted;
@@ -135,6 +138,22 @@ struct Run {
       if (log) log("stopped on request; the state is saved");
     }
     return stop;
+  }
+
+  // True once training went over its budget (this iteration's forward NFE per step, or the seconds so far):
+  // status budget_exceeded, the phases end and the model reached is kept.
+  bool budget_spent(long nfe_per_step) {
+    if (!over_budget && ((o.max_nfe_per_step > 0 && problem.adaptive() && nfe_per_step > o.max_nfe_per_step) ||
+                         (o.max_train_seconds > 0 && seconds() + screening_seconds > o.max_train_seconds))) {
+      over_budget = true;
+      out.status = RunStatus::kBudgetExceeded;
+      if (log)
+        log(nfe_per_step > o.max_nfe_per_step && o.max_nfe_per_step > 0
+                ? "budget exceeded: " + std::to_string(nfe_per_step) + " evaluations per step > max_nfe_per_step " +
+                      std::to_string(o.max_nfe_per_step) + ": training ends here"
+                : "budget exceeded: max_train_seconds " + std::to_string(o.max_train_seconds) + ": training ends here");
+    }
+    return over_budget;
   }
 };
 
@@ -203,6 +222,7 @@ bool adam_iterations(Run& run, GuardedAdam& adam, IdentifyPhase phase, int first
       run.out.nfe_forward_history.push_back(r.nfe_forward);
       run.out.nfe_backward_history.push_back(r.nfe_backward);
     }
+    if (run.budget_spent(r.nfe_forward)) return false;
     if (!std::isfinite(r.loss) || !r.grad.allFinite()) {
       if (diverged(run, adam, it, "loss")) return false;
       continue;
@@ -271,6 +291,7 @@ void refine(Run& run, IdentifyPhase phase, const Pairs& pairs, int iterations) {
   LbfgsProblem problem;
   problem.evaluate = [&](const Vec& x, Vec& g) {
     LossEval e = run.problem.loss(pairs, x);
+    run.budget_spent(e.nfe_forward);  // ends the phase at the next iteration
     g = std::move(e.grad);
     return e.loss;
   };
@@ -382,6 +403,8 @@ void init_flow_map(FlowMap& psi, const SolverSpec& solver, const Dataset& data, 
   psi.model_options.seed = o.resolved_model_seed() + static_cast<std::uint64_t>(start);
   psi.field = make_model(o.model, data.dim(), psi.model_options);
   if (solver.kind != SolverKind::kTrainable) psi.tableau = solver.named();
+  if (o.max_nfe_per_step > 0 && solver.kind == SolverKind::kAdaptive)  // a solve past the budget is cut
+    psi.adaptive.max_steps = o.max_nfe_per_step / psi.tableau.num_stages() + 1;
 }
 
 // The phases of the plan from `resume` (or the start); the parameters left in run.x. False when stopped on request.

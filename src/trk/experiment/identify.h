@@ -76,6 +76,13 @@ struct IdentifyOptions {
   // Adaptive solvers' step control (solve/step_control.h): auto (torchdiffeq's for dopri5 and dopri8, Hairer's for
   // dop853), torchdiffeq or hairer.
   StepControlConvention step_control = StepControlConvention::kAuto;
+  // Budget (issue 16: an adaptive solver on a stiff learned field can take huge NFE): training ends with status
+  // budget_exceeded once an iteration's forward NFE per step h exceeds max_nfe_per_step (adaptive solvers; the
+  // solves of every later evaluation are also cut there, a cut forecast counting as diverged), or once
+  // training has taken max_train_seconds (any solver, the starts' screening included). The model reached is
+  // evaluated and saved. 0: no budget.
+  long max_nfe_per_step = 0;
+  double max_train_seconds = 0.0;
   double sr_rtol = 1e-10;             // sr simulation (rtol = atol)
   SindyOptions sindy;
   // Starts screened (model seed + 0..restarts-1). 0: 8 for fixed-step and trainable solvers, 1 for adaptive ones
@@ -129,6 +136,11 @@ void visit_fields(IdentifyOptions& o, V&& v) {
   v(Field{"rtol", "adaptive solvers: relative tolerance in training"}, o.rtol);
   v(Field{"atol", "adaptive solvers: absolute tolerance in training"}, o.atol);
   v(Field{"step_control", "adaptive solvers' step control: auto | torchdiffeq | hairer"}, o.step_control);
+  v(Field{"max_nfe_per_step", "adaptive solvers: end training (status budget_exceeded) above this NFE per step; "
+                              "cuts later solves there (0: no budget)"},
+    o.max_nfe_per_step);
+  v(Field{"max_train_seconds", "end training (status budget_exceeded) after this many seconds (0: no budget)"},
+    o.max_train_seconds);
   v(Field{"sr_rtol", "sr: tolerance of the simulation (rtol = atol)"}, o.sr_rtol);
   visit_fields(o.sindy, v);
   v(Field{"restarts", "starts screened (model seed + 0..K-1), the best by validation loss trained to the end (0: 8, "

@@ -20,6 +20,27 @@ double mean(const std::vector<long>& v) {
   return s / v.size();
 }
 
+json scores(const ForecastScore& at_h, const ForecastScore& at_4h, double scale = 1.0) {
+  return {{"t0+h", number_or_null(at_h.rmse / scale)}, {"t0+4h", number_or_null(at_4h.rmse / scale)}};
+}
+
+// The observation noise of a dataset from its generator record (trk generate --noise, a config's generate.noise,
+// or the source of a split); 0 when it records none.
+double recorded_noise(const Dataset& data) {
+  const json g = json::parse(data.generator_json, nullptr, false);
+  for (const json* at : {&g, g.is_object() && g.contains("source_generator") ? &g["source_generator"] : nullptr})
+    if (at && at->is_object() && at->contains("noise") && (*at)["noise"].is_number()) return (*at)["noise"].get<double>();
+  return 0.0;
+}
+
+// The evaluation's scale-free part: sigma, the RMSEs over sigma and the persistence floor (flow_map.h).
+void add_normalised(json& row, const EvaluateSummary& e, double sigma) {
+  row["climatological_std"] = number_or_null(sigma);
+  row["rmse_normalised"] = scores(e.at_h, e.at_4h, sigma);
+  row["persistence"] = {{"rmse", scores(e.persistence_at_h, e.persistence_at_4h)},
+                        {"rmse_normalised", scores(e.persistence_at_h, e.persistence_at_4h, sigma)}};
+}
+
 }  // namespace
 
 json identify_configuration(const IdentifyOptions& o) {
@@ -63,6 +84,8 @@ json identify_to_json(const IdentifySummary& s, const Dataset& data, const std::
               {"restarts", {{"chosen", s.start}, {"validation_losses", s.restart_losses}}},
               {"status", to_string(s.status)},
               {"data", data_path}};
+  add_normalised(row, e, climatological_std(data.train));
+  if (const double noise = recorded_noise(data); noise > 0) row["noise"] = noise;
   if (!s.restart_losses.empty())
     for (auto& v : row["restarts"]["validation_losses"])
       if (!std::isfinite(v.get<double>())) v = nullptr;
@@ -102,6 +125,13 @@ void write_evaluation_json(const std::filesystem::path& path, const json& traine
   row["test_states"] = e.num_states;
   row["nfe"]["inference_per_step"] = e.inference_nfe_per_step;
   row["nfe"]["inference_per_unit_time"] = e.inference_nfe_per_step / trained.at("h").get<double>();
+  // sigma of the data evaluated on (its training split), else of the model's training data.
+  const double sigma = climatological_std(data.train);
+  add_normalised(row, e, sigma > 0 || !trained.contains("climatological_std") || !trained["climatological_std"].is_number()
+                             ? sigma
+                             : trained["climatological_std"].get<double>());
+  if (const double noise = recorded_noise(data); noise > 0) row["noise"] = noise;
+  else row.erase("noise");
   row["data"] = data_path;
   row["evaluated_model"] = model_path;
   write_json_atomic(path, row);

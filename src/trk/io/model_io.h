@@ -1,7 +1,9 @@
 // The documents of trk identify, each with its reader beside its writer:
 //   DIR/identify.json: the row the report reads (system, h, solver, model, rmse {t0+h, t0+4h}, diverged, nfe,
 //     iterations, train_seconds, final_loss, status, tableau (fixed-step solvers), sr_coefficients (sr),
-//     test_states, data) and the configuration echo;
+//     test_states, data; climatological_std of the training data, rmse_normalised = rmse / it, persistence
+//     {rmse, rmse_normalised} on the same test states; noise: the std of the training data's observation noise,
+//     when its generator recorded one) and the configuration echo;
 //   DIR/model.h5: everything needed to evaluate the learned flow map again (solver, model, its options and
 //     parameters, scheme, h, tolerances), the training histories, the row and the configuration.
 #pragma once

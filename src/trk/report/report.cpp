@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "trk/io/atomic_file.h"
+#include "trk/report/highdim.h"
 #include "trk/report/plots.h"
 #include "trk/report/reliability.h"
 #include "trk/report/tables.h"
@@ -31,8 +32,16 @@ ReportSummary write_report(const Results& results, const fs::path& dir, const Re
     io::write_text_atomic(dir / (stem + ".json"), t.json.dump(2) + "\n");
     ++s.tables;
   };
-  const Table rmse = rmse_table(results), fit = fit_table(results), nfe = nfe_table(results),
-              order = order_table(results);
+  // Cells trained on noisy data appear in the noise table only; every other table and plot is of clean data.
+  Results clean = results;
+  clean.identify.erase(std::remove_if(clean.identify.begin(), clean.identify.end(),
+                                      [](const IdentifyResult& c) { return c.noise > 0; }),
+                       clean.identify.end());
+  const Table rmse = rmse_table(clean), fit = fit_table(clean), nfe = nfe_table(clean), order = order_table(clean);
+  const Table highdim = highdim_table(results), noise = noise_table(results);
+  const bool has_highdim = !highdim.json["tables"].empty(), has_noise = !noise.json["tables"].empty();
+  if (has_highdim) emit("highdim_table", highdim);
+  if (has_noise) emit("noise_table", noise);
   emit("rmse_table", rmse);
   emit("fit_table", fit);
   emit("nfe", nfe);
@@ -65,7 +74,7 @@ ReportSummary write_report(const Results& results, const fs::path& dir, const Re
   };
   const std::string reliability_md = draw(reliability_plots(results));
   // With several datasets, the plots of single cells are those of the first dataset (the others would repeat them).
-  Results first = results;
+  Results first = clean;
   if (datasets)
     first.identify.erase(std::remove_if(first.identify.begin(), first.identify.end(),
                                         [&](const IdentifyResult& c) { return c.dataset != results.datasets.front(); }),
@@ -75,6 +84,7 @@ ReportSummary write_report(const Results& results, const fs::path& dir, const Re
   const std::string order_md = draw(order_residual_plots(first));
   const std::string forecast_md = draw(forecast_plots(first));
   const std::string loss_md = draw(loss_plots(first));
+  const std::string spacetime_md = has_highdim ? draw(spacetime_plots(first)) : std::string();
 
   std::string index = "# trk report\n\n";
   index += "Collected from: " + (options.sources.empty() ? std::string("-") : "") ;
@@ -91,6 +101,20 @@ ReportSummary write_report(const Results& results, const fs::path& dir, const Re
            "From every test state, the learned flow map applied once and four times; \"> 10\" marks a forecast that "
            "diverged (non-finite or RMSE > 10). Data: `rmse_table.json`.\n\n" +
            rmse.markdown;
+  if (has_highdim)
+    index += "## Beyond Lorenz-63: normalised RMSE, the persistence floor and the cost\n\n"
+             "RMSE divided by sigma, the climatological standard deviation of the training data (RMSE/sigma = 1: no "
+             "better than forecasting the mean state), so that systems compare. Persistence (z(t0 + k h) ~ z(t0)) on the "
+             "same test states is the floor; \"persistence / solver\" says how many times below it a cell is. NFE per "
+             "step: evaluations of f per step h, in training (forward, mean over the main Adam phase, per step of a rollout) and in the "
+             "evaluation; status budget_exceeded: training ended on its budget (max_nfe_per_step, max_train_seconds) "
+             "and the model reached was evaluated. Data: `highdim_table.json`.\n\n" +
+             highdim.markdown + spacetime_md;
+  if (has_noise)
+    index += "## Noisy observations\n\n"
+             "Training and validation samples with Gaussian noise of the given fraction of sigma; the test trajectory "
+             "clean, so each cell is the RMSE/sigma against the true trajectory (t0+h / t0+4h). Data: "
+             "`noise_table.json`.\n\n" + noise.markdown;
   index += "## Known ODE: does the trained scheme integrate?\n\n"
            "The integrates criterion (method.md): every run bounded over 1000 time units and the climatology within "
            "10% of the reference. Data: `fit_table.json`.\n\n" +

@@ -67,6 +67,17 @@ Forecast forecast(const json& j, const fs::path& file, const std::string& horizo
   return f;
 }
 
+// The number at j[keys[0]][keys[1]]..., or nothing when a key is missing or the value is not a number (null: a
+// diverged forecast). For the fields newer files add.
+std::optional<double> optional_number(const json& j, std::initializer_list<const char*> keys) {
+  const json* at = &j;
+  for (const char* k : keys) {
+    if (!at->is_object() || !at->contains(k)) return std::nullopt;
+    at = &(*at)[k];
+  }
+  return at->is_number() ? std::optional<double>(at->get<double>()) : std::nullopt;
+}
+
 // identify.json: version 2 (final_loss {train, validation}, validation, restarts) reads as version 1 here.
 void check_format(const json& j, const fs::path& file, const std::string& format, int newest = 1) {
   if (!j.is_object()) fail(file, "(top level)", "expected a JSON object");
@@ -102,6 +113,13 @@ IdentifyResult read_identify(const fs::path& file) {
   r.train_seconds = number(j, file, "train_seconds");
   if (j.contains("tableau")) r.tableau = io::tableau_from_json(j["tableau"], file.string() + ": tableau");
   if (r.tableau) r.tableau->name = r.solver;
+  r.climatological_std = optional_number(j, {"climatological_std"});
+  r.normalised_at_h = optional_number(j, {"rmse_normalised", "t0+h"});
+  r.normalised_at_4h = optional_number(j, {"rmse_normalised", "t0+4h"});
+  r.persistence_at_h = optional_number(j, {"persistence", "rmse_normalised", "t0+h"});
+  r.persistence_at_4h = optional_number(j, {"persistence", "rmse_normalised", "t0+4h"});
+  r.noise = optional_number(j, {"noise"}).value_or(0.0);
+  r.rollout_steps = std::max(1, static_cast<int>(optional_number(j, {"configuration", "rollout_steps"}).value_or(1.0)));
   return r;
 }
 
@@ -188,7 +206,9 @@ Results collect_results(const std::vector<fs::path>& roots) {
     }
   }
   for (auto& r : out.identify) r.dataset = run_folder_name(r);
-  auto ikey = [](const IdentifyResult& r) { return std::make_tuple(r.system, r.h, solver_rank(r.solver), r.solver, r.model); };
+  auto ikey = [](const IdentifyResult& r) {
+    return std::make_tuple(r.system, r.h, solver_rank(r.solver), r.solver, r.model, r.noise);
+  };
   auto dkey = [&](const IdentifyResult& r) { return std::tuple_cat(ikey(r), std::make_tuple(r.dataset)); };
   std::stable_sort(out.identify.begin(), out.identify.end(),
                    [&](const auto& a, const auto& b) { return dkey(a) < dkey(b); });

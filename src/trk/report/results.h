@@ -4,7 +4,8 @@
 // DIR/h<h>/<solver>/identify.json, else the folder of the identify.json), and its name labels the cell's dataset.
 // When one (system, model, solver, h) has cells in run folders of different names, the results hold several
 // datasets (a reliability experiment: one run folder per dataset) and every cell carries its label; otherwise no
-// cell does, and each cell appears once.
+// cell does, and each cell appears once. Cells trained on noisy data (noise > 0) are cells of their own, beside
+// the clean ones (not datasets).
 #pragma once
 #include <filesystem>
 #include <optional>
@@ -32,6 +33,12 @@ struct IdentifyResult {
   double inference_nfe_per_step = 0, inference_nfe_per_unit_time = 0;
   long iterations = 0;
   double train_seconds = 0.0;
+  // Scale-free evaluation (identify.json since issue 16; absent in older files): the climatological std of the
+  // training data, the RMSEs over it, and the persistence floor's RMSEs over it, at t0+h and t0+4h.
+  std::optional<double> climatological_std;
+  std::optional<double> normalised_at_h, normalised_at_4h, persistence_at_h, persistence_at_4h;
+  double noise = 0.0;  // std of the observation noise of the training data (absolute units; 0: clean)
+  int rollout_steps = 1;  // configuration.rollout_steps: the steps of h in one training iteration of a state
   std::optional<ButcherTableau> tableau;  // the scheme of fixed-step solvers (euler, rk4, trkQ)
   bool trained_scheme() const { return tableau && solver.rfind("trk", 0) == 0; }
 };
