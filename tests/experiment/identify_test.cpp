@@ -26,6 +26,7 @@ IdentifyOptions main_phase_only(const std::string& solver, int iterations) {
   o.solver = solver;
   o.iterations = iterations;
   o.meet_iterations = 0;
+  o.substeps_iterations = 0;
   o.refine_iterations = 0;
   o.lm_iterations = 0;
   o.restarts = 1;
@@ -117,6 +118,7 @@ TEST(Identify, ContinuationAndRefinementStagesRunAndHelp) {
   const Dataset d = small_data(0.2);
   IdentifyOptions o = main_phase_only("trk4", 200);
   const IdentifySummary plain = identify(d, o);
+  o.continuation = "meet";
   o.meet_iterations = 200;
   o.refine_iterations = 100;
   o.lm_iterations = 5;
@@ -125,6 +127,28 @@ TEST(Identify, ContinuationAndRefinementStagesRunAndHelp) {
   EXPECT_GT(staged.refine_iterations, 0);
   EXPECT_NEAR(staged.flow_map.tableau.b.sum(), 1.0, 1e-13);
   EXPECT_LT(staged.evaluation.at_h.rmse, plain.evaluation.at_h.rmse);
+}
+
+// The default continuation of trkQ, substeps: Levenberg-Marquardt on f_theta alone through RK4 sub-steps (x = theta,
+// the scheme untouched), then the main scheme from tableau_init; it lowers its loss and helps. A model of more than
+// lm_max_parameters parameters takes the meet continuation instead.
+TEST(Identify, SubstepsContinuationFitsTheFieldThenTheScheme) {
+  const Dataset d = small_data(0.2);
+  IdentifyOptions o = main_phase_only("trk4", 200);
+  const IdentifySummary plain = identify(d, o);
+  ASSERT_EQ(o.continuation, "substeps");
+  o.substeps_iterations = 15;
+  const IdentifySummary sub = identify(d, o);
+  ASSERT_GT(sub.meet_iterations, 0);
+  EXPECT_LE(sub.meet_iterations, 15);
+  ASSERT_EQ(sub.meet_loss_history.size(), static_cast<std::size_t>(sub.meet_iterations));
+  EXPECT_LT(sub.meet_loss_history.back(), 1e-2 * sub.meet_loss_history.front());
+  EXPECT_NEAR(sub.flow_map.tableau.b.sum(), 1.0, 1e-13);
+  EXPECT_LT(sub.evaluation.at_h.rmse, plain.evaluation.at_h.rmse);
+  o.meet_iterations = 7;
+  o.lm_max_parameters = 10;
+  o.lm_iterations = 0;
+  EXPECT_EQ(identify(d, o).meet_iterations, 7);
 }
 
 TEST(Identify, SparseRegressionAndDopri8Baselines) {
@@ -261,6 +285,7 @@ TEST(Identify, TheTestSplitPlaysNoPartInTraining) {
   IdentifyOptions o;
   o.solver = "trk4";
   o.meet_iterations = 10;
+  o.substeps_iterations = 10;  // the default continuation, substeps
   o.iterations = 20;
   o.restart_iterations = 5;
   o.restarts = 3;

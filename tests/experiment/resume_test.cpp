@@ -21,11 +21,13 @@ Dataset small_data(double h, int train_steps = 200) {
   return generate(g);
 }
 
-// Every phase short: 12 meet-in-the-middle, 20 main (mini-batches of 50), 10 + 5 L-BFGS, 3 Levenberg-Marquardt.
-IdentifyOptions all_phases(const std::string& solver) {
+// Every phase short: 12 continuation (meet-in-the-middle Adam, or substeps Levenberg-Marquardt), 20 main (mini-batches of 50), 10 + 5 L-BFGS, 3 Levenberg-Marquardt.
+IdentifyOptions all_phases(const std::string& solver, const std::string& continuation = "meet") {
   IdentifyOptions o;
   o.solver = solver;
+  o.continuation = continuation;
   o.meet_iterations = 12;
+  o.substeps_iterations = 12;
   o.iterations = 20;
   o.batch_size = 50;
   o.refine_iterations = 10;
@@ -86,9 +88,10 @@ IdentifySummary resume_identify(const Dataset& d, const IdentifyOptions& o, cons
 
 TEST(Resume, IdentifyStoppedInEveryPhaseEndsBitForBitAsUninterrupted) {
   const Dataset d = small_data(0.1);
-  for (const std::string solver : {"trk4", "rk4"}) {
-    SCOPED_TRACE(solver);
-    const IdentifyOptions o = all_phases(solver);
+  for (const auto& [solver, continuation] : std::vector<std::pair<std::string, std::string>>{
+           {"trk4", "meet"}, {"trk4", "substeps"}, {"rk4", "meet"}}) {
+    SCOPED_TRACE(solver + " " + continuation);
+    const IdentifyOptions o = all_phases(solver, continuation);
     long boundaries = 0;
     IdentifyHooks count;
     count.stop_requested = [&] {
@@ -98,6 +101,9 @@ TEST(Resume, IdentifyStoppedInEveryPhaseEndsBitForBitAsUninterrupted) {
     const IdentifySummary full = identify(d, o, {}, count);
     ASSERT_EQ(full.status, RunStatus::kCompleted);
     ASSERT_GT(full.refine_iterations, 3);
+    if (solver == "trk4") {
+      ASSERT_EQ(full.meet_iterations, 12);
+    }
     const int meet = solver == "trk4" ? o.meet_iterations : 0, adam = meet + o.iterations;
     const int screen = o.restarts * (meet + o.restart_iterations);  // the starts' screening comes first
     EXPECT_GT(boundaries, screen + adam + 3);  // the refinement phases poll too

@@ -54,7 +54,7 @@ struct IdentifyOptions {
   // m = continuation_substeps classical RK4 sub-steps of h/m (a fixed, accurate integrator; LM rejects the steps
   // into a blow-up where Adam walks into them), then the main scheme starts from tableau_init. Models of more than
   // lm_max_parameters parameters take the meet continuation.
-  std::string continuation = "meet";
+  std::string continuation = "substeps";
   int continuation_substeps = 8;
   int substeps_iterations = 200;
   // Refinement after Adam: L-BFGS on the full batch, first refine_iterations on the rollout_steps-step loss, then
