@@ -7,8 +7,8 @@ set xlabel 'Re(h λ)' noenhanced
 set ylabel 'Im(h λ)' noenhanced
 set size ratio -1
 set grid lc rgb '#dddddd'
-set xrange [-7.45:2.96]
-set yrange [-7.27:7.27]
+set xrange [-7.43:2.93]
+set yrange [-7.35:7.35]
 set xzeroaxis lt -1 lc rgb '#888888'
 set yzeroaxis lt -1 lc rgb '#888888'
 set key outside right top noenhanced

@@ -7,8 +7,8 @@ set xlabel 'Re(h λ)' noenhanced
 set ylabel 'Im(h λ)' noenhanced
 set size ratio -1
 set grid lc rgb '#dddddd'
-set xrange [-10.6:2.76]
-set yrange [-12.8:12.8]
+set xrange [-9.92:2.31]
+set yrange [-9.47:9.47]
 set xzeroaxis lt -1 lc rgb '#888888'
 set yzeroaxis lt -1 lc rgb '#888888'
 set key outside right top noenhanced

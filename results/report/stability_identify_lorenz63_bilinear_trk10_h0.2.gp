@@ -7,8 +7,8 @@ set xlabel 'Re(h λ)' noenhanced
 set ylabel 'Im(h λ)' noenhanced
 set size ratio -1
 set grid lc rgb '#dddddd'
-set xrange [-7.24:2.87]
-set yrange [-7.57:7.57]
+set xrange [-7.44:2.93]
+set yrange [-7.36:7.36]
 set xzeroaxis lt -1 lc rgb '#888888'
 set yzeroaxis lt -1 lc rgb '#888888'
 set key outside right top noenhanced

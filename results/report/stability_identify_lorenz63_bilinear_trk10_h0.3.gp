@@ -7,8 +7,8 @@ set xlabel 'Re(h λ)' noenhanced
 set ylabel 'Im(h λ)' noenhanced
 set size ratio -1
 set grid lc rgb '#dddddd'
-set xrange [-8.2:2.31]
-set yrange [-9.33:9.33]
+set xrange [-8.4:2.4]
+set yrange [-10.1:10.1]
 set xzeroaxis lt -1 lc rgb '#888888'
 set yzeroaxis lt -1 lc rgb '#888888'
 set key outside right top noenhanced

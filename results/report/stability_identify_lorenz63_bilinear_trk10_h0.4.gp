@@ -7,8 +7,8 @@ set xlabel 'Re(h λ)' noenhanced
 set ylabel 'Im(h λ)' noenhanced
 set size ratio -1
 set grid lc rgb '#dddddd'
-set xrange [-23.5:3.19]
-set yrange [-15.9:15.9]
+set xrange [-9.37:2.37]
+set yrange [-9.9:9.9]
 set xzeroaxis lt -1 lc rgb '#888888'
 set yzeroaxis lt -1 lc rgb '#888888'
 set key outside right top noenhanced
