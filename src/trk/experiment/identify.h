@@ -2,7 +2,8 @@
 //   Psi(z_t) ~ z_{t+h} being one step of size h of a fixed scheme (euler, rk4, ...) or a trainable TRK_q scheme
 //   (A, b trained jointly with theta, sum b = 1 held by projection), or one adaptive solve over [0, h] (dopri8,
 //   gradients through the accepted steps); or SINDy (sr) simulated by dopri8 at tight tolerance.
-// Phases, in order (each optional): continuation (Adam on the meet-in-the-middle loss of step h/2), adam (Adam on
+// Phases, in order (each optional): continuation (trkQ: Levenberg-Marquardt on f_theta through m RK4 sub-steps of
+// h/m, substeps; or Adam on the meet-in-the-middle loss of step h/2, meet, and for dopri8), adam (Adam on
 // the K-step rollout MSE, full batch or seeded mini-batches), refine and refine_rollout (L-BFGS), lm
 // (Levenberg-Marquardt on K-step residuals). Then the evaluation on the test split (flow_map.h).
 // Validation: the dataset's /validation split, else the last validation_fraction of every training trajectory
@@ -44,9 +45,10 @@ struct IdentifyOptions {
   int batch_size = 0;                 // 0: full batch
   int rollout_steps = 1;
   std::string tableau_init = "euler_substeps";
-  // Continuation (trkQ, adaptive): before the Adam iterations above, meet_iterations Adam iterations (same
-  // settings) on the meet-in-the-middle loss mean ||Psi_{h/2}(z_t) - Psi_{-h/2}(z_{t+h})||^2 / dim, a problem of
-  // step h/2 whose landscape is much milder than the one of step h.
+  // Continuation (adaptive solvers; trkQ with continuation = "meet"): before the Adam iterations above,
+  // meet_iterations Adam iterations (same settings) on the meet-in-the-middle loss
+  // mean ||Psi_{h/2}(z_t) - Psi_{-h/2}(z_{t+h})||^2 / dim, a problem of step h/2 whose landscape is much milder than
+  // the one of step h.
   int meet_iterations = 10000;
   // trkQ: the continuation's problem. meet: the meet-in-the-middle loss above, with the half-step scheme held at
   // q/2 Euler sub-steps, then the main scheme starts from two of those half steps. substeps: f_theta alone is fitted
@@ -116,7 +118,7 @@ void visit_fields(IdentifyOptions& o, V&& v) {
   v(Field{"batch_size", "pairs per Adam iteration (0: full batch)"}, o.batch_size);
   v(Field{"rollout_steps", "K of the K-step rollout loss (1: one-step MSE)"}, o.rollout_steps);
   v(Field{"tableau_init", "trkQ: euler_substeps | rk4_substeps | zeros | classical | a named tableau"}, o.tableau_init);
-  v(Field{"meet_iterations", "Adam iterations of the meet-in-the-middle continuation (trkQ, adaptive)"},
+  v(Field{"meet_iterations", "Adam iterations of the meet-in-the-middle continuation (adaptive; trkQ with continuation meet)"},
     o.meet_iterations);
   v(Field{"continuation", "trkQ: meet (Adam, meet in the middle at h/2) | substeps (Levenberg-Marquardt on f_theta "
                           "through RK4 sub-steps)"},
