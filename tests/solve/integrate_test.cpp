@@ -220,6 +220,16 @@ TEST(IntegrateAdaptive, RecordedTapesEqualAReplay) {
     z.swap(zn);
   }
   EXPECT_TRUE((z.array() == s.z.array()).all());
+  // The tapes' memory is bounded: past max_tape_bytes the solve ends with a status, not with the memory full.
+  const std::size_t per_step = s.tapes.front().bytes();
+  EXPECT_EQ(per_step, 2u * 13 * 3 * 2 * sizeof(double));  // Y and K of 13 stages, 3 x 2 states
+  o.max_tape_bytes = 3 * per_step;
+  ASSERT_GT(s.tapes.size(), 3u);
+  const Solution capped = integrate_adaptive(f, t, Z, 0.0, 0.5, o);
+  EXPECT_EQ(capped.status, SolveStatus::kMaxStepsReached);
+  EXPECT_EQ(capped.tapes.size(), 3u);
+  o.max_tape_bytes = s.tapes.size() * per_step;
+  EXPECT_EQ(integrate_adaptive(f, t, Z, 0.0, 0.5, o).status, SolveStatus::kSuccess);
 }
 
 TEST(SampleAdaptive, SamplesLandOnTheGrid) {

@@ -117,6 +117,7 @@ Solution integrate_adaptive(const VectorField& f, const ButcherTableau& tableau,
                                : initial_step(cf, sol.z, tape.K[0], span, order, options.control, max_step);
   Mat Z_next(Z0.rows(), Z0.cols()), err(Z0.rows(), Z0.cols()), err3(Z0.rows(), Z0.cols());
   bool last_rejected = false, done = false;
+  std::size_t tape_bytes = 0;
   while (!done) {
     if (sol.stats.num_steps >= options.max_steps) return finish(SolveStatus::kMaxStepsReached);
     const double remaining = std::abs(t1 - sol.t);
@@ -144,6 +145,8 @@ Solution integrate_adaptive(const VectorField& f, const ButcherTableau& tableau,
       ++sol.stats.num_accepted;
       if (options.record_steps) sol.accepted_steps.push_back(dir * h_step);
       if (options.record_tapes) {
+        tape_bytes += tape.bytes();
+        if (tape_bytes > options.max_tape_bytes) return finish(SolveStatus::kMaxStepsReached);
         sol.tapes.push_back(std::move(tape));
         tape = fresh_tape();
         if (fsal) tape.K[q - 1] = sol.tapes.back().K[q - 1];  // swapped into K[0] below

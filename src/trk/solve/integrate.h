@@ -47,6 +47,9 @@ struct AdaptiveOptions {
   // 2000 states keeps no activations (recomputing them from L1-resident blocks is faster than storing 4.4 MB per
   // step and reading it back from memory: measured 250 it/s against 190).
   bool record_tapes = false;
+  // Recorded tapes beyond this many bytes end the solve with kMaxStepsReached: a learned field whose step size
+  // collapses would otherwise fill the memory (2000 Lorenz-63 states keep 1.2 MB per dopri8 step).
+  std::size_t max_tape_bytes = std::size_t{4} << 30;
 };
 
 // Requires tableau.has_error_estimate(); throws std::invalid_argument otherwise (a programming error).

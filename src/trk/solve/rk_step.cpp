@@ -106,6 +106,15 @@ void StageTape::resize(int num_stages, int dim, Eigen::Index n) {
   }
 }
 
+std::size_t StageTape::bytes() const {
+  Eigen::Index n = 0;
+  for (const Mat& m : Y) n += m.size();
+  for (const Mat& m : K) n += m.size();
+  for (const FieldActivations& a : activations)
+    for (const Mat& m : a.saved) n += m.size();
+  return static_cast<std::size_t>(n) * sizeof(double);
+}
+
 void rk_step(CountedField& f, const Mat& A, const Vec& b, double h, const ConstMatRef& Z, MatRef Z_next,
              StageTape& tape, bool k1_known) {
   const int q = static_cast<int>(b.size());

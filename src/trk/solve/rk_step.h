@@ -5,6 +5,7 @@
 //             Z_bar = Z_next_bar + sum_i Y_bar_i,   b_bar_i = h <Z_next_bar, K_i>,   a_bar_li = h <Y_bar_l, K_i>,
 //             theta_bar += sum_i (df/dtheta(Y_i))^T K_bar_i,   h_bar = <Z_next_bar, sum_i b_i K_i> + sum_l <Y_bar_l, sum_j a_lj K_j>
 #pragma once
+#include <cstddef>
 #include <vector>
 
 #include "trk/field/vector_field.h"
@@ -23,6 +24,7 @@ struct StageTape {
   std::vector<FieldActivations> activations;
   bool keep_activations = true;
   void resize(int num_stages, int dim, Eigen::Index n);
+  std::size_t bytes() const;  // memory held by the stage matrices and the saved activations
 };
 
 // First-stage reuse: when K1 = f(Z) is already known (FSAL, or a rejected step retried), pass it in tape.K[0]
