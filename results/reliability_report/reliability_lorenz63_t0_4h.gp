@@ -7,7 +7,7 @@ set xlabel 'step h (solvers side by side; one point per dataset)'
 set ylabel 'RMSE at t0+4h'
 set logscale y
 set format y '10^{%L}'
-set yrange [1.01e-06:100]
+set yrange [2.52e-07:100]
 set xrange [0.5:3.5]
 set xtics ('h = 0.2' 1, 'h = 0.3' 2, 'h = 0.4' 3)
 set grid ytics lc rgb '#dddddd'

@@ -7,7 +7,7 @@ set xlabel 'step h (solvers side by side; one point per dataset)'
 set ylabel 'RMSE at t0+h'
 set logscale y
 set format y '10^{%L}'
-set yrange [6.6e-08:100]
+set yrange [4.06e-08:100]
 set xrange [0.5:3.5]
 set xtics ('h = 0.2' 1, 'h = 0.3' 2, 'h = 0.4' 3)
 set grid ytics lc rgb '#dddddd'
