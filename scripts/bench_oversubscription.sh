@@ -48,7 +48,7 @@ for r in $(seq 1 "$repeats"); do
       for i in $(seq 1 "$p"); do
         dir=$out/$v/p$p/r$r/c$i
         env "${env_args[@]}" "$trk" identify --data "$data" --solver trk10 --model bilinear --iterations "$iters" \
-          --meet-iterations 0 --refine-iterations 200 --lm-iterations 20 --quiet "${thr_args[@]}" --out "$dir" \
+          --meet-iterations 0 --substeps-iterations 0 --refine-iterations 200 --lm-iterations 20 --quiet "${thr_args[@]}" --out "$dir" \
           >/dev/null 2>&1 &
         pids+=($!)
       done

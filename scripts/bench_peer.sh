@@ -64,7 +64,7 @@ for model in $models; do
     for r in $(seq 1 "$repeats"); do
       dir=$out/$model/t$t/r$r
       OMP_NUM_THREADS=$t "$trk" identify --data "$data" --solver trk10 "${model_args[@]}" --iterations "$ti" \
-        --meet-iterations 0 --refine-iterations 0 --lm-iterations 0 --schedule constant --learning-rate 1e-3 \
+        --meet-iterations 0 --substeps-iterations 0 --refine-iterations 0 --lm-iterations 0 --schedule constant --learning-rate 1e-3 \
         --tableau-init zeros --restarts 1 --threads "$t" --quiet --out "$dir" >/dev/null
       read -r trk_rate trk_loss < <($py -c "
 import json, h5py

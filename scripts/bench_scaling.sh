@@ -34,7 +34,7 @@ if [ "$lorenz96" = 1 ]; then
     for threads in 1 2; do
       for ((r = 0; r < reps; ++r)); do
         "$build/trk" identify --data "$work/l96_$n.h5" --solver trk10 --model local-bilinear --stencil 2 \
-          --iterations "$iters" --meet-iterations 0 --refine-iterations 0 --lm-iterations 0 --restarts 1 \
+          --iterations "$iters" --meet-iterations 0 --substeps-iterations 0 --refine-iterations 0 --lm-iterations 0 --restarts 1 \
           --warmup 0 --threads $threads --out "$work/run" --quiet >/dev/null
         /usr/bin/python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(sys.argv[2], sys.argv[3], 1e3*j['train_seconds']/j['iterations'])" \
           "$work/run/identify.json" $n $threads >>"$work/times"

@@ -71,7 +71,7 @@ if [ -z "$(ls -A "$corpus")" ]; then
     checkpoint)
       "$trk" generate --h 0.1 --train-steps 40 --test-steps 10 --quiet --out "$out/seed_data.h5" >/dev/null
       rm -rf "$out/seed_run"
-      "$trk" identify --data "$out/seed_data.h5" --solver trk2 --iterations 1000000 --meet-iterations 0 \
+      "$trk" identify --data "$out/seed_data.h5" --solver trk2 --iterations 1000000 --meet-iterations 0 --substeps-iterations 0 \
         --checkpoint-every 10 --quiet --out "$out/seed_run" >/dev/null 2>&1 &
       pid=$!; i=0
       while [ ! -f "$out/seed_run/checkpoint.h5" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
