@@ -21,7 +21,8 @@ Dataset small_data(double h, int train_steps = 200) {
   return generate(g);
 }
 
-// Every phase short: 12 continuation (meet-in-the-middle Adam, or substeps Levenberg-Marquardt), 20 main (mini-batches of 50), 10 + 5 L-BFGS, 3 Levenberg-Marquardt.
+// Every phase short: 12 continuation (meet-in-the-middle Adam, or substeps Levenberg-Marquardt), 20 main
+// (mini-batches of 50), 10 + 5 L-BFGS, 3 Levenberg-Marquardt.
 IdentifyOptions all_phases(const std::string& solver, const std::string& continuation = "meet") {
   IdentifyOptions o;
   o.solver = solver;

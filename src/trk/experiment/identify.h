@@ -118,7 +118,8 @@ void visit_fields(IdentifyOptions& o, V&& v) {
   v(Field{"batch_size", "pairs per Adam iteration (0: full batch)"}, o.batch_size);
   v(Field{"rollout_steps", "K of the K-step rollout loss (1: one-step MSE)"}, o.rollout_steps);
   v(Field{"tableau_init", "trkQ: euler_substeps | rk4_substeps | zeros | classical | a named tableau"}, o.tableau_init);
-  v(Field{"meet_iterations", "Adam iterations of the meet-in-the-middle continuation (adaptive; trkQ with continuation meet)"},
+  v(Field{"meet_iterations",
+          "Adam iterations of the meet-in-the-middle continuation (adaptive; trkQ with continuation meet)"},
     o.meet_iterations);
   v(Field{"continuation", "trkQ: meet (Adam, meet in the middle at h/2) | substeps (Levenberg-Marquardt on f_theta "
                           "through RK4 sub-steps)"},
