@@ -7,7 +7,7 @@ set xlabel 'lead time (one step of the flow map = h = 0.25)'
 set ylabel 'RMSE'
 set logscale y
 set format y '10^{%L}'
-set yrange [0.018:100]
+set yrange [0.000766:100]
 set grid lc rgb '#dddddd'
 set key below noenhanced
 plot 'forecast_error_ks_h0.25.dat' index 0 with linespoints lw 2 pt 7 ps 0.5 lc 1 title 'euler (17 starts)', \
