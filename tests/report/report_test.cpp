@@ -139,6 +139,25 @@ TEST_F(Report, RmseTableHasThePapersLayoutAndValues) {
   EXPECT_EQ(rows[4]["solver"], "trk10");
   EXPECT_DOUBLE_EQ(rows[4]["cells"][0]["ours"]["rmse"].get<double>(), 0.0123);
   EXPECT_DOUBLE_EQ(rows[4]["cells"][0]["paper"]["rmse"].get<double>(), 0.017);
+  // Without rmse_mean_per_state in the files, no second table.
+  EXPECT_EQ(t.markdown.find("mean RMSE over the test states"), std::string::npos) << t.markdown;
+  EXPECT_FALSE(rows[4]["cells"][0].contains("ours_mean_per_state"));
+}
+
+TEST_F(Report, RmseTableGivesTheMeanRmseOverTheTestStatesWhenTheFilesHaveIt) {
+  const fs::path dir = write_results("a", 0.0123);
+  json j = identify_row("trk10", 0.2, 0.0123, 0.02);
+  j["rmse_mean_per_state"] = {{"t0+h", 0.0101}, {"t0+4h", 0.0152}};
+  std::ofstream(dir / "identify/h0.2/trk10/identify.json") << j.dump();
+  const Table t = rmse_table(collect_results({dir}));
+  const size_t mean_block = t.markdown.find("mean RMSE over the test states");
+  ASSERT_NE(mean_block, std::string::npos) << t.markdown;
+  EXPECT_NE(t.markdown.find("| trk10 | 0.0101 (0.017) | 0.0152 (0.02) |", mean_block), std::string::npos) << t.markdown;
+  EXPECT_NE(t.markdown.find("| rk4 | - (2.05) | - (3.82) |", mean_block), std::string::npos) << t.markdown;
+  EXPECT_LT(t.markdown.find("| trk10 | 0.0123 (0.017) | 0.02 (0.02) |"), mean_block);
+  const json& cell = t.json["tables"][0]["rows"][4]["cells"][1];
+  EXPECT_DOUBLE_EQ(cell["ours_mean_per_state"]["rmse"].get<double>(), 0.0152);
+  EXPECT_DOUBLE_EQ(cell["ours"]["rmse"].get<double>(), 0.02);
 }
 
 TEST_F(Report, FitTableGivesVerdictsWithBoundedRuns) {
@@ -362,6 +381,53 @@ TEST_F(Reliability, MedianQuartilesAndDatasetsAtOrUnderTheTalksValue) {
   EXPECT_TRUE(cell["t0+h"]["rmse"][3].is_null());
   EXPECT_EQ(cell["t0+4h"]["at_or_under_paper"], 3);
   EXPECT_EQ(cell["not_completed"], 1);
+  // Files without rmse_mean_per_state (before issue 13): the pooled measure alone.
+  EXPECT_FALSE(trk10.mean_state_at_h.has_value());
+  EXPECT_TRUE(cell["mean_per_state"].is_null());
+  EXPECT_EQ(t.markdown.find("mean RMSE over the test states"), std::string::npos) << t.markdown;
+}
+
+TEST_F(Reliability, MeanRmseOverTheTestStatesIsSummarisedBesideThePooledOne) {
+  // The same cells with rmse_mean_per_state: trk10 t0+h 0.009, 0.012, 0.03, null (diverged); t0+4h 0.01 ... 0.004.
+  const fs::path dir = write_datasets("mean");
+  const double trk10_h[] = {0.009, 0.012, 0.03, NAN}, trk10_4h[] = {0.015, 0.008, 0.025, 0.004};
+  for (int d = 0; d < 4; ++d) {
+    const fs::path run = dir / "reliability_l63" / ("d0" + std::to_string(d + 1));
+    for (const char* cell : {"h0.2/trk10", "h0.4/rk4"}) {
+      const fs::path file = run / cell / "identify.json";
+      json j = io::read_json_file(file);
+      const bool trk10 = std::string(cell) == "h0.2/trk10";
+      j["rmse_mean_per_state"] = {{"t0+h", trk10 && !std::isnan(trk10_h[d]) ? json(trk10_h[d]) : json(nullptr)},
+                                  {"t0+4h", trk10 ? json(trk10_4h[d]) : json(nullptr)}};
+      if (!trk10) j["rmse_mean_per_state"]["t0+h"] = 0.9 * j["rmse"]["t0+h"].get<double>();
+      put(file, j);
+    }
+  }
+  const Results r = collect_results({dir});
+  const std::vector<CellSpread> s = cell_spreads(r);
+  ASSERT_EQ(s.size(), 2u);
+  const CellSpread& trk10 = s[1];
+  ASSERT_TRUE(trk10.mean_state_at_h && trk10.mean_state_at_4h);
+  // t0+h: 0.009, 0.012, 0.03, +inf (the pooled forecast diverged): median 0.021, 2 at or under the talk's 0.017.
+  EXPECT_DOUBLE_EQ(trk10.mean_state_at_h->median, 0.021);
+  EXPECT_EQ(trk10.mean_state_at_h->at_or_under_paper, 2);
+  // t0+4h: 0.004, 0.008, 0.015, 0.025: median 0.0115, 3 at or under 0.02 (the pooled counts are untouched).
+  EXPECT_DOUBLE_EQ(trk10.mean_state_at_4h->median, 0.0115);
+  EXPECT_EQ(trk10.mean_state_at_4h->at_or_under_paper, 3);
+  EXPECT_DOUBLE_EQ(trk10.at_h.median, 0.0285);
+  // rk4 t0+4h: null with the pooled forecast diverged, null without (the pooled 5 and 3): +inf both.
+  EXPECT_EQ(s[0].mean_state_at_4h->median, INFINITY);
+
+  const Table t = reliability_table(r);
+  const size_t mean_block = t.markdown.find("mean RMSE over the test states");
+  ASSERT_NE(mean_block, std::string::npos) << t.markdown;
+  EXPECT_NE(t.markdown.find("| trk10 | 0.021 (0.017) 2/4 | 0.0115 (0.02) 3/4 | - | - |", mean_block), std::string::npos)
+      << t.markdown;
+  EXPECT_LT(t.markdown.find("| trk10 | 0.0285 (0.017) 2/4 |"), mean_block);  // the pooled block first
+  const json& cell = t.json["cells"][1];
+  EXPECT_DOUBLE_EQ(cell["mean_per_state"]["t0+4h"]["median"].get<double>(), 0.0115);
+  EXPECT_EQ(cell["mean_per_state"]["t0+h"]["at_or_under_paper"], 2);
+  EXPECT_TRUE(cell["mean_per_state"]["t0+h"]["rmse"][3].is_null());
 }
 
 TEST_F(Reliability, OneDatasetGivesNoReliabilityTable) {

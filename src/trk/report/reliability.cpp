@@ -21,9 +21,22 @@ double value(const Forecast& f) {
   return *f.rmse;
 }
 
-HorizonSpread spread(const std::vector<const IdentifyResult*>& cells, const CellSpread& key, int horizon_steps) {
+// The forecast of a cell at a horizon: pooled RMSE, or mean RMSE over the test states (nullopt when absent).
+using Measure = std::optional<Forecast> (*)(const IdentifyResult&, int horizon_steps);
+std::optional<Forecast> pooled(const IdentifyResult& c, int k) { return k == 1 ? c.at_h : c.at_4h; }
+std::optional<Forecast> mean_state(const IdentifyResult& c, int k) {
+  return k == 1 ? c.mean_state_at_h : c.mean_state_at_4h;
+}
+
+// nullopt when a cell lacks the measure.
+std::optional<HorizonSpread> spread(const std::vector<const IdentifyResult*>& cells, const CellSpread& key,
+                                    int horizon_steps, Measure measure) {
   HorizonSpread s;
-  for (const auto* c : cells) s.rmse.push_back(value(horizon_steps == 1 ? c->at_h : c->at_4h));
+  for (const auto* c : cells) {
+    const std::optional<Forecast> f = measure(*c, horizon_steps);
+    if (!f) return std::nullopt;
+    s.rmse.push_back(value(*f));
+  }
   std::vector<double> sorted = s.rmse;
   std::sort(sorted.begin(), sorted.end());
   s.median = quantile(sorted, 0.5);
@@ -52,6 +65,21 @@ std::string count_at_or_under(const HorizonSpread& s, bool with_value) {
   if (!s.paper) return "-";
   const std::string n = fmt::format("{}/{}", s.at_or_under_paper, s.rmse.size());
   return with_value ? n + " (" + format_forecast(s.paper) + ")" : n;
+}
+
+json spread_json(const HorizonSpread& s) {
+  json h = {{"rmse", json::array()},
+            {"median", number_or_null(s.median)},
+            {"q1", number_or_null(s.q1)},
+            {"q3", number_or_null(s.q3)},
+            {"paper", nullptr},
+            {"at_or_under_paper", nullptr}};
+  for (double x : s.rmse) h["rmse"].push_back(number_or_null(x));
+  if (s.paper) {
+    h["paper"] = {{"rmse", s.paper->rmse ? json(*s.paper->rmse) : json(nullptr)}, {"diverged", s.paper->diverged}};
+    h["at_or_under_paper"] = s.at_or_under_paper;
+  }
+  return h;
 }
 
 std::string not_completed_text(const CellSpread& c) {
@@ -105,8 +133,10 @@ std::vector<CellSpread> cell_spreads(const Results& r) {
     s.cells.assign(cells.begin() + i, cells.begin() + end);
     for (const auto* c : s.cells)
       if (c->status != "completed") ++s.not_completed[c->status];
-    s.at_h = spread(s.cells, s, 1);
-    s.at_4h = spread(s.cells, s, 4);
+    s.at_h = *spread(s.cells, s, 1, pooled);
+    s.at_4h = *spread(s.cells, s, 4, pooled);
+    s.mean_state_at_h = spread(s.cells, s, 1, mean_state);
+    s.mean_state_at_4h = spread(s.cells, s, 4, mean_state);
     out.push_back(std::move(s));
     i = end;
   }
@@ -135,21 +165,11 @@ Table reliability_table(const Results& r) {
       cell["sources"].push_back(x->file.string());
       cell["status"].push_back(x->status);
     }
-    for (int k : {0, 1}) {
-      const HorizonSpread& s = k == 0 ? c.at_h : c.at_4h;
-      json h = {{"rmse", json::array()},
-                {"median", number_or_null(s.median)},
-                {"q1", number_or_null(s.q1)},
-                {"q3", number_or_null(s.q3)},
-                {"paper", nullptr},
-                {"at_or_under_paper", nullptr}};
-      for (double x : s.rmse) h["rmse"].push_back(number_or_null(x));
-      if (s.paper) {
-        h["paper"] = {{"rmse", s.paper->rmse ? json(*s.paper->rmse) : json(nullptr)}, {"diverged", s.paper->diverged}};
-        h["at_or_under_paper"] = s.at_or_under_paper;
-      }
-      cell[kHorizons[k]] = h;
-    }
+    for (int k : {0, 1}) cell[kHorizons[k]] = spread_json(k == 0 ? c.at_h : c.at_4h);
+    cell["mean_per_state"] = nullptr;
+    if (c.mean_state_at_h)
+      cell["mean_per_state"] = {{kHorizons[0], spread_json(*c.mean_state_at_h)},
+                                {kHorizons[1], spread_json(*c.mean_state_at_4h)}};
     t.json["cells"].push_back(cell);
   }
 
@@ -158,7 +178,10 @@ Table reliability_table(const Results& r) {
       "(quantiles by linear interpolation between order statistics: Hyndman and Fan's type 7, numpy's default); "
       "a diverged forecast (\"> 10\": RMSE > 10 or non-finite) counts as +inf. \"at or under the talk's\": "
       "datasets whose RMSE is at or under the talk's value (a diverged forecast never is; when the talk's "
-      "diverged, every forecast that did not is).\n\n",
+      "diverged, every forecast that did not is). Two measures over the N test states: pooled RMSE "
+      "sqrt(sum_i ||e_i||^2 / (N d)), and mean RMSE sum_i sqrt(||e_i||^2 / d) / N (smaller: a few far-off "
+      "forecasts weigh less); the talk's caption says \"Mean Root Mean Squared Error\". The per-step table is "
+      "pooled.\n\n",
       r.datasets.size(), escape_cell(fmt::format("{}", fmt::join(r.datasets, ", "))));
   std::map<std::string, std::vector<const CellSpread*>> by_system;
   for (const auto& c : spreads) by_system[c.system].push_back(&c);
@@ -180,32 +203,41 @@ Table reliability_table(const Results& r) {
       if (std::find(rows.begin(), rows.end(), std::make_pair(c->solver, c->model)) == rows.end())
         rows.emplace_back(c->solver, c->model);
     }
-    std::string md = fmt::format(
-        "### {} ({} model; sr: SINDy's polynomial library): median over the datasets (the talk's in brackets), "
-        "datasets at or under the talk's\n\n| solver |",
-        escape_cell(system), escape_cell(main_model));
-    std::string rule = "|---|";
-    for (double h : steps) {
-      md += fmt::format(" h = {}: t0+h | t0+4h |", format_step(h));
-      rule += "---|---|";
-    }
-    md += "\n" + rule + "\n";
-    for (const auto& [solver, model] : rows) {
-      std::string line = "| " + label(solver, model) + " |";
+    // The paper's layout, one measure: at(c, k) is the cell's spread at t0+kh, null when it lacks the measure.
+    auto layout = [&](const std::string& title, auto at) {
+      std::string md = fmt::format("### {} ({} model; sr: SINDy's polynomial library), {}: median over the datasets "
+                                   "(the talk's in brackets), datasets at or under the talk's\n\n| solver |",
+                                   escape_cell(system), escape_cell(main_model), title);
+      std::string rule = "|---|";
       for (double h : steps) {
-        const CellSpread* c = nullptr;
-        for (const auto* x : cells)
-          if (x->solver == solver && x->model == model && x->h == h) c = x;
-        for (const HorizonSpread* s : {c ? &c->at_h : nullptr, c ? &c->at_4h : nullptr}) {
-          if (!s) line += " - |";
-          else if (s->paper)
-            line += fmt::format(" {} ({}) {} |", format_rmse(s->median), format_forecast(s->paper),
-                                count_at_or_under(*s, false));
-          else line += fmt::format(" {}, n = {} |", format_rmse(s->median), s->rmse.size());
-        }
+        md += fmt::format(" h = {}: t0+h | t0+4h |", format_step(h));
+        rule += "---|---|";
       }
-      md += line + "\n";
-    }
+      md += "\n" + rule + "\n";
+      for (const auto& [solver, model] : rows) {
+        std::string line = "| " + label(solver, model) + " |";
+        for (double h : steps) {
+          const CellSpread* c = nullptr;
+          for (const auto* x : cells)
+            if (x->solver == solver && x->model == model && x->h == h) c = x;
+          for (int k : {1, 4}) {
+            const HorizonSpread* s = c ? at(*c, k) : nullptr;
+            if (!s) line += " - |";
+            else if (s->paper)
+              line += fmt::format(" {} ({}) {} |", format_rmse(s->median), format_forecast(s->paper),
+                                  count_at_or_under(*s, false));
+            else line += fmt::format(" {}, n = {} |", format_rmse(s->median), s->rmse.size());
+          }
+        }
+        md += line + "\n";
+      }
+      return md;
+    };
+    std::string md = layout("pooled RMSE", [](const CellSpread& c, int k) { return k == 1 ? &c.at_h : &c.at_4h; });
+    const bool every_mean_state = std::all_of(cells.begin(), cells.end(), [](const auto* c) { return c->mean_state_at_h.has_value(); });
+    if (every_mean_state)
+      md += "\n" + layout("mean RMSE over the test states (the talk's caption: \"Mean Root Mean Squared Error\")",
+                          [](const CellSpread& c, int k) { return &*(k == 1 ? c.mean_state_at_h : c.mean_state_at_4h); });
     md += fmt::format(
         "\n### {}: per solver and step\n\n| solver | h | datasets | t0+h: median | [Q1, Q3] | at or under the talk's | "
         "t0+4h: median | [Q1, Q3] | at or under the talk's | runs not completed |\n"

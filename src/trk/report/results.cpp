@@ -102,6 +102,16 @@ IdentifyResult read_identify(const fs::path& file) {
   if (!(r.h > 0)) fail(file, "h", "expected a positive step");
   r.at_h = forecast(j, file, "t0+h");
   r.at_4h = forecast(j, file, "t0+4h");
+  if (j.contains("rmse_mean_per_state")) {
+    auto mean_state = [&](const char* horizon, const Forecast& pooled) {
+      Forecast f;
+      f.rmse = optional_number(j, {"rmse_mean_per_state", horizon});
+      f.diverged = pooled.diverged || !f.rmse;
+      return f;
+    };
+    r.mean_state_at_h = mean_state("t0+h", r.at_h);
+    r.mean_state_at_4h = mean_state("t0+4h", r.at_4h);
+  }
   r.test_states = static_cast<long>(number(j, file, "test_states"));
   r.nfe_forward_mean = number(j, file, "nfe.train_forward_per_iteration.mean");
   r.nfe_forward_last = number(j, file, "nfe.train_forward_per_iteration.last");

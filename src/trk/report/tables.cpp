@@ -125,36 +125,46 @@ Table rmse_table(const Results& r) {
                                  escape_cell(system), escape_cell(main_model),
                                  dataset.empty() ? "" : ", dataset " + escape_cell(dataset),
                                  paper ? ": ours (the talk's in brackets)" : "");
-    std::string rule = "|---|";
+    std::string columns, rule = "|---|";
     for (double h : steps) {
-      md += fmt::format(" h = {}: t0+h | t0+4h |", format_step(h));
+      columns += fmt::format(" h = {}: t0+h | t0+4h |", format_step(h));
       rule += "---|---|";
     }
-    md += "\n" + rule + "\n";
+    md += columns + "\n" + rule + "\n";
+    // The same rows by the mean RMSE over the test states (the talk's caption's measure), when the files have it.
+    const bool mean_state = std::any_of(cells.begin(), cells.end(), [](const auto* c) { return c->mean_state_at_h; });
+    std::string md_mean = fmt::format("\nThe same, mean RMSE over the test states (the talk's caption: \"Mean Root "
+                                      "Mean Squared Error\"):\n\n| solver |{}\n{}\n",
+                                      columns, rule);
     for (const auto& row_key : rows) {
       const auto& [solver, model] = row_key;
       const bool plain = model == main_model || solver == "sr";
       const std::string label = escape_cell(plain ? solver : solver + " (" + model + ")");
       json row = {{"solver", solver}, {"model", model}, {"cells", json::array()}};
-      std::string line = "| " + label + " |";
+      std::string line = "| " + label + " |", line_mean = line;
       for (double h : steps) {
         const IdentifyResult* c = find(row_key, h);
         for (int k : {1, 4}) {
-          std::optional<Forecast> ours;
+          std::optional<Forecast> ours, ours_mean;
           if (c) ours = at(*c, k);
+          if (c) ours_mean = k == 1 ? c->mean_state_at_h : c->mean_state_at_4h;
           const auto theirs = paper_value(system, model, solver, h, k);
           json cell = {{"h", h}, {"horizon", k == 1 ? "t0+h" : "t0+4h"}, {"ours", forecast_json(ours)},
                        {"paper", forecast_json(theirs)}};
+          if (ours_mean) cell["ours_mean_per_state"] = forecast_json(ours_mean);
           if (c) cell["source"] = c->file.string();
           row["cells"].push_back(cell);
-          line += " " + format_forecast(ours) + (theirs ? " (" + format_forecast(theirs) + ")" : "") + " |";
+          const std::string paper = theirs ? " (" + format_forecast(theirs) + ")" : "";
+          line += " " + format_forecast(ours) + paper + " |";
+          line_mean += " " + format_forecast(ours_mean) + paper + " |";
         }
       }
       block["rows"].push_back(row);
       md += line + "\n";
+      md_mean += line_mean + "\n";
     }
     t.json["tables"].push_back(block);
-    t.markdown += md + "\n";
+    t.markdown += md + (mean_state ? md_mean : "") + "\n";
   }
   if (r.identify.empty()) t.markdown = "No identify.json found.\n";
   return t;
