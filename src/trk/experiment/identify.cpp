@@ -45,7 +45,7 @@ std::string IdentifyOptions::validation_error() const {
   if (continuation_substeps < 1) return "continuation substeps must be at least 1";
   if (substeps_iterations < 0) return "substeps iterations must be >= 0";
   if (lm_rollout_steps < 1) return "lm rollout steps must be at least 1";
-  if (!(lm_horizon_decay >= 0)) return "lm horizon decay must be >= 0";
+  if (std::isnan(lm_horizon_decay)) return "lm horizon decay must be a number (< 0: the solver's)";
   if (lm_max_parameters < 0) return "lm max parameters must be >= 0";
   if (s.kind == SolverKind::kAdaptive && rollout_steps != 1) return s.name + " trains on one-step pairs only";
   if (s.kind == SolverKind::kTrainable) {
@@ -68,6 +68,11 @@ int IdentifyOptions::resolved_restarts() const {
   if (restarts > 0) return restarts;
   const SolverKind kind = parse_solver(solver).kind;
   return kind == SolverKind::kAdaptive || kind == SolverKind::kSparseRegression ? 1 : 8;
+}
+
+double IdentifyOptions::resolved_lm_horizon_decay() const {
+  if (lm_horizon_decay >= 0) return lm_horizon_decay;
+  return solver == "euler" ? 0.5 : solver == "rk4" ? 1.0 : 2.0;
 }
 
 namespace {

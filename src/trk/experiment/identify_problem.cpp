@@ -182,7 +182,7 @@ void IdentifyProblem::chunk_residuals(const Pairs& P, long begin, long cols, Vec
     rk_step(cf, s.A, s.b, psi_.h, Z, Zn, tape);
     Z.swap(Zn);
     Eigen::Map<Mat>(r.data() + k * cols * dim, dim, cols) =
-        (scale * std::pow(k + 1.0, -o_.lm_horizon_decay)) * (Z - P.targets[k].middleCols(begin, cols));
+        (scale * std::pow(k + 1.0, -o_.resolved_lm_horizon_decay())) * (Z - P.targets[k].middleCols(begin, cols));
   }
 }
 
