@@ -138,7 +138,8 @@ void visit_fields(IdentifyOptions& o, V&& v) {
   v(Field{"lm_iterations", "Levenberg-Marquardt iterations at the end (fixed-step solvers)"}, o.lm_iterations);
   v(Field{"lm_max_parameters", "Levenberg-Marquardt only up to this many parameters"}, o.lm_max_parameters);
   v(Field{"lm_rollout_steps", "rollout steps of the Levenberg-Marquardt residuals"}, o.lm_rollout_steps);
-  v(Field{"lm_horizon_decay", "the residual of step k is weighted by k^-d (< 0: 0.5 for euler, 1 for rk4, 2 otherwise)"},
+  v(Field{"lm_horizon_decay",
+          "the residual of step k is weighted by k^-d (< 0: 0.5 for euler, 1 for rk4, 2 otherwise)"},
     o.lm_horizon_decay);
   v(Field{"rtol", "adaptive solvers: relative tolerance in training"}, o.rtol);
   v(Field{"atol", "adaptive solvers: absolute tolerance in training"}, o.atol);
