@@ -22,6 +22,7 @@ IdentifyProblem::IdentifyProblem(FlowMap& psi, const IdentifyOptions& o)
       substeps_(trainable_ && o.continuation == "substeps" && psi.field->num_params() <= o.lm_max_parameters),
       n_theta_(psi.field->num_params()),
       threads_(o.threads > 0 ? o.threads : omp_get_max_threads()),
+      lm_horizon_decay_(o.resolved_lm_horizon_decay()),
       scheme_(trainable_ ? psi.solver.stages : 1, trainable_ ? o.tableau_init : "classical"),
       // The continuation's scheme: q/2 Euler sub-steps of h/2 (meet), or m RK4 sub-steps of h; held fixed (loss()).
       half_(substeps_ ? TrainableTableau::from_tableau(trk::substeps(named_tableau("rk4"), o.continuation_substeps))
@@ -182,7 +183,7 @@ void IdentifyProblem::chunk_residuals(const Pairs& P, long begin, long cols, Vec
     rk_step(cf, s.A, s.b, psi_.h, Z, Zn, tape);
     Z.swap(Zn);
     Eigen::Map<Mat>(r.data() + k * cols * dim, dim, cols) =
-        (scale * std::pow(k + 1.0, -o_.resolved_lm_horizon_decay())) * (Z - P.targets[k].middleCols(begin, cols));
+        (scale * std::pow(k + 1.0, -lm_horizon_decay_)) * (Z - P.targets[k].middleCols(begin, cols));
   }
 }
 

@@ -71,6 +71,7 @@ class IdentifyProblem {
   bool trainable_, adaptive_, substeps_;
   long n_theta_;
   int threads_;
+  double lm_horizon_decay_;  // d of the Levenberg-Marquardt residuals' weights k^-d, the solver's when unset
   TrainableTableau scheme_, half_;
   std::vector<std::unique_ptr<VectorField>> copies_;
 };

@@ -237,10 +237,9 @@ Table reliability_table(const Results& r) {
     const bool every_mean_state =
         std::all_of(cells.begin(), cells.end(), [](const auto* c) { return c->mean_state_at_h.has_value(); });
     if (every_mean_state)
-      md += "\n" + layout("mean RMSE over the test states (the talk's caption: \"Mean Root Mean Squared Error\")",
-                          [](const CellSpread& c, int k) {
-                            return &*(k == 1 ? c.mean_state_at_h : c.mean_state_at_4h);
-                          });
+      md += "\n" + layout(kMeanStateMeasure, [](const CellSpread& c, int k) {
+        return &*(k == 1 ? c.mean_state_at_h : c.mean_state_at_4h);
+      });
     md += fmt::format(
         "\n### {}: per solver and step\n\n| solver | h | datasets | t0+h: median | [Q1, Q3] | at or under the talk's | "
         "t0+4h: median | [Q1, Q3] | at or under the talk's | runs not completed |\n"

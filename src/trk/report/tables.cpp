@@ -133,9 +133,7 @@ Table rmse_table(const Results& r) {
     md += columns + "\n" + rule + "\n";
     // The same rows by the mean RMSE over the test states (the talk's caption's measure), when the files have it.
     const bool mean_state = std::any_of(cells.begin(), cells.end(), [](const auto* c) { return c->mean_state_at_h; });
-    std::string md_mean = fmt::format("\nThe same, mean RMSE over the test states (the talk's caption: \"Mean Root "
-                                      "Mean Squared Error\"):\n\n| solver |{}\n{}\n",
-                                      columns, rule);
+    std::string md_mean = fmt::format("\nThe same, {}:\n\n| solver |{}\n{}\n", kMeanStateMeasure, columns, rule);
     for (const auto& row_key : rows) {
       const auto& [solver, model] = row_key;
       const bool plain = model == main_model || solver == "sr";

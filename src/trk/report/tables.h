@@ -21,6 +21,10 @@ std::string format_step(double h);
 // "0.00213", "> 10" or "-" (missing).
 std::string format_forecast(const std::optional<Forecast>& f);
 
+// The second measure's name in the tables (IdentifyResult::mean_state_at_h).
+inline constexpr const char* kMeanStateMeasure =
+    "mean RMSE over the test states (the talk's caption: \"Mean Root Mean Squared Error\")";
+
 // A name (system, solver, model, scheme, dataset) as Markdown table text: "|" escaped, line breaks as spaces, so
 // that a name from a results file can neither add a column nor end the row.
 std::string escape_cell(const std::string& name);
