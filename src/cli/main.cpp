@@ -49,11 +49,10 @@ std::string one_line(std::string msg) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Shared machines (issue 17; scripts/bench_oversubscription.sh, results/bench.md): OpenMP threads wait passively
-  // (sleep) at barriers unless OMP_WAIT_POLICY or GOMP_SPINCOUNT says otherwise. libgomp's default spin burns the
-  // core that a descheduled thread of the same iteration needs: on a loaded 2-core node a bilinear identify took
-  // 32-44 s with it and 8 s passive (4 concurrent processes: 154 s against 18 s). libgomp reads the policy when it
-  // loads, so trk re-executes itself once with it set (on failure it just goes on with the default).
+  // OpenMP threads wait passively (sleep) at barriers unless OMP_WAIT_POLICY or GOMP_SPINCOUNT says otherwise, so
+  // that a spinning thread does not take the core a descheduled one of the same iteration needs on a shared machine
+  // (the measurements: docs/decisions/passive-openmp-wait.md). libgomp reads the policy when it loads, so trk
+  // re-executes itself once with it set (on failure it just goes on with the default).
   if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT")) {
     setenv("OMP_WAIT_POLICY", "passive", 1);
     execv("/proc/self/exe", argv);

@@ -1,4 +1,4 @@
-// Robustness of the trk binary (issue 7): every kind of bad input gives one line naming the file and the field,
+// Robustness of the trk binary: every kind of bad input gives one line naming the file and the field,
 // exit code 2 and no output; SIGINT / SIGTERM write a checkpoint and --resume ends with the bytes of an
 // uninterrupted run; a killed run leaves no result; outputs are the same bytes at 1 and 2 threads.
 #include <fcntl.h>
@@ -607,7 +607,7 @@ TEST_F(Robustness, SameBytesAtOneAndTwoThreads) {
   expect_same_results(path("f1"), path("f2"));
 }
 
-// The rest of issue 7's list, command by command: the identify grid config (types, keys, names), model and
+// The rest of the bad inputs, command by command: the identify grid config (types, keys, names), model and
 // checkpoint files given to identify --evaluate and --resume, results read by report, splits too short for fit,
 // and numbers that are not finite or out of range for every command.
 TEST_F(Robustness, BadInputOfEveryOtherKindIsRefused) {
@@ -755,7 +755,7 @@ TEST_F(Robustness, BadInputOfEveryOtherKindIsRefused) {
   expect_refused("report --check " + good + " --results " + good + " --atol -1", {"--atol"});
 }
 
-// ---- issue 14: never replace what is not ours, never crash on a full disk, bounded inputs
+// ---- never replace what is not ours, never crash on a full disk, bounded inputs
 
 // Exit code 2 and one error line naming `needles`, `node` left as it was (a device, FIFO, folder or link).
 TEST_F(Robustness, NonRegularOutputsAreNeverReplaced) {

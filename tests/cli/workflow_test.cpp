@@ -1,4 +1,4 @@
-// End-to-end tests of issue 15's workflow pieces: generate --step (and its alias --h), generate --from --split,
+// End-to-end tests of the workflow pieces for one's own data: generate --step (and its alias --h), generate --from --split,
 // identify --forecast-steps (training and --evaluate), report stability|order --scheme model.h5 / identify.json /
 // fit row, and the report's forecast and loss plots.
 #include <gtest/gtest.h>

@@ -82,7 +82,7 @@ TEST(Forecast, RefusesBadOptionsAndShortSplits) {
   EXPECT_NO_THROW(forecast(psi, d.test, {.steps = 30}));
 }
 
-// issue 16: the scale-free scores. sigma is the RMS over components of each one's std over every sample; the
+// The scale-free scores. sigma is the RMS over components of each one's std over every sample; the
 // persistence floor is z(t0) scored on identify's start states.
 TEST(Forecast, ClimatologicalStdAndThePersistenceFloor) {
   Split s;

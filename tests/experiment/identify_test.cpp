@@ -354,7 +354,7 @@ TEST(Identify, HeldOutValidationAndPoorFit) {
   EXPECT_THROW(identify(d, o), std::invalid_argument);
 }
 
-// issue 16: a budget ends training with status budget_exceeded, the model reached evaluated (not a crash, not a
+// A budget ends training with status budget_exceeded, the model reached evaluated (not a crash, not a
 // hang): dopri8 above max_nfe_per_step at its first iteration, any solver after max_train_seconds.
 TEST(Identify, BudgetEndsTrainingWithItsStatus) {
   const Dataset d = small_data(0.1);

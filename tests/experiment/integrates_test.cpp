@@ -42,7 +42,7 @@ TEST(Integrates, Rk4PassesAtSmallStepsAndFailsAtLargeOnes) {
   EXPECT_TRUE(good.integrates);
   EXPECT_EQ(good.bounded_runs, 10);
   EXPECT_LT(good.worst_deviation, 0.05);
-  // At h = 0.15 the -22.8 eigenvalue is outside RK4's region: runs collapse or diverge (method.md).
+  // At h = 0.15 the -22.8 eigenvalue is outside RK4's region: runs collapse or diverge (docs/method.md).
   const IntegratesSummary bad = judge_integrates(f, named_tableau("rk4"), 0.15, Z0, ref, o);
   EXPECT_FALSE(bad.integrates);
   EXPECT_GT(bad.worst_deviation, 0.1);

@@ -74,7 +74,7 @@ TEST(VectorField, Lorenz63Values) {
   EXPECT_DOUBLE_EQ(F(0), 10.0);
   EXPECT_DOUBLE_EQ(F(1), 1 * (28 - 3) - 2);
   EXPECT_DOUBLE_EQ(F(2), 2 - 8.0);
-  // Jacobian eigenvalues at the origin: {11.83, -22.83, -2.67} (method.md).
+  // Jacobian eigenvalues at the origin: {11.83, -22.83, -2.67} (docs/method.md).
   Eigen::VectorXcd ev = f.jacobian(Vec::Zero(3)).eigenvalues();
   std::vector<double> re;
   for (auto e : ev) re.push_back(e.real());

@@ -1,4 +1,4 @@
-// Atomic outputs (issue 14): only a regular file (or nothing) is ever replaced; temporary names stay within NAME_MAX
+// Atomic outputs: only a regular file (or nothing) is ever replaced; temporary names stay within NAME_MAX
 // and are ones no user would choose; cleanup removes only those of dead trk processes; a refused write leaves no
 // folder it created.
 #include "trk/io/atomic_file.h"

@@ -1,4 +1,4 @@
-// JSON files read by trk (configs, tableaux, results), issue 14: a key given twice is refused naming file and key;
+// JSON files read by trk (configs, tableaux, results): a key given twice is refused naming file and key;
 // FIFOs, devices and folders are refused without blocking; a size limit bounds what is read.
 #include "trk/io/json_io.h"
 

@@ -381,7 +381,7 @@ TEST_F(Reliability, MedianQuartilesAndDatasetsAtOrUnderTheTalksValue) {
   EXPECT_TRUE(cell["t0+h"]["rmse"][3].is_null());
   EXPECT_EQ(cell["t0+4h"]["at_or_under_paper"], 3);
   EXPECT_EQ(cell["not_completed"], 1);
-  // Files without rmse_mean_per_state (before issue 13): the pooled measure alone.
+  // Files without rmse_mean_per_state (older files): the pooled measure alone.
   EXPECT_FALSE(trk10.mean_state_at_h.has_value());
   EXPECT_TRUE(cell["mean_per_state"].is_null());
   EXPECT_EQ(t.markdown.find("mean RMSE over the test states"), std::string::npos) << t.markdown;

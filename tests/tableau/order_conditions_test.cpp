@@ -84,7 +84,7 @@ TEST(RootedTrees, ClassicalIdentities) {
   }
 }
 
-// method.md section 1: sum b = 1; b.c = 1/2; b.c^2 = 1/3, b.Ac = 1/6;
+// docs/method.md: sum b = 1; b.c = 1/2; b.c^2 = 1/3, b.Ac = 1/6;
 // b.c^3 = 1/4, b.(c*Ac) = 1/8, b.A c^2 = 1/12, b.A^2 c = 1/24.
 TEST(ElementaryWeights, MatchTheExplicitConditionsToOrder4) {
   const auto trees = rooted_trees(4);

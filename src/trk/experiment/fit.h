@@ -1,4 +1,4 @@
-// Known ODE (method.md, section 3): for each step h, train a TRK_q scheme on the known field f to reproduce the
+// Known ODE (docs/method.md): for each step h, train a TRK_q scheme on the known field f to reproduce the
 // reference flow map at step h, then judge it, and each comparison scheme, with the integrates criterion.
 // Training objective for a scheme (A, b) at step h:
 //   L = (1 / (K n dim)) sum_{k=1..K} ||Psi_h^k(z_i) - z(t_i + k h)||^2              (K-step rollouts, mini-batch)

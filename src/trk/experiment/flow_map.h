@@ -1,10 +1,10 @@
-// A learned flow map over one sampling step h (method.md section 3) and its evaluation:
+// A learned flow map over one sampling step h (docs/method.md) and its evaluation:
 //   Psi(z_t) ~ z_{t+h}: one step of size h of a fixed or trained scheme, or one adaptive solve over [0, h].
 // Evaluation: from every test state with 4 samples after it, RMSE of Psi(z) against z(t0 + h) and of Psi^4(z)
 // against z(t0 + 4h), over components and start states (and the mean over start states of each state's RMSE over
 // components, the talk's "mean RMSE"); a forecast that is non-finite or has RMSE > 10 is
 // reported as diverged. The floor on the same states: persistence, the forecast z(t0 + k h) ~ z(t0).
-// So that systems compare (issue 16), RMSEs are also given divided by the climatological standard deviation
+// So that systems compare, RMSEs are also given divided by the climatological standard deviation
 //   sigma = sqrt( (1/dim) sum_i var_t(z_i) )      (the variance of each component over all samples of a split),
 // the RMSE of forecasting every state by the climatological mean.
 #pragma once

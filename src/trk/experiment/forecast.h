@@ -1,4 +1,4 @@
-// Forecasts of a learned flow map over a horizon (issue 15): from start states of a test split, the flow map
+// Forecasts of a learned flow map over a horizon: from start states of a test split, the flow map
 // Psi (one step of h, identify.h's FlowMap) applied k = 1..N times, against the data N steps on:
 //   predicted[k] = Psi^k(Z0),  truth[k] = z(t0 + k h),  k = 0..N (predicted[0] = truth[0] = Z0),
 //   rmse(k) = sqrt(||predicted[k] - truth[k]||_F^2 / (dim n))       (pooled over components and start states)

@@ -1,4 +1,4 @@
-// Identification (method.md section 3): learn f_theta from pairs (z_t, z_{t+h}) of a dataset, the flow map
+// Identification (docs/method.md): learn f_theta from pairs (z_t, z_{t+h}) of a dataset, the flow map
 //   Psi(z_t) ~ z_{t+h} being one step of size h of a fixed scheme (euler, rk4, ...) or a trainable TRK_q scheme
 //   (A, b trained jointly with theta, sum b = 1 held by projection), or one adaptive solve over [0, h] (dopri8,
 //   gradients through the accepted steps); or SINDy (sr) simulated by dopri8 at tight tolerance.
@@ -80,7 +80,7 @@ struct IdentifyOptions {
   // Adaptive solvers' step control (solve/step_control.h): auto (torchdiffeq's for dopri5 and dopri8, Hairer's for
   // dop853), torchdiffeq or hairer.
   StepControlConvention step_control = StepControlConvention::kAuto;
-  // Budget (issue 16: an adaptive solver on a stiff learned field can take huge NFE): training ends with status
+  // Budget (an adaptive solver on a stiff learned field can take huge NFE): training ends with status
   // budget_exceeded once an iteration's forward NFE per step h exceeds max_nfe_per_step (adaptive solvers; the
   // solves of every later evaluation are also cut there, a cut forecast counting as diverged), or once
   // training has taken max_train_seconds (any solver, the starts' screening included). The model reached is

@@ -1,4 +1,4 @@
-// The "integrates" criterion of method.md (Known ODE): a scheme integrates a system at step h when, from the
+// The "integrates" criterion of docs/method.md (Known ODE): a scheme integrates a system at step h when, from the
 // given initial states, every run of `duration` time units stays finite with max |z_i| < bound, and the
 // climatology of the runs (time mean and standard deviation of each component, pooled over runs, the first
 // `transient` time units left out) is within `tolerance` x the reference standard deviation of that component:

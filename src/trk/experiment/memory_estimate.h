@@ -12,9 +12,7 @@
 //                                                (identify: a chunk) with a values per column a field saves for its
 //                                                backward pass (an MLP: 2 x the sum of its widths)
 //   checkpoint   (2 m + 5) P                     the optimiser state copied into a checkpoint (HDF5 writes from it)
-// Measured (issue 14, trk10, 2 threads, 2000 pairs): an MLP of widths 2048,2048 (P = 4.2M) with L-BFGS m = 20 reached
-// 1.8 GB in L-BFGS and 3.9 GB while writing a checkpoint; the estimate gives 2.2e9 bytes without the checkpoint,
-// 3.7e9 with it.
+// How the estimate compares with measured peaks: docs/design.md (memory bound).
 #pragma once
 #include <string>
 

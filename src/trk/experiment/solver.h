@@ -1,4 +1,4 @@
-// The solver of an identification, parsed once from its name (method.md section 3). The names come from the
+// The solver of an identification, parsed once from its name (docs/method.md). The names come from the
 // registries: every named tableau (tableau/named_tableaux.h) without an error estimate is a fixed-step solver
 // (euler, rk4, ...), every one with an error estimate an adaptive solver (dopri5, dopri8, dop853); "trkQ" is a
 // trainable scheme of Q stages (1 to 64); "sr" is SINDy, simulated by kSparseRegressionSimulator.

@@ -1,4 +1,4 @@
-// One sampled trajectory cut into train / validation / test (issue 15: data with only a training trajectory).
+// One sampled trajectory cut into train / validation / test (for data with only a training trajectory).
 // The trajectory's N samples are split in time order into contiguous blocks
 //   train = [0, n_train),  validation = [n_train, n_train + n_val),  test = [n_train + n_val, N)
 // with n_train = round(f_train N), n_val = round(f_val N) and the test the rest; sample times kept. Contiguous

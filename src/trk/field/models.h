@@ -1,4 +1,4 @@
-// Trainable vector fields f_theta by name, for identification (method.md section 3):
+// Trainable vector fields f_theta by name, for identification (docs/method.md):
 //   bilinear        BilinearField(dim, num_products): the Fablet-Ouala-Herzet network of the authors' code
 //   mlp             MlpField(dim, widths, activation): tanh or relu hidden layers, linear output
 //   local-bilinear  LocalBilinearField(dim, stencil, num_products): f_i(z) = g(z_{i-k}, ..., z_{i+k}) on a

@@ -179,7 +179,7 @@ std::string dataset_validation_error(const Dataset& d) {
   }
   if (d.test.dim() != d.train.dim())
     return fmt::format("/test/states: expected dim {} as in /train/states, found {}", d.train.dim(), d.test.dim());
-  // Optional /validation (issue 15): checked like the others when present.
+  // Optional /validation: checked like the others when present.
   if (d.validation.num_trajectories() > 0) {
     if (std::string e = split_validation_error(d.validation, "validation"); !e.empty()) return e;
     if (d.validation.dim() != d.train.dim())

@@ -1,4 +1,4 @@
-// The report's part for systems beyond Lorenz-63 (issue 16): scale-free tables and space-time forecast pictures.
+// The report's part for systems beyond Lorenz-63: scale-free tables and space-time forecast pictures.
 //   highdim_table: per system, rows (h, solver) of the clean cells whose identify.json has the scale-free fields
 //     (rmse_normalised, persistence), with persistence as a row of its own at each h: RMSE / sigma at t0+h and
 //     t0+4h (sigma the climatological std of the training data), persistence RMSE / solver RMSE at t0+h (how far

@@ -64,7 +64,7 @@ std::string slug(std::string s) {
 }
 
 Plot stability_plot(const std::string& stem, const std::string& label, const std::string& key, const ButcherTableau& t) {
-  // Radius that keeps the components near the origin and drops far-out specks (method.md: dopri8 near 130).
+  // Radius that keeps the components near the origin and drops far-out specks (docs/method.md: dopri8 near 130).
   const double interval = real_axis_interval(t);
   const double radius = std::isfinite(interval) && interval > 0 ? 3.0 * interval + 4.0 : 50.0;
   const Curves trained = boundary_curves(t, radius);

@@ -5,7 +5,7 @@
 //   diverged, every forecast of ours that did not is);
 //   the number of runs that ended with a status other than "completed" (poor_fit, non_finite_loss, ...);
 // by two measures of a forecast's error over the test states z_i, i = 1..N (dim d):
-//   pooled RMSE  sqrt(sum_i ||e_i||^2 / (N d))   (method.md's),
+//   pooled RMSE  sqrt(sum_i ||e_i||^2 / (N d))   (docs/method.md),
 //   mean RMSE    sum_i sqrt(||e_i||^2 / d) / N   (the talk's caption: "Mean Root Mean Squared Error"),
 // the second when every dataset's identify.json has it.
 // Quantiles: linear interpolation between the order statistics x_(0) <= ... <= x_(n-1) (Hyndman and Fan's type 7,

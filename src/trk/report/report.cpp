@@ -116,7 +116,7 @@ ReportSummary write_report(const Results& results, const fs::path& dir, const Re
              "clean, so each cell is the RMSE/sigma against the true trajectory (t0+h / t0+4h). Data: "
              "`noise_table.json`.\n\n" + noise.markdown;
   index += "## Known ODE: does the trained scheme integrate?\n\n"
-           "The integrates criterion (method.md): every run bounded over 1000 time units and the climatology within "
+           "The integrates criterion (docs/method.md): every run bounded over 1000 time units and the climatology within "
            "10% of the reference. Data: `fit_table.json`.\n\n" +
            fit.markdown;
   index += "## Forecasts over a horizon\n\n"

@@ -28,15 +28,15 @@ struct IdentifyResult {
   std::string dataset;  // name of the run folder when the results hold several datasets, else empty
   double h = 0.0;
   Forecast at_h, at_4h;
-  // The mean over test states of each state's RMSE, the talk's caption's "mean RMSE" (rmse_mean_per_state, in
-  // identify.json since issue 13; absent in older files); diverged with the pooled forecast.
+  // The mean over test states of each state's RMSE, the talk's caption's "mean RMSE" (identify.json's
+  // rmse_mean_per_state; absent in older files); diverged with the pooled forecast.
   std::optional<Forecast> mean_state_at_h, mean_state_at_4h;
   long test_states = 0;
   double nfe_forward_mean = 0, nfe_forward_last = 0, nfe_backward_mean = 0, nfe_backward_last = 0;
   double inference_nfe_per_step = 0, inference_nfe_per_unit_time = 0;
   long iterations = 0;
   double train_seconds = 0.0;
-  // Scale-free evaluation (identify.json since issue 16; absent in older files): the climatological std of the
+  // Scale-free evaluation (absent in older identify.json files): the climatological std of the
   // training data, the RMSEs over it, and the persistence floor's RMSEs over it, at t0+h and t0+4h.
   std::optional<double> climatological_std;
   std::optional<double> normalised_at_h, normalised_at_4h, persistence_at_h, persistence_at_4h;

@@ -20,7 +20,7 @@ struct PaperRow {
   double cells[3][2];  // h = 0.2, 0.3, 0.4 x {t0+h, t0+4h}; +inf: "> 10"
 };
 constexpr double kOver = INFINITY;
-// The talk's table (method.md, section 3), RMSE.
+// The talk's table (docs/method.md), RMSE.
 constexpr PaperRow kPaper[] = {
     {"sr", {{9.06, 6.02}, {kOver, 5.81}, {9.34, 6.97}}},
     {"euler", {{4.27, kOver}, {2.57, kOver}, {1.99, 7.89}}},

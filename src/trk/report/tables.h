@@ -10,7 +10,7 @@
 
 namespace trk::report {
 
-// The talk's table (method.md, section 3: Lorenz-63, bilinear network): RMSE at t0+h and t0+4h for
+// The talk's table (docs/method.md: Lorenz-63, bilinear network): RMSE at t0+h and t0+4h for
 // sr, euler, rk4, dopri8, trk10 at h = 0.2, 0.3, 0.4; "> 10" is a diverged cell.
 std::optional<Forecast> paper_value(const std::string& system, const std::string& model, const std::string& solver,
                                     double h, int horizon_steps);

@@ -43,9 +43,8 @@ struct AdaptiveOptions {
   bool record_steps = false;          // fill Solution::accepted_steps (for a reverse pass with frozen steps)
   // Keep each accepted step's tape (stage inputs, derivatives, and the field's activations within StageTape's
   // budget) in Solution::tapes: the reverse pass then needs no replay of the accepted steps (the same numbers bit
-  // for bit: a replay recomputes the same steps from the same states). The budget is per step: a bilinear batch of
-  // 2000 states keeps no activations (recomputing them from L1-resident blocks is faster than storing 4.4 MB per
-  // step and reading it back from memory: measured 250 it/s against 190).
+  // for bit: a replay recomputes the same steps from the same states). The budget is per step: activations beyond
+  // it are recomputed in the reverse pass instead of stored.
   bool record_tapes = false;
   // Recorded tapes beyond this many bytes end the solve with kMaxStepsReached: a learned field whose step size
   // collapses would otherwise fill the memory (2000 Lorenz-63 states keep 1.2 MB per dopri8 step).

@@ -137,7 +137,7 @@ ButcherTableau dopri5() {
 
 // Prince & Dormand RK8(7)13M: 13 stages, order 8 with an embedded order-7 solution; the coefficients are the
 // paper's rational approximations. This is torchdiffeq's "dopri8", the adaptive baseline of the trainable-solver
-// paper, and the scheme whose stability intervals method.md tabulates (5.166634 real, 0 imaginary).
+// paper, and the scheme whose stability intervals docs/method.md tabulates (5.166634 real, 0 imaginary).
 ButcherTableau dopri8() {
   ButcherTableau t;
   t.name = "dopri8";

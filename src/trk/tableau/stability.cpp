@@ -164,7 +164,7 @@ std::vector<std::vector<Complex>> stability_region_boundary(const ButcherTableau
         roots.clear();
         for (const Complex& r : solver.roots()) roots.push_back(scale * r);
       }
-      // Still none: NaN, dropped from the curves (before, start[k] was read past the end of an empty vector).
+      // Still none: NaN, dropped from the curves.
       roots.resize(d, Complex(std::numeric_limits<double>::quiet_NaN(), 0.0));
     }
     for (Complex& z : roots)  // Newton polish while it lowers the residual

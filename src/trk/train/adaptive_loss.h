@@ -6,8 +6,7 @@
 //   L = (1 / (n dim)) ||Phi_{h/2}(Z_0) - Phi_{-h/2}(Y)||_F^2.
 // Gradients flow through the accepted steps with their sizes held fixed (the controller's decisions are not
 // differentiated): the solves keep the tape of each accepted step (AdaptiveOptions::record_tapes), which
-// rk_step_reverse pulls back (until 2026-12 the accepted steps were replayed to make the tapes: the same numbers,
-// one more forward pass).
+// rk_step_reverse pulls back.
 // NFE: forward = evaluations of the adaptive solves; backward = vector-Jacobian products.
 #pragma once
 #include "trk/core/status.h"

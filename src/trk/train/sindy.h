@@ -1,5 +1,5 @@
 // Sparse identification of nonlinear dynamics (SINDy: Brunton, Proctor & Kutz, PNAS 113 (2016) 3932), the SR
-// baseline of the paper (method.md section 3), as the authors ran it:
+// baseline of the paper (docs/method.md), as the authors ran it:
 //   1. derivatives Zdot of each trajectory (dim x N, sampled every h) by finite differences of its samples,
 //      never across trajectory boundaries:
 //        "central": (z_{s+1} - z_{s-1}) / 2h inside, (-3 z_0 + 4 z_1 - z_2) / 2h at the start and
