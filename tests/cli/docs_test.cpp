@@ -30,10 +30,10 @@ const std::vector<std::string> kCommands = {"", "generate", "fit", "identify", "
                                             "report order"};
 
 // Options named in the docs that belong to other programs (cmake, ctest, Slurm, GNU parallel, GoogleTest, the
-// project's scripts), not to trk.
+// project's scripts: jobs.sh --count, bench_scaling.sh --lorenz96), not to trk.
 const std::set<std::string> kForeignOptions = {
     "--build", "--target", "--test-dir", "--output-on-failure", "--progress", "--parsable", "--array",
-    "--dependency", "--wrap", "--gtest_filter", "--lorenz96", "--no-print-directory", "--exclude-standard"};
+    "--dependency", "--wrap", "--gtest_filter", "--lorenz96", "--count", "--no-print-directory", "--exclude-standard"};
 
 // Markdown files of the tree: tracked or untracked but not ignored (git), else every *.md outside build and output
 // folders.
