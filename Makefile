@@ -3,7 +3,7 @@
 # configuration, checked against the committed baselines in tests/regress. `make slurm-check`: the same list
 # through a one-node Slurm cluster started on this machine (scripts/slurm_check.sh). `make reliability`: the
 # identification grid on 10 datasets and the report with its reliability table (OUT=out/reliability).
-# `make highdim`: beyond Lorenz-63 (issue 16): Lorenz-96 and Kuramoto-Sivashinsky grids and the noise experiment
+# `make highdim`: beyond Lorenz-63: Lorenz-96 and Kuramoto-Sivashinsky grids and the noise experiment
 # (experiments/identify_l96.jobs, identify_ks.jobs, noise.jobs), then one report with the high-dimensional and noise
 # tables and the space-time forecasts (OUT=out/highdim, report in OUT/report). On a shared machine:
 # JOB_THREADS=1 and `make highdim HIGHDIM_JOBS=1` run one single-threaded job at a time.
