@@ -39,7 +39,7 @@ for r in $(seq 1 "$repeats"); do
       case $v in
         default) ;;
         threads1) thr_args=(--threads 1) ;;
-        threads2) thr_args=(--threads 2) ;;   # the default before issue 17 on 2 cores
+        threads2) thr_args=(--threads 2) ;;   # two threads on 2 cores
         threads2passive) env_args=(OMP_WAIT_POLICY=passive); thr_args=(--threads 2) ;;
         threads2spin10k) env_args=(GOMP_SPINCOUNT=10000); thr_args=(--threads 2) ;;
         *) echo "unknown variant $v" >&2; exit 2 ;;

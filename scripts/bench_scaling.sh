@@ -3,7 +3,7 @@
 # samples (500 .. 32000, TRK10) and of stages (4 .. 16, 2000 samples), bilinear and MLP 3-64-64-3, from trk_bench's
 # BM_TrainingScaling; prints the times, the time per sample (or per stage) and a least-squares line through the
 # origin-free fit t = a + b x with its largest relative residual.
-# With --lorenz96 (issue 16, part 5) instead: the cost of one training iteration against the dimension, Lorenz-96
+# With --lorenz96 instead: the cost of one training iteration against the dimension, Lorenz-96
 # with n = 40, 80, 160, 320 (F = 8, h = 0.1, 1000 training pairs), TRK10 with the local-bilinear model (stencil 2,
 # 3 products: 45 parameters whatever n), full batch, ITERS Adam iterations and no other phase, on 1 and 2 threads
 # (trk identify --threads); prints ms per iteration (train_seconds / iterations, the best of R runs), the cost

@@ -7,7 +7,7 @@
 # build/trk (or $TRK), and runs for SECONDS (default 60). Crashes are written to build-fuzz/crash-*.
 # The CTest suite has a bounded, seeded version of the same run (tests/io/fuzz_readers_test.cpp).
 #
-#   scripts/fuzz_readers.sh outputs      (as root) the output cases of issue 14 that need a mount or mknod, by hand:
+#   scripts/fuzz_readers.sh outputs      (as root) the output cases that need a mount or mknod, by hand:
 # a device node and a FIFO at --out are refused and left as they were; a full tmpfs and a file-size limit give one
 # error line and exit 2 (before: SIGSEGV in libhdf5's shutdown, exit 139; SIGXFSZ, exit 153), no temporary file,
 # the earlier output untouched. Prints one line per check and exits 1 if any failed. (The CTest suite runs the same
