@@ -1,4 +1,4 @@
-// Google Benchmark micro-benchmarks of trk's hot paths (issue 6):
+// Google Benchmark micro-benchmarks of trk's hot paths:
 //   one RK step, forward and reverse, TRK10 on a batch of 2000 states (bilinear; MLP 3-64-64-3);
 //   one full-batch training iteration as identify runs it (rollout_mse: loss + gradient), per chunk layout;
 //   the adaptive dopri8 flow map over [0, h] with its reverse pass (adaptive_flow_mse);
