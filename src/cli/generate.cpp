@@ -35,7 +35,8 @@ void run_split(const GenerateArgs& a) {
   if (auto e = f.validation_error(); !e.empty()) throw std::invalid_argument("--split: " + e);
   const std::filesystem::path out(a.out);
   io::ensure_writable_directory(out.has_parent_path() ? out.parent_path() : ".");
-  const Dataset one = io::read_dataset(a.from, /*require_test=*/false);
+  const Dataset one = read_hdf5_guarded(a.from, "a trk-dataset HDF5 file",
+                                        [&] { return io::read_dataset(a.from, /*require_test=*/false); });
   const Dataset d = split_trajectory(one, f, a.from);
   io::write_dataset(out, d);
   fmt::print("wrote {}: {} h={} from {}: train {} / validation {} / test {} samples\n", a.out, d.system, d.h, a.from,

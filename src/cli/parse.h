@@ -20,6 +20,7 @@
 
 #include "trk/field/systems.h"
 #include "trk/io/dataset_io.h"
+#include "trk/io/guarded_read.h"
 
 namespace trk::cli {
 
@@ -43,45 +44,7 @@ inline Parameters parse_parameters(const std::vector<std::string>& pairs) {
   return p;
 }
 
-// libhdf5 1.10.8 can loop forever, read out of bounds (H5HG_read, the global heap of variable-length strings) or
-// use freed memory (H5O__msg_iterate_real) on some damaged files; tests/io/fuzz_readers_test.cpp and
-// scripts/fuzz_readers.sh found all three. So a user's HDF5 file is first read by a child process: if it crashes,
-// or does not finish within TRK_READ_TIMEOUT seconds (default 60), the file is refused with one error line naming
-// it (`expected` says what it should have been); otherwise it is read here (with the reader's own refusals).
-template <class Read>
-auto read_hdf5_guarded(const std::string& path, const std::string& expected, const Read& read) {
-  const char* env = std::getenv("TRK_READ_TIMEOUT");
-  const int seconds = env && std::atoi(env) > 0 ? std::atoi(env) : 60;
-  std::fflush(nullptr);
-  const pid_t child = ::fork();
-  if (child == 0) {
-    const int null = ::open("/dev/null", O_WRONLY);
-    if (null >= 0) ::dup2(null, STDERR_FILENO);  // libc's crash report is not ours to show
-    try {
-      read();
-    } catch (...) {
-      ::_exit(1);
-    }
-    ::_exit(0);
-  }
-  if (child > 0) {
-    int status = 0;
-    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-    while (::waitpid(child, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > end) {
-        ::kill(child, SIGKILL);
-        ::waitpid(child, &status, 0);
-        throw std::runtime_error(path + ": reading did not finish in " + std::to_string(seconds) +
-                                 " s (libhdf5 loops on some damaged files); expected " + expected);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    if (WIFSIGNALED(status))
-      throw std::runtime_error(path + ": libhdf5 crashed reading it (signal " + std::to_string(WTERMSIG(status)) +
-                               "; a damaged HDF5 file); expected " + expected);
-  }
-  return read();  // also when fork failed: read without the guard
-}
+using io::read_hdf5_guarded;  // trk/io/guarded_read.h
 
 inline Dataset read_dataset_bounded(const std::string& path) {
   return read_hdf5_guarded(path, "a trk-dataset HDF5 file", [&] { return io::read_dataset(path); });

@@ -210,6 +210,50 @@ TEST_F(Report, PlotLabelsNeedNoSymbolFontAndReferenceCurvesHaveTheirOwnStyles) {
   EXPECT_NE(o.script.find("dt 4 lc rgb '#000000' title 'euler (reference)'"), std::string::npos) << o.script;
 }
 
+TEST(GnuplotString, IsOneSingleQuotedLiteralWithQuotesDoubledAndNoControlCharacters) {
+  EXPECT_EQ(gnuplot_string("l63"), "'l63'");
+  EXPECT_EQ(gnuplot_string("it's"), "'it''s'");
+  EXPECT_EQ(gnuplot_string("a\"b`touch X`"), "'a\"b`touch X`'");
+  EXPECT_EQ(gnuplot_string("a\nsystem(\"touch X\")\r"), "'a system(\"touch X\") '");
+  EXPECT_EQ(shell_string("a'b"), "'a'\\''b'");
+}
+
+// Names from a results folder written by someone else (identify.json's system, model and solver) are the plot's
+// text: rendering the scripts runs none of the commands they spell.
+TEST_F(Report, NamesThatSpellGnuplotCommandsAreRenderedAsText) {
+  if (!gnuplot_available()) GTEST_SKIP() << "gnuplot not on PATH";
+  fs::create_directories(root_);
+  const std::string touch = "touch " + (root_ / "X").string();
+  Results r;
+  IdentifyResult c;
+  c.system = "l63`" + touch + "`";
+  c.model = "m\"'); system(\"" + touch + "1\") #";
+  c.solver = "trk4'`" + touch + "2`'\nsystem('" + touch + "3')";
+  c.h = 0.1;
+  c.tableau = named_tableau("rk4");
+  r.identify.push_back(c);
+  FitResult f;
+  f.system = "l63\" . system(\"" + touch + "4\") . \"";
+  f.scheme = "trk4@x";
+  f.h = 0.1;
+  f.trained = true;
+  f.tableau = named_tableau("rk4");
+  r.fit.push_back(f);
+  std::vector<Plot> plots = stability_plots(r);
+  for (Plot& p : order_residual_plots(r)) plots.push_back(std::move(p));
+  ASSERT_EQ(plots.size(), 4u);
+  const fs::path dir = root_ / "plots";
+  fs::create_directories(dir);
+  for (const Plot& p : plots) {
+    write_plot(dir, p);
+    std::string why;
+    EXPECT_TRUE(render_plot(dir, p, &why)) << why << "\n" << p.script;
+  }
+  for (const char* n : {"X", "X1", "X2", "X3", "X4"}) EXPECT_FALSE(fs::exists(root_ / n)) << n;
+  const std::string svg = trk::testing::slurp(dir / (plots[0].stem + ".svg"));
+  EXPECT_NE(svg.find("touch"), std::string::npos);  // the name is drawn as text
+}
+
 TEST_F(Report, CheckPassesOnTheSameResultsAndFailsOnARegression) {
   const Results base = collect_results({write_results("base", 0.0100)});
   EXPECT_EQ(check_results(base, base).regressions(), 0);

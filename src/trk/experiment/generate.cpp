@@ -1,6 +1,7 @@
 #include "trk/experiment/generate.h"
 
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 
 #include "trk/core/rng.h"
@@ -23,12 +24,27 @@ std::string GenerateOptions::validation_error() const {
   if (test_trajectories < 1) return "test-trajectories must be at least 1";
   if (validation_steps < 0) return "validation-steps must be >= 0";
   if (!(noise >= 0.0) || !std::isfinite(noise)) return "noise must be a finite number >= 0";
-  if (!std::isfinite(spin_up)) return "spin-up must be finite";
+  if (!std::isfinite(spin_up) || (spin_up < 0.0 && spin_up != -1.0))
+    return "spin-up must be a finite number >= 0, or -1 for the system's default";
   if (!(rtol > 0.0) || !(atol > 0.0)) return "rtol and atol must be positive";
   if (!(etdrk4_step > 0.0) || !std::isfinite(etdrk4_step)) return "etdrk4-step must be a positive number";
   if ((train_steps + 1.0) * h > 1e7 || (test_steps + 1.0) * test_trajectories * h > 1e7 ||
       (validation_steps + 1.0) * h > 1e7)
     return "the requested span exceeds 1e7 time units";
+  if (reference_integrator(system) == "etdrk4") {
+    // Every ETDRK4 step of the run: the spin-up and the gaps (at most 20 time units each) in steps of at most
+    // etdrk4_step, every sample gap h in ceil(h / etdrk4_step) steps.
+    const double per_sample = std::ceil(h / etdrk4_step);
+    const double samples = train_steps + 1.0 + (test_steps + 1.0) * test_trajectories + validation_steps + 1.0;
+    const double spans = resolved_spin_up() + 20.0 * (test_trajectories + 1.0);
+    const double total = per_sample * samples + std::ceil(spans / etdrk4_step);
+    if (!(total <= kMaxEtdrk4Steps)) {
+      char text[200];
+      std::snprintf(text, sizeof text, "etdrk4-step %g makes %.3g ETDRK4 steps (at most %.0e): choose etdrk4-step >= %.3g",
+                    etdrk4_step, total, kMaxEtdrk4Steps, 1.01 * (h * samples + spans) / kMaxEtdrk4Steps);
+      return text;
+    }
+  }
   if (initial_state.size() > 0) {
     const int dim = make_system(system, parameters)->dim();
     if (initial_state.size() != dim)

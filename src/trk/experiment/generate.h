@@ -30,7 +30,7 @@ struct GenerateOptions {
   long validation_steps = 500;      // 0: no /validation split
   std::int64_t seed = 0;
   double noise = 0.0;
-  double spin_up = -1.0;            // time units; < 0: the system's default (lorenz63 5, lorenz96 20, linear 0,
+  double spin_up = -1.0;            // time units >= 0; -1: the system's default (lorenz63 5, lorenz96 20, linear 0,
                                     // ks 200)
   Vec initial_state;                // empty: the system's default (lorenz63: (8, 0, 30))
   double rtol = 1e-14;              // reference tolerances (1e-12 leaves ~2e-7 over 10 time units on Lorenz-63)
@@ -38,6 +38,8 @@ struct GenerateOptions {
   // ks: the longest ETDRK4 step. 0.005 keeps each sample within ~1e-9 of a solve with half the step (L = 22,
   // n = 64, h = 0.25: tests/experiment/generate_test.cpp).
   double etdrk4_step = 0.005;
+  // ks: the most ETDRK4 steps a run may take (spin-up, gaps and samples together); validation_error() refuses more.
+  static constexpr double kMaxEtdrk4Steps = 1e9;
 
   // First invalid field with what is expected, or "" when valid.
   std::string validation_error() const;
@@ -54,7 +56,7 @@ void visit_fields(GenerateOptions& o, V&& v) {
   v(Field{"validation_steps", "steps of the validation trajectory (0: none)"}, o.validation_steps);
   v(Field{"seed", "seed of the gaps between trajectories and of the noise"}, o.seed);
   v(Field{"noise", "standard deviation of the noise added to the training samples"}, o.noise);
-  v(Field{"spin_up", "time units before the first sample (< 0: the system's default)"}, o.spin_up);
+  v(Field{"spin_up", "time units before the first sample (-1: the system's default)"}, o.spin_up);
   v(Field{"rtol", "reference integrator's relative tolerance"}, o.rtol);
   v(Field{"atol", "reference integrator's absolute tolerance"}, o.atol);
   v(Field{"etdrk4_step", "ks: longest step of the reference ETDRK4 (reduced to divide each span)"}, o.etdrk4_step);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "trk/io/guarded_read.h"
 #include "trk/io/hdf5_util.h"
 #include "trk/io/json_io.h"
 #include "trk/io/model_io.h"
@@ -87,9 +88,10 @@ ButcherTableau resolve_scheme_source(const std::string& spec) {
     selector = spec.substr(hash + 1);
   }
   if (!std::filesystem::exists(file)) return resolve_scheme(spec);  // its message lists the built-in names
+  require_regular_file(file, "a scheme file (JSON tableau, model.h5, identify.json or fit.json)");
   if (is_hdf5(file)) {
     if (!selector.empty()) throw std::runtime_error(spec + ": a selector (#...) is for fit.json rows");
-    LoadedModel m = read_model_h5(file);
+    LoadedModel m = read_hdf5_guarded(file, "a model.h5 of trk identify", [&] { return read_model_h5(file); });
     ButcherTableau t = m.flow_map.tableau;
     t.name = fmt::format("{} h={} (model.h5)", m.flow_map.solver.name, step_text(m.flow_map.h));
     return t;

@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "trk/io/forecast_io.h"
+#include "trk/io/guarded_read.h"
 
 namespace trk::report {
 namespace fs = std::filesystem;
@@ -20,11 +21,6 @@ std::string num(double x) { return std::isfinite(x) ? fmt::format("{:.3g}", x) :
 
 json optional_json(const std::optional<double>& x) { return x ? json(*x) : json(nullptr); }
 
-std::string slug(std::string s) {
-  for (char& ch : s)
-    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '-') ch = '_';
-  return s;
-}
 
 bool scale_free(const IdentifyResult& c) { return c.climatological_std && c.persistence_at_h && c.persistence_at_4h; }
 
@@ -188,7 +184,8 @@ std::vector<Plot> spacetime_plots(const Results& r) {
   for (const auto& [key, cell] : chosen) {
     io::ForecastFile file;
     try {
-      file = io::read_forecast(cell->file.parent_path() / "forecast.h5");
+      const fs::path path = cell->file.parent_path() / "forecast.h5";
+      file = io::read_hdf5_guarded(path.string(), "a forecast.h5 of trk identify", [&] { return io::read_forecast(path); });
     } catch (const std::exception&) {
       continue;
     }
@@ -225,14 +222,14 @@ std::vector<Plot> spacetime_plots(const Results& r) {
     for (int b = 0; b < 3; ++b) {
       panels += b < 2 ? fmt::format("set cbrange [{:.6g}:{:.6g}]\nset palette defined (0 '#313695', 0.5 '#ffffbf', 1 '#a50026')\n", lo, hi)
                       : fmt::format("set cbrange [{:.6g}:{:.6g}]\nset palette defined (0 '#2166ac', 0.5 '#f7f7f7', 1 '#b2182b')\n", -err, err);
-      panels += fmt::format("set title '{}' noenhanced\n{}plot '{}.dat' index {} using 1:2:3 with image notitle\n", names[b],
+      panels += fmt::format("set title {} noenhanced\n{}plot '{}.dat' index {} using 1:2:3 with image notitle\n", gnuplot_string(names[b]),
                             b == 2 ? "set xlabel 'lead time'\n" : "unset xlabel\n", p.stem, b);
     }
     p.script = "set encoding utf8\n"
                "set terminal svg size 760,820 dynamic enhanced font 'Helvetica,13' background '#ffffff'\n" +
                fmt::format("set output '{0}.svg.tmp'\nset ylabel 'site'\nset yrange [0.5:{1}.5]\nset xrange [0:{2:.6g}]\n"
-                           "set multiplot layout 3,1 title \"{3}\" noenhanced\n",
-                           p.stem, dim, s.steps * s.h, p.title) +
+                           "set multiplot layout 3,1 title {3} noenhanced\n",
+                           p.stem, dim, s.steps * s.h, gnuplot_string(p.title)) +
                panels + "unset multiplot\n";
     plots.push_back(std::move(p));
   }

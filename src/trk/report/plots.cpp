@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <iterator>
 #include <map>
@@ -14,6 +15,7 @@
 
 #include "trk/io/atomic_file.h"
 #include "trk/io/forecast_io.h"
+#include "trk/io/guarded_read.h"
 #include "trk/io/hdf5_util.h"
 #include "trk/io/json_io.h"
 #include "trk/tableau/named_tableaux.h"
@@ -57,11 +59,6 @@ Curves boundary_curves(const ButcherTableau& t, double radius) {
   return out;
 }
 
-std::string slug(std::string s) {
-  for (char& ch : s)
-    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '-') ch = '_';
-  return s;
-}
 
 Plot stability_plot(const std::string& stem, const std::string& label, const std::string& key, const ButcherTableau& t) {
   // Radius that keeps the components near the origin and drops far-out specks (docs/method.md: dopri8 near 130).
@@ -81,22 +78,49 @@ Plot stability_plot(const std::string& stem, const std::string& label, const std
   p.script = std::string(kTerminal) +
              fmt::format(
                  "set output '{0}.svg.tmp'\n"
-                 "set title \"{1}\" noenhanced\n"
+                 "set title {1} noenhanced\n"
                  "set xlabel 'Re(h {7})' noenhanced\nset ylabel 'Im(h {7})' noenhanced\n"
                  "set size ratio -1\nset grid lc rgb '#dddddd'\n"
                  "set xrange [{2:.3g}:{3:.3g}]\nset yrange [{4:.3g}:{5:.3g}]\n"
                  "set xzeroaxis lt -1 lc rgb '#888888'\nset yzeroaxis lt -1 lc rgb '#888888'\n"
                  "set key outside right top noenhanced\n"
                  "set style fill transparent solid 0.25 noborder\n"
-                 "plot '{0}.dat' index 0 with filledcurves closed lc rgb '#1f77b4' title '{6}', \\\n"
+                 "plot '{0}.dat' index 0 with filledcurves closed lc rgb '#1f77b4' title {6}, \\\n"
                  "     '{0}.dat' index 0 with lines lw 2 lc rgb '#1f77b4' notitle, \\\n"
                  "     '{0}.dat' index 1 with lines lw 2 dt 2 lc rgb '#d62728' title 'RK4', \\\n"
                  "     '{0}.dat' index 2 with lines lw 2 dt 3 lc rgb '#2ca02c' title 'Euler'\n",
-                 stem, p.title, re_lo - pad, re_hi + pad, -im_hi - pad, im_hi + pad, key, kLambda);
+                 stem, gnuplot_string(p.title), re_lo - pad, re_hi + pad, -im_hi - pad, im_hi + pad, gnuplot_string(key), kLambda);
   return p;
 }
 
 }  // namespace
+
+std::string slug(std::string s) {
+  std::uint64_t hash = 1469598103934665603ull;  // FNV-1a of the whole name, before it is shortened
+  for (char& ch : s) {
+    hash = (hash ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '-') ch = '_';
+  }
+  if (s.size() > kMaxSlugLength) s = fmt::format("{}_{:016x}", s.substr(0, kMaxSlugLength - 17), hash);
+  return s;
+}
+
+std::string gnuplot_string(std::string_view text) {
+  std::string out = "'";
+  for (const char ch : text) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (ch == '\'') out += "''";
+    else if (u < 0x20 || u == 0x7f) out += ' ';  // a newline would end the command
+    else out += ch;
+  }
+  return out + "'";
+}
+
+std::string shell_string(std::string_view text) {
+  std::string out = "'";
+  for (const char ch : text) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return out + "'";
+}
 
 std::vector<Plot> stability_plots(const Results& r) {
   std::vector<Plot> plots;
@@ -135,7 +159,8 @@ std::vector<Plot> order_residual_plots(const Results& r, int max_order) {
     p.stem = "order_residuals_" + kind;
     p.title = "Order-condition residuals of the schemes trained by " + kind + " (max |Phi(t) - 1/gamma(t)| by order)";
     // Two lines: the long title does not fit above the plot at 720 px.
-    const std::string plot_title = "Order-condition residuals, schemes trained by " + kind + "\\nmax |Phi(t) - 1/gamma(t)| over the trees of each order";
+    const std::string plot_title = gnuplot_string("Order-condition residuals, schemes trained by " + kind) + " . \"\\n\" . " +
+                                   gnuplot_string("max |Phi(t) - 1/gamma(t)| over the trees of each order");
     std::string plot_cmd = "plot ";
     for (size_t i = 0; i < lines.size(); ++i) {
       if (i) p.data += "\n\n";
@@ -146,12 +171,12 @@ std::vector<Plot> order_residual_plots(const Results& r, int max_order) {
       const char* style = rk4_ref     ? "lw 2 pt 4 ps 0.9 dt 2 lc rgb '#555555'"
                           : euler_ref ? "lw 2 pt 6 ps 0.9 dt 4 lc rgb '#000000'"
                                       : "lw 2 pt 7 ps 0.7";
-      plot_cmd += fmt::format("{}'{}.dat' index {} with linespoints {} title '{}'", i ? ", \\\n     " : "", p.stem, i,
-                              style, lines[i].label);
+      plot_cmd += fmt::format("{}'{}.dat' index {} with linespoints {} title {}", i ? ", \\\n     " : "", p.stem, i,
+                              style, gnuplot_string(lines[i].label));
     }
     p.script = std::string(kTerminal) +
                fmt::format(
-                   "set output '{0}.svg.tmp'\nset title \"{1}\" noenhanced\n"
+                   "set output '{0}.svg.tmp'\nset title {1} noenhanced\n"
                    "set xlabel 'order of the rooted trees'\nset ylabel 'max |residual| (exact zeros at 1e-17)'\n"
                    "set logscale y\nset format y '10^{{%L}}'\nset xrange [0.5:{2}.5]\nset xtics 1\n"
                    "set grid lc rgb '#dddddd'\nset key below noenhanced\n",
@@ -161,6 +186,31 @@ std::vector<Plot> order_residual_plots(const Results& r, int max_order) {
   }
   return plots;
 }
+
+namespace {
+
+// A history of an HDF5 file as doubles, empty when the file, group or dataset is absent, unreadable (the tables still
+// have the summary numbers) or longer than kMaxHistoryValues (a plot draws at most ~500 points of it).
+constexpr double kMaxHistoryValues = 1e7;
+std::vector<double> read_history(const fs::path& file, const std::string& group, const std::string& name) {
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) return {};
+  try {
+    return io::read_hdf5_guarded(file.string(), "an HDF5 file of trk", [&]() -> std::vector<double> {
+      const io::h5::File f = io::h5::File::open_read(file);
+      if (!f.has_group(group)) return {};
+      const io::h5::Group g = f.open_group(group);
+      if (!g.has_dataset(name)) return {};
+      const io::h5::ArrayShape shape = g.read_shape(name);
+      if (shape.count() > kMaxHistoryValues) return {};
+      return g.read_array(name).values;
+    });
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+}  // namespace
 
 std::vector<Plot> nfe_plots(const Results& r) {
   Plot p;
@@ -174,16 +224,8 @@ std::vector<Plot> nfe_plots(const Results& r) {
     const fs::path model = c.file.parent_path() / "model.h5";
     std::error_code ec;
     if (!fs::is_regular_file(model, ec)) continue;
-    std::vector<double> nfe;
-    try {
-      const io::h5::File f = io::h5::File::open_read(model);
-      if (!f.has_group("history")) continue;
-      const io::h5::Group hist = f.open_group("history");
-      if (!hist.has_dataset("nfe_forward")) continue;
-      nfe = hist.read_array("nfe_forward").values;
-    } catch (const std::exception&) {
-      continue;  // a model file this trk cannot read: the NFE table still has the means
-    }
+    // Empty for a model file this trk cannot read: the NFE table still has the means.
+    const std::vector<double> nfe = read_history(model, "history", "nfe_forward");
     if (nfe.empty()) continue;
     for (double v : nfe) {
       if (!(v > 0)) continue;
@@ -199,39 +241,23 @@ std::vector<Plot> nfe_plots(const Results& r) {
       for (size_t k = i; k < std::min(nfe.size(), i + window); ++k, ++n) sum += nfe[k];
       p.data += fmt::format("{} {:.6g}\n", i + 1, sum / n);
     }
-    plot_cmd += fmt::format("{}'{}.dat' index {} with lines lw 2 title '{} h={} ({})'", block ? ", \\\n     " : "",
-                            p.stem, block, c.solver, format_step(c.h), c.model);
+    plot_cmd += fmt::format("{}'{}.dat' index {} with lines lw 2 title {}", block ? ", \\\n     " : "",
+                            p.stem, block, gnuplot_string(fmt::format("{} h={} ({})", c.solver, format_step(c.h), c.model)));
     ++block;
   }
   if (block == 0) return {};
   p.script = std::string(kTerminal) +
              fmt::format(
-                 "set output '{0}.svg.tmp'\nset title \"{1}\" noenhanced\n"
+                 "set output '{0}.svg.tmp'\nset title {1} noenhanced\n"
                  "set xlabel 'training iteration (main phase)'\n"
                  "set ylabel 'evaluations of f per iteration, forward (batched over all pairs)'\n"
                  "set logscale y\nset yrange [{2:.4g}:{3:.4g}]\nset grid lc rgb '#dddddd'\nset key below noenhanced\n",
-                 p.stem, "NFE per training iteration", y_lo / 1.6, y_hi * 1.6) +
+                 p.stem, gnuplot_string("NFE per training iteration"), y_lo / 1.6, y_hi * 1.6) +
              plot_cmd + "\n";
   return {p};
 }
 
 namespace {
-
-// A dataset of an HDF5 file as doubles, empty when the file, group or dataset is absent or unreadable (the
-// tables still have the summary numbers).
-std::vector<double> read_history(const fs::path& file, const std::string& group, const std::string& name) {
-  std::error_code ec;
-  if (!fs::is_regular_file(file, ec)) return {};
-  try {
-    const io::h5::File f = io::h5::File::open_read(file);
-    if (!f.has_group(group)) return {};
-    const io::h5::Group g = f.open_group(group);
-    if (!g.has_dataset(name)) return {};
-    return g.read_array(name).values;
-  } catch (const std::exception&) {
-    return {};
-  }
-}
 
 // "x y" lines of a history starting at iteration `first`, at most ~400 points (means over equal windows);
 // non-finite values written as "?" (a gap in the line).
@@ -282,8 +308,8 @@ std::vector<Plot> loss_plots(const Results& r) {
         if (v.empty()) continue;
         if (block) p.data += "\n\n";
         p.data += history_block(v, first);
-        parts.push_back(fmt::format("'{}.dat' index {} with lines lw 2 dt {} lc {} title '{} {} ({})'", p.stem, block,
-                                    ph.dash, colour + 1, c->solver, ph.label, c->model));
+        parts.push_back(fmt::format("'{}.dat' index {} with lines lw 2 dt {} lc {} title {}", p.stem, block,
+                                    ph.dash, colour + 1, gnuplot_string(fmt::format("{} {} ({})", c->solver, ph.label, c->model))));
         first += v.size();
         ++block;
         any = true;
@@ -292,10 +318,10 @@ std::vector<Plot> loss_plots(const Results& r) {
     }
     if (block == 0) continue;
     p.script = std::string(kTerminal) +
-               fmt::format("set output '{0}.svg.tmp'\nset title \"{1}\" noenhanced\n"
+               fmt::format("set output '{0}.svg.tmp'\nset title {1} noenhanced\n"
                            "set xlabel 'iteration (phases one after the other)'\nset ylabel 'loss (mean squared error)'\n"
                            "set logscale y\nset format y '10^{{%L}}'\nset grid lc rgb '#dddddd'\nset key below noenhanced\n",
-                           p.stem, p.title) +
+                           p.stem, gnuplot_string(p.title)) +
                join_plot(parts);
     plots.push_back(std::move(p));
   }
@@ -315,16 +341,16 @@ std::vector<Plot> loss_plots(const Results& r) {
       if (v.empty()) continue;
       if (block) p.data += "\n\n";
       p.data += history_block(v, 0);
-      parts.push_back(fmt::format("'{}.dat' index {} with lines lw 2 title '{} h={}'", p.stem, block, c->scheme,
-                                  format_step(c->h)));
+      parts.push_back(fmt::format("'{}.dat' index {} with lines lw 2 title {}", p.stem, block,
+                                  gnuplot_string(fmt::format("{} h={}", c->scheme, format_step(c->h)))));
       ++block;
     }
     if (block == 0) continue;
     p.script = std::string(kTerminal) +
-               fmt::format("set output '{0}.svg.tmp'\nset title \"{1}\" noenhanced\n"
+               fmt::format("set output '{0}.svg.tmp'\nset title {1} noenhanced\n"
                            "set xlabel 'iteration (kept candidate)'\nset ylabel 'loss'\n"
                            "set logscale y\nset format y '10^{{%L}}'\nset grid lc rgb '#dddddd'\nset key below noenhanced\n",
-                           p.stem, p.title) +
+                           p.stem, gnuplot_string(p.title)) +
                join_plot(parts);
     plots.push_back(std::move(p));
   }
@@ -342,7 +368,8 @@ std::vector<Plot> forecast_plots(const Results& r) {
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) continue;
     try {
-      by_step[{c.system, c.h}].push_back({&c, io::read_forecast(path)});
+      by_step[{c.system, c.h}].push_back(
+          {&c, io::read_hdf5_guarded(path.string(), "a forecast.h5 of trk identify", [&] { return io::read_forecast(path); })});
     } catch (const std::exception&) {
       continue;  // unreadable: no plot for this cell
     }
@@ -381,16 +408,16 @@ std::vector<Plot> forecast_plots(const Results& r) {
       std::vector<std::string> parts = {
           fmt::format("'{}.dat' index 0 using 1:{} with lines lw 3 lc rgb '#000000' title 'truth'", f.stem, i + 2)};
       for (size_t b = 0; b < entries.size(); ++b)
-        parts.push_back(fmt::format("'{}.dat' index {} using 1:{} with lines lw 2 dt {} lc {} title '{}'", f.stem, b + 1,
-                                    i + 2, b % 2 ? 2 : 1, b + 1, entries[b].cell->solver));
+        parts.push_back(fmt::format("'{}.dat' index {} using 1:{} with lines lw 2 dt {} lc {} title {}", f.stem, b + 1,
+                                    i + 2, b % 2 ? 2 : 1, b + 1, gnuplot_string(entries[b].cell->solver)));
       panels += fmt::format("set ylabel 'z{}'\nset yrange [{:.4g}:{:.4g}]\n{}{}", i + 1, lo - pad, hi + pad,
                             i + 1 == shown ? "set xlabel 'lead time'\n" : "unset xlabel\n", join_plot(parts));
       if (i == 0) panels += "unset key\n";
     }
     f.script = "set encoding utf8\nset datafile missing '?'\nset terminal svg size 720,760 dynamic enhanced font 'Helvetica,13' background '#ffffff'\n" +
                fmt::format("set output '{0}.svg.tmp'\nset grid lc rgb '#dddddd'\nset key top right horizontal noenhanced font ',11'\n"
-                           "set multiplot layout {1},1 title \"{2}\" noenhanced\n",
-                           f.stem, shown, f.title) +
+                           "set multiplot layout {1},1 title {2} noenhanced\n",
+                           f.stem, shown, gnuplot_string(f.title)) +
                panels + "unset multiplot\n";
     plots.push_back(std::move(f));
 
@@ -407,16 +434,16 @@ std::vector<Plot> forecast_plots(const Results& r) {
       for (int k = 1; k <= s.steps; ++k)
         e.data += std::isfinite(s.rmse(k)) && s.rmse(k) > 0 ? fmt::format("{:.6g} {:.6g}\n", k * s.h, s.rmse(k))
                                                             : fmt::format("{:.6g} ?\n", k * s.h);
-      parts.push_back(fmt::format("'{}.dat' index {} with linespoints lw 2 pt 7 ps 0.5 lc {} title '{} ({} starts)'", e.stem,
-                                  b, b + 1, entries[b].cell->solver, s.num_starts()));
+      parts.push_back(fmt::format("'{}.dat' index {} with linespoints lw 2 pt 7 ps 0.5 lc {} title {}", e.stem,
+                                  b, b + 1, gnuplot_string(fmt::format("{} ({} starts)", entries[b].cell->solver, s.num_starts()))));
     }
     parts.push_back("10 with lines dt 2 lw 2 lc rgb '#555555' title 'diverged above 10'");
     e.script = std::string(kTerminal) +
-               fmt::format("set output '{0}.svg.tmp'\nset title \"{1}\" noenhanced\n"
+               fmt::format("set output '{0}.svg.tmp'\nset title {1} noenhanced\n"
                            "set xlabel 'lead time (one step of the flow map = h = {2})'\nset ylabel 'RMSE'\n"
                            "set logscale y\nset format y '10^{{%L}}'\nset yrange [{3:.3g}:100]\n"
                            "set grid lc rgb '#dddddd'\nset key below noenhanced\n",
-                           e.stem, fmt::format("Forecast error against lead time, {} h = {}", key.first, step), step,
+                           e.stem, gnuplot_string(fmt::format("Forecast error against lead time, {} h = {}", key.first, step)), step,
                            lowest > 0 ? lowest / 2 : 1e-3) +
                join_plot(parts);
     plots.push_back(std::move(e));
@@ -491,22 +518,22 @@ std::vector<Plot> reliability_plots(const Results& r) {
           }
         }
         const auto& [solver, model] = series[s];
-        per_series.emplace_back(points, fmt::format("with points pt 7 ps 0.6 lc rgb '{}' title '{}{}'",
-                                                    kColours[s % std::size(kColours)], solver,
-                                                    models.size() < 2 || solver == "sr" ? "" : " (" + model + ")"));
+        per_series.emplace_back(points, fmt::format("with points pt 7 ps 0.6 lc rgb '{}' title {}",
+                                                    kColours[s % std::size(kColours)],
+                                                    gnuplot_string(solver + (models.size() < 2 || solver == "sr" ? "" : " (" + model + ")"))));
       }
       add_block(medians, "with vectors nohead lw 2 lc rgb '#000000' title 'median'");
       for (const auto& [points, how] : per_series) add_block(points, how);
       add_block(paper, "with points pt 12 ps 1.6 lw 2 lc rgb '#d62728' title \"the talk's\"");
       parts.push_back("10 with lines dt 2 lw 2 lc rgb '#555555' title '> 10: diverged (drawn at 30)'");
       p.script = std::string(kTerminal) +
-                 fmt::format("set output '{0}.svg.tmp'\nset title \"{1}\" noenhanced\n"
+                 fmt::format("set output '{0}.svg.tmp'\nset title {1} noenhanced\n"
                              "set xlabel 'step h (solvers side by side; one point per dataset)'\n"
                              "set ylabel 'RMSE at {2}'\n"
                              "set logscale y\nset format y '10^{{%L}}'\nset yrange [{3:.3g}:100]\n"
                              "set xrange [0.5:{4}.5]\nset xtics ({5})\nset grid ytics lc rgb '#dddddd'\n"
                              "set key below horizontal width -2 noenhanced\n",
-                             p.stem, fmt::format("RMSE at {} over {} datasets, {}", horizon, r.datasets.size(), system),
+                             p.stem, gnuplot_string(fmt::format("RMSE at {} over {} datasets, {}", horizon, r.datasets.size(), system)),
                              horizon, lowest > 0 ? lowest / 3 : 1e-3, steps.size(), xtics) +
                  join_plot(parts);
       plots.push_back(std::move(p));
@@ -523,7 +550,8 @@ void write_plot(const fs::path& dir, const Plot& p) {
 bool gnuplot_available() { return std::system("command -v gnuplot >/dev/null 2>&1") == 0; }
 
 bool render_plot(const fs::path& dir, const Plot& p, std::string* why) {
-  const std::string cmd = fmt::format("cd '{}' && gnuplot '{}.gp' 2>'{}.gp.log'", dir.string(), p.stem, p.stem);
+  const std::string cmd = fmt::format("cd {} && gnuplot {} 2>{}", shell_string(dir.string()), shell_string(p.stem + ".gp"),
+                                      shell_string(p.stem + ".gp.log"));
   const int status = std::system(cmd.c_str());
   const fs::path tmp = dir / (p.stem + ".svg.tmp"), log = dir / (p.stem + ".gp.log");
   std::error_code ec;

@@ -11,6 +11,7 @@
 #pragma once
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "trk/report/results.h"
@@ -43,6 +44,18 @@ std::vector<Plot> forecast_plots(const Results& r);
 
 // Two plots per system (t0+h, t0+4h) when the results hold several datasets, none otherwise.
 std::vector<Plot> reliability_plots(const Results& r);
+
+// Every string that reaches a gnuplot script goes through gnuplot_string: a single-quoted gnuplot literal (no
+// backquote substitution, no escapes, no macro expansion inside it) with ' doubled and control characters
+// (a newline would end the command) written as spaces. Names from results files (system, model, solver) are
+// text of the plot, never commands.
+std::string gnuplot_string(std::string_view text);
+// A file stem from a name: characters other than letters, digits, '.' and '-' as '_'; a name longer than
+// kMaxSlugLength is cut and ends with a hash of the whole name, so that stems stay distinct and file names short.
+constexpr std::size_t kMaxSlugLength = 120;
+std::string slug(std::string s);
+// A single-quoted POSIX shell word ('\'' for each ').
+std::string shell_string(std::string_view text);
 
 // Writes <stem>.dat and <stem>.gp into dir (atomically).
 void write_plot(const std::filesystem::path& dir, const Plot& p);
