@@ -5,7 +5,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=$here/build
-out=/tmp/trk_bench_memory
+out=${TMPDIR:-/tmp}/trk_bench_memory
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$2; shift 2 ;;

@@ -9,7 +9,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=$here/build
-out=/tmp/trk_bench_oversubscription
+out=${TMPDIR:-/tmp}/trk_bench_oversubscription
 counts="1 2 4"
 repeats=2
 iters=3000

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# trk identify against the PyTorch peer (../shared/peer/torch_identify.py) on the same dataset: the same loop
+# trk identify against the PyTorch peer (bench/torch_reference.py) on the same dataset: the same loop
 # (full batch, one-step MSE, TRK10 with A = 0, b = 1/q at the start, Adam at 1e-3 constant), the same threads;
 # one start (--restarts 1: identify's default screens 8 starts of 2000 iterations, which train_seconds would count).
 # Prints iterations per second of each, their ratio, and whether trk's trained parameters at 2 threads equal
@@ -11,7 +11,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=$here/build
-out=/tmp/trk_bench_peer
+out=${TMPDIR:-/tmp}/trk_bench_peer
 repeats=3
 threads_list="1 2"
 models="bilinear mlp"
@@ -20,7 +20,7 @@ trk_iters_mlp=200
 peer_iters_bilinear=200
 peer_iters_mlp=50
 pairs=2000
-peer=$here/../shared/peer/torch_identify.py
+peer=$here/bench/torch_reference.py
 trk_iters=""
 peer_iters=""
 while [ $# -gt 0 ]; do
@@ -40,8 +40,7 @@ done
 py=/usr/bin/python3
 trk=$build/trk
 [ -x "$trk" ] || { echo "bench_peer.sh: no $trk (build first)" >&2; exit 2; }
-$py -c "import torch, h5py" 2>/dev/null ||
-  { echo "bench_peer.sh: $py lacks torch or h5py (apt-get install -y python3-torch python3-h5py)" >&2; exit 2; }
+$py "$peer" --check || exit 2  # one line saying what is missing and how to get it
 mkdir -p "$out"
 data=$out/l63_h0.2_${pairs}.h5
 [ -f "$data" ] || "$trk" generate --system lorenz63 --h 0.2 --train-steps "$pairs" --out "$data" >/dev/null
@@ -72,7 +71,7 @@ j = json.load(open('$dir/identify.json'))
 with h5py.File('$dir/model.h5', 'r') as f:
     print(j['iterations'] / j['train_seconds'], '%.6e' % f['history/loss'][-1])")
       peer_line=$(OMP_NUM_THREADS=$t $py "$peer" "$data" --iterations "$pi" --stages 10 --model "$model" \
-        --threads "$t" | grep '^peer:')
+        --threads "$t" | grep '^torch_reference:')
       peer_rate=$(sed 's/.*iterations_per_second=\([^ ]*\).*/\1/' <<<"$peer_line")
       peer_loss=$(sed 's/.*final_loss=\([^ ]*\).*/\1/' <<<"$peer_line")
       trk_rates+=("$trk_rate"); peer_rates+=("$peer_rate")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# dopri8 training, trk against torchdiffeq 0.2.5 (../shared/peer/torchdiffeq_dopri8.py, the authors' solver) on the
+# dopri8 training, trk against torchdiffeq 0.2.5 (bench/torchdiffeq_dopri8.py; the authors' solver) on the
 # same dataset, alternating so that both see the same load: bilinear network, one adaptive solve of the whole batch
 # over [0, h] per iteration (rtol 1e-7, atol 1e-9), one-step MSE, Adam at 1e-3 constant, full batch, one thread.
 # trk runs `trk identify --solver dopri8 --iterations N --meet-iterations 0 --refine-iterations 0 --schedule constant
@@ -9,11 +9,12 @@
 # differ by the model as well as by the solver; scripts/torchdiffeq_same_model.py compares them on one model.
 #
 #   scripts/bench_torchdiffeq.sh [--build DIR] [--out DIR] [--repeats R] [--iterations N] [--pairs P] [--h H]
-# Needs python3-torch, python3-h5py and python3-scipy for /usr/bin/python3 (torchdiffeq imports scipy).
+# Needs python3-torch, python3-h5py and python3-scipy for /usr/bin/python3 (torchdiffeq imports scipy) and torchdiffeq
+# 0.2.5 on PYTHONPATH (PYTHONPATH=/path/to/torchdiffeq scripts/bench_torchdiffeq.sh ...).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=$here/build
-out=/tmp/trk_bench_torchdiffeq
+out=${TMPDIR:-/tmp}/trk_bench_torchdiffeq
 repeats=3
 iters=100
 pairs=2000
@@ -30,11 +31,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 py=/usr/bin/python3
-peer_dir=$here/../shared/peer
+reference=$here/bench/torchdiffeq_dopri8.py
 trk=$build/trk
 [ -x "$trk" ] || { echo "bench_torchdiffeq.sh: no $trk (build first)" >&2; exit 2; }
-PYTHONPATH=$peer_dir/torchdiffeq $py -c "import torch, h5py, torchdiffeq" 2>/dev/null ||
-  { echo "bench_torchdiffeq.sh: $py lacks torch, h5py or scipy (apt-get install -y python3-torch python3-h5py python3-scipy)" >&2; exit 2; }
+$py "$reference" --check || exit 2  # one line saying what is missing and how to get it
 mkdir -p "$out"
 data=$out/l63_h${h}_${pairs}.h5
 [ -f "$data" ] || "$trk" generate --system lorenz63 --h "$h" --train-steps "$pairs" --out "$data" >/dev/null
@@ -53,9 +53,9 @@ for r in $(seq 1 "$repeats"); do
 import json, h5py, numpy as np
 j = json.load(open('$dir/identify.json'))
 print(j['iterations'] / j['train_seconds'], j['nfe']['train_forward_per_iteration']['mean'])")
-  line=$(OMP_NUM_THREADS=1 PYTHONPATH=$peer_dir/torchdiffeq $py "$peer_dir/torchdiffeq_dopri8.py" "$data" "$iters")
-  tdq_rate=$(sed 's/.*it\/s=\([^ ]*\).*/\1/' <<<"$line")
-  tdq_nfe=$(sed 's/.*nfe_fwd_mean=\([^ ]*\).*/\1/' <<<"$line")
+  line=$(OMP_NUM_THREADS=1 $py "$reference" "$data" --iterations "$iters" | grep '^torchdiffeq_dopri8:')
+  tdq_rate=$(sed 's/.*iterations_per_second=\([^ ]*\).*/\1/' <<<"$line")
+  tdq_nfe=$(sed 's/.*nfe_forward_mean=\([^ ]*\).*/\1/' <<<"$line")
   ratio=$($py -c "print($trk_rate / $tdq_rate)")
   trk_rates+=("$trk_rate"); tdq_rates+=("$tdq_rate"); ratios+=("$ratio")
   printf '%-4s %10.1f %10.2f %8.1f %14.1f %14s %8s\n' "$r" "$trk_rate" "$tdq_rate" "$ratio" "$trk_nfe" "$tdq_nfe" \

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -18,7 +19,8 @@
 #include "trk/io/json_io.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::string path = "/tmp/trk_fuzz_input_" + std::to_string(::getpid());
+  static const std::string path =  // under TMPDIR, else /tmp
+      (std::filesystem::temp_directory_path() / ("trk_fuzz_input_" + std::to_string(::getpid()))).string();
   {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
