@@ -1,6 +1,8 @@
 // Literature tableaux. Fractions are written as in the sources; DOP853's coefficients are Hairer's decimals.
 #include "trk/tableau/named_tableaux.h"
 
+#include <charconv>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -276,6 +278,97 @@ ButcherTableau dop853() {
   return out;
 }
 
+// Chebyshev polynomials T_j and their first two derivatives at x, j = 0..s (three-term recurrences).
+struct ChebyshevValues {
+  Vec T, dT, d2T;
+};
+ChebyshevValues chebyshev_values(int s, double x) {
+  ChebyshevValues v{Vec::Zero(s + 1), Vec::Zero(s + 1), Vec::Zero(s + 1)};
+  v.T(0) = 1;
+  if (s >= 1) {
+    v.T(1) = x;
+    v.dT(1) = 1;
+  }
+  for (int j = 2; j <= s; ++j) {
+    v.T(j) = 2 * x * v.T(j - 1) - v.T(j - 2);
+    v.dT(j) = 2 * v.T(j - 1) + 2 * x * v.dT(j - 1) - v.dT(j - 2);
+    v.d2T(j) = 4 * v.dT(j - 1) + 2 * x * v.d2T(j - 1) - v.d2T(j - 2);
+  }
+  return v;
+}
+
+}  // namespace
+
+// The RKC recurrence, stage values Y_j = y + h sum_i alpha_{j,i} k_i with k_i = f(Y_{i-1}):
+//   Y_0 = y,  Y_1 = y + mut_1 h f(Y_0),
+//   Y_j = (1 - mu_j - nu_j) y + mu_j Y_{j-1} + nu_j Y_{j-2} + mut_j h f(Y_{j-1}) + gat_j h f(Y_0),  j = 2..s,
+// so alpha_j = mu_j alpha_{j-1} + nu_j alpha_{j-2} + mut_j e_j + gat_j e_1, row i of A is alpha_{i-1}, b = alpha_s.
+// With w0 = 1 + eps / s^2 and coefficients beta_j (b_j in the papers):
+//   mu_j = 2 w0 beta_j / beta_{j-1},  nu_j = -beta_j / beta_{j-2},  mut_j = 2 w1 beta_j / beta_{j-1},
+//   order 1: beta_j = 1 / T_j(w0), w1 = T_s(w0) / T_s'(w0), mut_1 = w1 / w0, gat_j = 0;
+//            R(z) = T_s(w0 + w1 z) / T_s(w0);
+//   order 2: beta_j = T_j''(w0) / T_j'(w0)^2 (j >= 2), beta_0 = beta_1 = beta_2, w1 = T_s'(w0) / T_s''(w0),
+//            mut_1 = beta_1 w1, gat_j = -(1 - beta_{j-1} T_{j-1}(w0)) mut_j;
+//            R(z) = 1 - beta_s T_s(w0) + beta_s T_s(w0 + w1 z).
+ButcherTableau rkc_tableau(int order, int stages, double damping) {
+  const int s = stages;
+  if (order != 1 && order != 2) throw std::invalid_argument("RKC: order must be 1 or 2");
+  if (s < order || s > kMaxRkcStages)
+    throw std::invalid_argument("RKC" + std::to_string(order) + ": stages must be in " + std::to_string(order) +
+                                ".." + std::to_string(kMaxRkcStages));
+  if (!(damping >= 0) || !std::isfinite(damping)) throw std::invalid_argument("RKC: damping must be >= 0");
+  const double w0 = 1 + damping / (static_cast<double>(s) * s);
+  const ChebyshevValues ch = chebyshev_values(s, w0);
+  Vec beta(s + 1);
+  double w1 = 0;
+  if (order == 1) {
+    for (int j = 0; j <= s; ++j) beta(j) = 1 / ch.T(j);
+    w1 = ch.T(s) / ch.dT(s);
+  } else {
+    for (int j = 2; j <= s; ++j) beta(j) = ch.d2T(j) / (ch.dT(j) * ch.dT(j));
+    beta(0) = beta(1) = beta(2);
+    w1 = ch.dT(s) / ch.d2T(s);
+  }
+  Mat alpha = Mat::Zero(s + 1, s);  // row j: alpha_j
+  alpha(1, 0) = order == 1 ? w1 / w0 : beta(1) * w1;
+  for (int j = 2; j <= s; ++j) {
+    const double mu = 2 * w0 * beta(j) / beta(j - 1), nu = -beta(j) / beta(j - 2);
+    const double mut = 2 * w1 * beta(j) / beta(j - 1);
+    alpha.row(j) = mu * alpha.row(j - 1) + nu * alpha.row(j - 2);
+    alpha(j, j - 1) += mut;
+    if (order == 2) alpha(j, 0) += -(1 - beta(j - 1) * ch.T(j - 1)) * mut;
+  }
+  ButcherTableau t;
+  t.name = "rkc" + std::to_string(order) + "_" + std::to_string(s);
+  t.A = alpha.topRows(s);
+  t.b = alpha.row(s).transpose();
+  t.order = order;
+  t.citation = order == 1
+                   ? "J. G. Verwer, W. H. Hundsdorfer, B. P. Sommeijer, Numer. Math. 57 (1990) 157-178 (damped "
+                     "first-order Chebyshev scheme); B. P. Sommeijer, L. F. Shampine, J. G. Verwer, J. Comput. "
+                     "Appl. Math. 88 (1998) 315-326"
+                   : "B. P. Sommeijer, L. F. Shampine, J. G. Verwer, J. Comput. Appl. Math. 88 (1998) 315-326 "
+                     "(RKC); J. G. Verwer, W. H. Hundsdorfer, B. P. Sommeijer, Numer. Math. 57 (1990) 157-178";
+  t.c = t.A.rowwise().sum();
+  validate_or_throw(t, 1e-10);
+  return t;
+}
+
+namespace {
+
+// "rkc1_S" / "rkc2_S" with 1 <= S <= kMaxRkcStages (2 <= S for order 2): the order and the stage count, else 0.
+std::pair<int, int> parse_rkc_name(std::string_view name) {
+  if (name.size() < 6 || name.substr(0, 3) != "rkc" || name[4] != '_' || (name[3] != '1' && name[3] != '2'))
+    return {0, 0};
+  const int order = name[3] - '0';
+  const std::string_view digits = name.substr(5);
+  if (digits.front() == '0') return {0, 0};
+  int s = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), s);
+  if (ec != std::errc() || end != digits.data() + digits.size() || s < order || s > kMaxRkcStages) return {0, 0};
+  return {order, s};
+}
+
 // The registry, in the order names are listed: adding a tableau is its function above and one entry here.
 const std::vector<std::pair<std::string, ButcherTableau (*)()>>& registry() {
   static const std::vector<std::pair<std::string, ButcherTableau (*)()>> r = {
@@ -295,14 +388,17 @@ std::vector<std::string> named_tableau_names() {
 bool is_named_tableau(std::string_view name) {
   for (const auto& [n, make] : registry())
     if (n == name) return true;
-  return false;
+  return parse_rkc_name(name).first != 0;
 }
 
 ButcherTableau named_tableau(std::string_view name) {
   for (const auto& [n, make] : registry())
     if (n == name) return make();
+  if (const auto [order, s] = parse_rkc_name(name); order == 1) return rkc_tableau(1, s, kRkc1Damping);
+  if (const auto [order, s] = parse_rkc_name(name); order == 2) return rkc_tableau(2, s, kRkc2Damping);
   std::string known;
   for (const auto& n : named_tableau_names()) known += (known.empty() ? "" : ", ") + n;
+  known += ", rkc1_S, rkc2_S (S stages, 1.." + std::to_string(kMaxRkcStages) + ")";
   throw std::invalid_argument("unknown scheme '" + std::string(name) + "' (known: " + known + ")");
 }
 
