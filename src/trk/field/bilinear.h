@@ -1,6 +1,6 @@
 // Bilinear network of Fablet, Ouala & Herzet (2018), "Bilinear residual neural network for the identification
-// and forecasting of geophysical dynamics", as the peer's `Bilinear` (torch_identify.py), in dimension d with m
-// products (the authors': d = m = 3, 69 parameters):
+// and forecasting of geophysical dynamics", as the `Bilinear` module of the PyTorch reference loop
+// (bench/torch_reference.py), in dimension d with m products (the authors': d = m = 3, 69 parameters):
 //   a   = W_lin z + b_lin                                   (d)
 //   p_k = (l_k . z + c_k) (r_k . z + e_k),  k = 1..m        (m)
 //   h   = W_trans [a; p] + b_trans                          (d; W_trans is d x (d + m))

@@ -1,4 +1,4 @@
-// Multilayer perceptron field, as the peer's `mlp` (torch_identify.py) with any widths:
+// Multilayer perceptron field, as the `mlp` of the PyTorch reference loop (bench/torch_reference.py) with any widths:
 //   x_0 = z (d),  x_l = sigma(W_l x_{l-1} + b_l)  for l = 1..L (x_l has widths[l-1] entries),
 //   f(z) = W_{L+1} x_L + b_{L+1}  (d; the output layer is linear),
 // sigma = tanh (default) or relu, elementwise.
