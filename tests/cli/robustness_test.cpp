@@ -255,6 +255,34 @@ TEST_F(Robustness, FilesThatHangOrCrashLibhdf5AreRefused) {
   EXPECT_FALSE(fs::exists(path("out")));
 }
 
+// Every reader of a user's HDF5 file goes through the guard (io/guarded_read.h): the damaged files and a FIFO are
+// refused in one line by report --scheme and generate --from too, within the read timeout.
+TEST_F(Robustness, EveryHdf5ReaderRefusesDamagedFilesAndFifos) {
+  const fs::path loop = dir_ / "loop.h5", overread = dir_ / "overread.h5", fifo = dir_ / "fifo.h5";
+  fs::copy_file(fs::path(TRK_SOURCE_DIR) / "tests/cli/data/hdf5_heap_loop.h5", loop);
+  fs::copy_file(fs::path(TRK_SOURCE_DIR) / "tests/cli/data/hdf5_heap_overread.h5", overread);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  for (const fs::path& f : {loop, overread, fifo}) {
+    for (const std::string& args : {"report stability --scheme " + f.string() + " --out " + path("s"),
+                                    "report order --scheme " + f.string() + " --out " + path("o"),
+                                    "generate --from " + f.string() + " --split 0.6,0.2,0.2 --out " + path("g.h5")}) {
+      const RunResult r = run(args, 0, "TRK_READ_TIMEOUT=1");
+      EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << "\n" << r.err;
+      EXPECT_EQ(r.err.rfind("trk: error: " + f.string() + ": ", 0), 0u) << args << "\n" << r.err;
+    }
+  }
+  EXPECT_FALSE(fs::exists(path("g.h5")));
+}
+
+// ks: a reference step so small that the step count overflows or never ends is refused before any solve.
+TEST_F(Robustness, EtdrkStepCountsAreBoundedAndSpinUpIsNotNegative) {
+  for (const char* step : {"1e-25", "1e-19"})
+    expect_refused(std::string("generate --system ks --h 0.25 --etdrk4-step ") + step + " --out " + path("ks.h5"),
+                   {"etdrk4-step", "ETDRK4 steps", "choose etdrk4-step >="});
+  expect_refused("generate --spin-up -5 --out " + path("l63.h5"), {"spin-up", ">= 0"});
+}
+
 TEST_F(Robustness, TooFewSamplesAndWrongDimensionForTheSystem) {
   const fs::path p = dir_ / "short.h5";
   io::write_dataset(p, small_dataset(60, 3));  // 4 test samples: no state with 4 steps after it
