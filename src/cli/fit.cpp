@@ -108,6 +108,10 @@ void run_fit(FitArgs& a) {
   }
   if (a.data.empty() == a.system.empty())
     throw std::invalid_argument("give either --data FINE.h5 or a config naming a \"system\"");
+  parse_parameters(a.params);  // refused before the work, whatever they are for
+  if (!a.data.empty() && !a.params.empty())
+    throw std::invalid_argument("--param: the parameters of " + a.data + " are those it was generated with; --param "
+                                "is for a config naming a \"system\"");
   if (auto e = a.options.validation_error(); !e.empty()) throw std::invalid_argument(e);
   io::check_writable_directory(a.out);
   const Dataset d = fit_data(a);
@@ -164,7 +168,7 @@ void setup_fit(CLI::App& app) {
   a->cmd = cmd;
   cmd->add_option("--config", a->config, "JSON config (experiments/fit_l63_trk4.json); flags override it");
   cmd->add_option("--data", a->data, "fine dataset from trk generate (its step must divide every h)");
-  cmd->add_option("--h", a->steps, "steps to train and judge, e.g. 0.1,0.15,0.16")->delimiter(',');
+  add_number(cmd, "--h", a->steps, "steps to train and judge, e.g. 0.1,0.15,0.16")->delimiter(',');
   add_flags(cmd, a->flags);
   cmd->add_option("--param", a->params, "system parameter when the config names a system, e.g. rho=28");
   cmd->add_option("--out", a->out, "output folder (fit.json, fit.h5)");

@@ -239,16 +239,16 @@ void setup_identify(CLI::App& app) {
   cmd->add_option("--solver", a->solver, solver_choices())->capture_default_str();
   add_flags(cmd, a->flags);
   cmd->add_option("--config", a->config, "JSON config of a grid (experiments/identify_l63.json)");
-  cmd->add_option("--h", a->only_h, "with --config: run only the cells of these steps (with --solver: one cell)")
+  add_number(cmd, "--h", a->only_h, "with --config: run only the cells of these steps (with --solver: one cell)")
       ->delimiter(',');
   cmd->add_option("--evaluate", a->evaluate, "a model.h5 to evaluate on --data instead of training");
   cmd->add_option("--out", a->out, "output folder (identify.json, model.h5)");
-  cmd->add_option("--forecast-steps", a->forecast_steps,
+  add_number(cmd, "--forecast-steps", a->forecast_steps,
                   "also write DIR/forecast.h5: predicted and true test trajectories over N steps, RMSE per lead time "
                   "(0: none)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--forecast-every", a->forecast_every, "forecast from every K-th test state (with --forecast-steps)")
+  add_number(cmd, "--forecast-every", a->forecast_every, "forecast from every K-th test state (with --forecast-steps)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   add_run_flags(cmd, a->run,

@@ -283,6 +283,60 @@ TEST_F(Robustness, EtdrkStepCountsAreBoundedAndSpinUpIsNotNegative) {
   expect_refused("generate --spin-up -5 --out " + path("l63.h5"), {"spin-up", ">= 0"});
 }
 
+// Every number flag of every command (as --help lists them: INT, UINT, FLOAT and lists of them) reads its text
+// with the check config keys share: nothing non-finite, empty, partial, hexadecimal or past its type is taken.
+TEST_F(Robustness, EveryNumberFlagRefusesTextThatIsNotANumberOfItsType) {
+  const std::vector<std::string> commands = {"generate", "fit", "identify", "report", "report stability",
+                                             "report order"};
+  const std::vector<std::string> not_numbers = {"inf", "nan", "-inf", "1e400", "0x10", "12abc", "' 5'"};
+  const std::vector<std::string> not_integers = {"99999999999999999999", "-99999999999999999999", "1.5"};
+  size_t flags = 0;
+  for (const std::string& c : commands) {
+    const auto help = testing::run_trk(c + " --help");
+    ASSERT_EQ(help.code, 0) << c;
+    std::istringstream lines(help.out);
+    for (std::string line; std::getline(lines, line);) {
+      std::istringstream words(line);
+      std::string names, type;
+      words >> names >> type;
+      if (names.rfind("--", 0) != 0) continue;
+      const std::string kind = type.substr(0, type.find('='));
+      if (kind != "INT" && kind != "UINT" && kind != "FLOAT") continue;
+      const std::string flag = names.substr(0, names.find(','));
+      ++flags;
+      // '' and one more of each list, a different one for each flag.
+      std::vector<std::string> bad = {"''", not_numbers[flags % not_numbers.size()]};
+      if (kind != "FLOAT") bad.push_back(not_integers[flags % not_integers.size()]);
+      if (kind == "UINT") bad.push_back("-1");
+      for (const std::string& v : bad) {
+        const auto r = testing::run_trk(c + " " + flag + " " + v + " --out " + path("x"));
+        EXPECT_EQ(r.code, 2) << c << " " << flag << " " << v << "\n" << r.err;
+        EXPECT_EQ(r.err.rfind("trk: error: " + flag, 0), 0u) << c << " " << flag << " " << v << "\n" << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+      }
+    }
+  }
+  EXPECT_GT(flags, 40u);  // the parse of --help found the flags
+  EXPECT_EQ(num_files(), 0u);
+  // What the flags read, the config keys read the same way.
+  const fs::path data = dir_ / "d.h5";
+  io::write_dataset(data, small_dataset());
+  std::ofstream(path("huge.json")) << R"({"data": ")" << data.string()
+                                   << R"(", "solvers": ["rk4"], "training": {"rtol": 1e400}})";
+  expect_refused("identify --config " + path("huge.json") + " --out " + path("o"),
+                 {path("huge.json"), "1e400", "out of the range of a double"});
+  std::ofstream(path("seed.json")) << R"({"data": ")" << data.string()
+                                   << R"(", "solvers": ["rk4"], "training": {"seed": 99999999999999999999}})";
+  expect_refused("identify --config " + path("seed.json") + " --out " + path("o"),
+                 {path("seed.json"), "training.seed", "out of range"});
+  // Names: one spelling per solver; a parameter given once.
+  expect_refused("identify --data " + data.string() + " --solver trk04 --out " + path("o"), {"trk04", "trk4"});
+  expect_refused("generate --param rho=10 --param rho=28 --out " + path("x.h5"), {"--param", "rho", "twice"});
+  expect_refused("generate --param rho --out " + path("x.h5"), {"--param 'rho'", "name=value"});
+  expect_refused("fit --data " + data.string() + " --h 0.1 --param rho=28 --out " + path("o"), {"--param", "config"});
+  expect_refused("fit --data " + data.string() + " --h 0.1 --param rho --out " + path("o"), {"--param 'rho'"});
+}
+
 TEST_F(Robustness, TooFewSamplesAndWrongDimensionForTheSystem) {
   const fs::path p = dir_ / "short.h5";
   io::write_dataset(p, small_dataset(60, 3));  // 4 test samples: no state with 4 steps after it
@@ -761,20 +815,22 @@ TEST_F(Robustness, BadInputOfEveryOtherKindIsRefused) {
                  {path("short_test.h5"), "test split", "fewer states"});
   // Numbers that are not finite or out of range, for every command.
   const std::string F = " --data " + path("fine.h5") + " --iterations 1";
-  expect_refused("fit" + F + " --h nan" + out, {"--h nan", "positive finite"});
-  expect_refused("fit" + F + " --h inf" + out, {"--h inf", "positive finite"});
-  expect_refused("fit" + F + " --h 0.1 --learning-rate inf" + out, {"learning rate"});
+  expect_refused("fit" + F + " --h nan" + out, {"--h", "expected a finite number", "nan"});
+  expect_refused("fit" + F + " --h inf" + out, {"--h", "expected a finite number", "inf"});
+  expect_refused("fit" + F + " --h 0.1 --learning-rate inf" + out, {"--learning-rate", "finite"});
   expect_refused("fit" + F + " --h 0.1 --candidates 0" + out, {"candidates"});
   expect_refused("fit" + F + " --h 0.1 --order 9" + out, {"order"});
   expect_refused("fit" + F + " --h 0.1 --rollout-steps 0" + out, {"rollout steps"});
-  expect_refused("identify" + D + " --learning-rate nan" + quick + out, {"learning rate"});
-  expect_refused("identify" + D + " --learning-rate inf" + quick + out, {"learning rate"});
-  expect_refused("identify" + D + " --solver dopri8 --rtol nan" + quick + out, {"tolerances"});
+  expect_refused("identify" + D + " --learning-rate nan" + quick + out, {"--learning-rate", "finite"});
+  expect_refused("identify" + D + " --learning-rate inf" + quick + out, {"--learning-rate", "finite"});
+  expect_refused("identify" + D + " --solver dopri8 --rtol nan" + quick + out, {"--rtol", "finite"});
+  expect_refused("identify" + D + " --solver dopri8 --rtol 0" + quick + out, {"tolerances"});
   expect_refused("identify" + D + " --batch-size -1" + quick + out, {"batch size"});
   expect_refused("identify" + D + " --rollout-steps 0" + quick + out, {"rollout steps"});
   expect_refused("identify" + D + " --threads -2" + quick + out, {"threads"});
-  expect_refused("generate --h nan --out " + path("x.h5"), {"h must be", "nan"});
-  expect_refused("generate --h inf --out " + path("x.h5"), {"h must be", "inf"});
+  expect_refused("generate --h nan --out " + path("x.h5"), {"--h", "finite", "nan"});
+  expect_refused("generate --h -1 --out " + path("x.h5"), {"h must be"});
+  expect_refused("generate --h inf --out " + path("x.h5"), {"--h", "finite", "inf"});
   expect_refused("generate --train-steps -1 --out " + path("x.h5"), {"train-steps"});
   expect_refused("generate --test-trajectories 0 --out " + path("x.h5"), {"test-trajectories"});
   expect_refused("generate --noise -1 --out " + path("x.h5"), {"noise"});
