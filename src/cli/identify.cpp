@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include "cli/checkpointed_run.h"
@@ -54,16 +55,32 @@ void check_model_flags(const IdentifyArgs& a, const IdentifyOptions& o) {
                                 o.model);
 }
 
-// The training data of a cell is at least one rollout long and the test split has a state with 4 samples after it.
+// The data of a cell are long enough for every rollout the options train on (after the validation samples are
+// held out of a dataset without /validation), and the test and validation splits have a state with 4 samples after
+// it to score.
 void check_enough_samples(const Dataset& d, const std::string& label, const IdentifyOptions& o) {
-  if (parse_solver(o.solver).kind == SolverKind::kSparseRegression) return;
-  const int need = 1 + std::max({o.rollout_steps, 1});
-  if (d.train.num_times() < need)
-    throw std::invalid_argument(fmt::format("{}: /train/states: expected at least {} time samples for {}-step "
-                                            "rollouts, found {}", label, need, o.rollout_steps, d.train.num_times()));
-  if (d.test.num_times() < 5)
-    throw std::invalid_argument(fmt::format("{}: /test/states: expected at least 5 time samples (a start and 4 "
-                                            "steps to score), found {}", label, d.test.num_times()));
+  const SolverSpec solver = parse_solver(o.solver);
+  for (const auto& [split, name] : {std::pair{&d.test, "test"}, std::pair{&d.validation, "validation"}})
+    if (split->num_trajectories() > 0 && split->num_times() < 5)
+      throw std::invalid_argument(fmt::format("{}: /{}/states: expected at least 5 time samples (a start and 4 steps "
+                                              "to score), found {}", label, name, split->num_times()));
+  if (solver.kind == SolverKind::kSparseRegression) return;
+  const long n = d.train.num_times();
+  const long held = d.validation.num_trajectories() > 0 ? 0 : std::max<long>(5, std::lround(o.validation_fraction * n));
+  const bool fixed_step = solver.kind != SolverKind::kAdaptive;
+  const std::pair<int, const char*> rollouts[] = {
+      {o.rollout_steps, "--rollout-steps"},
+      {fixed_step && o.refine_rollout_iterations > 0 ? o.refine_rollout_steps : 0, "--refine-rollout-steps"},
+      {fixed_step && o.lm_iterations > 0 ? o.lm_rollout_steps : 0, "--lm-rollout-steps"}};
+  for (const auto& [steps, flag] : rollouts) {
+    const long need = 1 + std::max(steps, 1);
+    if (n - held < need)
+      throw std::invalid_argument(fmt::format(
+          "{}: /train/states: expected at least {} time samples for {}-step rollouts ({} {}{}), found {}; give "
+          "longer data or a shorter {}",
+          label, need + held, steps, flag, steps,
+          held > 0 ? fmt::format(", and {} held out for validation", held) : std::string(), n, flag));
+  }
 }
 
 std::string cell(const ForecastScore& f) { return f.diverged ? std::string("> 10") : fmt::format("{:.4g}", f.rmse); }
@@ -128,6 +145,9 @@ void run_evaluate(const IdentifyArgs& a) {
     throw std::invalid_argument(a.data + ": h = " + fmt::format("{}", d.h) + ", but the " + m.flow_map.solver.name +
                                 " model was trained for one step of h = " + fmt::format("{}", m.flow_map.h));
   m.flow_map.h = d.h;
+  if (d.test.num_times() < 5)
+    throw std::invalid_argument(fmt::format("{}: /test/states: expected at least 5 time samples (a start and 4 steps "
+                                            "to score), found {}", a.data, d.test.num_times()));
   const EvaluateSummary e = evaluate_forecasts(m.flow_map, d.test);
   io::ensure_writable_directory(a.out);
   io::write_evaluation_json(std::filesystem::path(a.out) / "identify.json", m.row, e, d, a.data, a.evaluate);

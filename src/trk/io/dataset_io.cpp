@@ -280,6 +280,9 @@ Dataset read_dataset(const fs::path& path, bool require_test) {
   d.test = has_test ? read_split(file, "test", d.h, &test_t_size) : d.train;
   const bool has_validation = file.has_group("validation");
   if (has_validation) d.validation = read_split(file, "validation", d.h, &validation_t_size);
+  if (has_validation && d.validation.num_trajectories() == 0)  // not taken as absent
+    fail(path.string(), "/validation/states: expected at least 1 trajectory, found 0 (remove /validation to hold "
+                        "out the end of the training trajectories instead)");
   if (std::string e = dataset_validation_error(d); !e.empty()) fail(path.string(), e);
   if (std::string e = uniform_times_error(d.train, "train", d.h, train_t_size, h.has_value()); !e.empty())
     fail(path.string(), e);
