@@ -337,6 +337,53 @@ TEST_F(Robustness, EveryNumberFlagRefusesTextThatIsNotANumberOfItsType) {
   expect_refused("fit --data " + data.string() + " --h 0.1 --param rho --out " + path("o"), {"--param 'rho'"});
 }
 
+// What is scored or trained on has the samples it needs: a /validation too short to score (or with no
+// trajectory) is refused, not scored over zero states or taken as absent; every rollout option is bounded by the
+// training samples; an order no scheme of the stages reaches is refused.
+TEST_F(Robustness, EverySplitAndRolloutIsLongEnoughForItsUse) {
+  const std::string quick = " --iterations 1 --meet-iterations 0 --refine-iterations 0 --quiet";
+  Dataset d = small_dataset(300, 20);
+  const fs::path full = dir_ / "full.h5";
+  io::write_dataset(full, d);
+  for (Mat& m : d.validation.states) m = Mat(m.leftCols(3));
+  d.validation.t = Vec(d.validation.t.head(3));
+  const fs::path short_validation = dir_ / "short_validation.h5";
+  io::write_dataset(short_validation, d);
+  expect_refused("identify --data " + short_validation.string() + quick + " --out " + path("o"),
+                 {short_validation.string(), "/validation/states", "at least 5"});
+  const fs::path no_trajectory = dir_ / "no_trajectory.h5";
+  io::write_dataset(no_trajectory, small_dataset(300, 20));
+  const long samples = small_dataset(300, 20).validation.num_times();
+  edit_h5(no_trajectory, [&](hid_t f) {
+    put(f, "validation/states", H5T_IEEE_F64LE, {0, static_cast<hsize_t>(samples), 3}, {});
+  });
+  expect_refused("identify --data " + no_trajectory.string() + quick + " --out " + path("o"),
+                 {no_trajectory.string(), "/validation/states", "at least 1 trajectory, found 0"});
+  const std::string D = " --data " + full.string() + " --solver rk4";
+  expect_refused("identify" + D + quick + " --refine-rollout-iterations 1 --refine-rollout-steps 100000 --out " +
+                     path("o"),
+                 {full.string(), "--refine-rollout-steps", "100001 time samples"});
+  expect_refused("identify" + D + quick + " --lm-iterations 1 --lm-rollout-steps 400 --out " + path("o"),
+                 {full.string(), "--lm-rollout-steps", "401 time samples", "found 301"});
+  expect_refused("identify" + D + quick + " --rollout-steps 301 --out " + path("o"), {"--rollout-steps", "302 time samples"});
+  // Held out of a dataset without /validation: the rollouts fit in what is left.
+  Dataset without = small_dataset(300, 20);
+  without.validation = Split{};
+  const fs::path held = dir_ / "held.h5";
+  io::write_dataset(held, without);
+  expect_refused("identify --data " + held.string() + " --solver rk4" + quick +
+                     " --lm-iterations 1 --lm-rollout-steps 250 --out " + path("o"),
+                 {held.string(), "--lm-rollout-steps", "held out for validation"});
+  EXPECT_EQ(run("identify --data " + held.string() + " --solver rk4" + quick + " --lm-iterations 1 " +
+                "--lm-rollout-steps 200 --restarts 1 --out " + path("o")).code, 0);
+  fs::remove_all(path("o"));
+  // fit: an order the stages cannot reach; a step printed as given.
+  ASSERT_EQ(run("generate --h 0.01 --train-steps 1000 --test-steps 1000 --quiet --out " + path("fine.h5")).code, 0);
+  expect_refused("fit --data " + path("fine.h5") + " --h 0.1 --order 4 --stages 2 --out " + path("o"),
+                 {"order 4", "stages", "--stages 4"});
+  expect_refused("fit --data " + path("fine.h5") + " --h 1e-300 --iterations 1 --out " + path("o"), {"h = 1e-300"});
+}
+
 TEST_F(Robustness, TooFewSamplesAndWrongDimensionForTheSystem) {
   const fs::path p = dir_ / "short.h5";
   io::write_dataset(p, small_dataset(60, 3));  // 4 test samples: no state with 4 steps after it
@@ -350,7 +397,7 @@ TEST_F(Robustness, TooFewSamplesAndWrongDimensionForTheSystem) {
   const fs::path r = dir_ / "tiny.h5";
   io::write_dataset(r, small_dataset(1, 20));  // one training pair
   expect_refused("identify --data " + r.string() + " --rollout-steps 4 --out " + path("out"),
-                 {r.string(), "/train/states", "at least 5 time samples"});
+                 {r.string(), "/train/states", "for 4-step rollouts"});
 }
 
 TEST_F(Robustness, BadConfigsNamesAndNumbersAreRefused) {
