@@ -43,6 +43,11 @@ struct FitArgs {
 // instead of system and generate.
 void apply_config(const io::json& j, const std::string& where, FitArgs& a) {
   io::refuse_unknown_keys(j, where, {"system", "parameters", "data", "generate", "h", "training", "out", "description"});
+  if (j.contains("data"))
+    for (const char* key : {"system", "parameters", "generate"})
+      if (j.contains(key))
+        throw std::runtime_error(where + ": " + key + ": not with \"data\" (the data file has its own system and "
+                                 "parameters); remove one of them");
   a.system = io::read_key(j, "system", where, a.system);
   // Every key is read (and type-checked) even when a flag overrides it.
   const std::string data = io::read_key(j, "data", where, a.data), out = io::read_key(j, "out", where, a.out);
