@@ -133,6 +133,16 @@ void run_one(const Dataset& d, const std::string& data_label, const IdentifyOpti
 
 void run_evaluate(const IdentifyArgs& a) {
   if (a.data.empty()) throw std::invalid_argument("--evaluate needs --data OTHER.h5");
+  // Evaluation trains nothing: a training flag would be ignored, so it is refused (threads and logging aside).
+  std::vector<std::string> training = {"--solver", "--config", "--h", "--resume", "--checkpoint-every"};
+  IdentifyOptions fields;
+  visit_fields(fields, [&](const Field& f, auto&) {
+    if (f.echoed) training.push_back(flag_name(f.key));
+  });
+  for (const std::string& flag : training)
+    if (a.given(flag.c_str()))
+      throw std::invalid_argument(flag + ": not with --evaluate (the model is evaluated as it was trained); remove "
+                                  "it, or train a model without --evaluate");
   if (a.out.empty()) throw std::invalid_argument("--out is required");
   io::check_writable_directory(a.out);
   io::LoadedModel m =
@@ -163,6 +173,13 @@ std::vector<std::pair<Dataset, std::string>> generated_datasets(const io::json& 
                                                                 const std::vector<double>& only_h) {
   std::vector<double> steps = io::read_key(j, "h", where, std::vector<double>{});
   if (steps.empty()) throw std::runtime_error(where + ": h: expected a non-empty list of steps");
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (!(steps[i] > 0)) throw std::runtime_error(fmt::format("{}: h[{}]: expected a step > 0, found {}", where, i, steps[i]));
+    for (size_t k = 0; k < i; ++k)
+      if (std::abs(steps[k] - steps[i]) <= 1e-12 * steps[i])
+        throw std::runtime_error(fmt::format("{}: h[{}]: {} is given twice (h[{}]); give each step once", where, i,
+                                             steps[i], k));
+  }
   GenerateOptions g;
   g.system = io::read_key(j, "system", where, std::string("lorenz63"));
   g.parameters = io::read_parameters(j, where);
@@ -202,7 +219,12 @@ void run_config(IdentifyArgs& a) {
   std::vector<std::string> solvers = io::read_key(j, "solvers", where, std::vector<std::string>{});
   if (a.given("--solver")) solvers = {a.solver};
   if (solvers.empty()) throw std::runtime_error(where + ": solvers: expected a non-empty list");
-  for (const std::string& solver : solvers) parse_solver(solver);
+  for (size_t i = 0; i < solvers.size(); ++i) {
+    parse_solver(solvers[i]);
+    if (std::find(solvers.begin(), solvers.begin() + i, solvers[i]) != solvers.begin() + i)
+      throw std::runtime_error(where + ": solvers: " + solvers[i] + " is given twice (each cell has its own folder; "
+                               "give each solver once)");
+  }
   IdentifyOptions base;
   if (j.contains("training")) io::read_fields(j["training"], where + ": training", base);
   const io::json per_solver = j.contains("solver_training") ? j["solver_training"] : io::json::object();
@@ -217,6 +239,11 @@ void run_config(IdentifyArgs& a) {
   io::check_writable_directory(out);
   std::vector<std::pair<Dataset, std::string>> datasets;
   if (j.contains("data")) {
+    // The data file has its own step, system and parameters: keys that would make them are refused, not ignored.
+    for (const char* key : {"h", "system", "parameters", "generate"})
+      if (j.contains(key))
+        throw std::runtime_error(where + ": " + key + ": not with \"data\" (the data file has its own step, system "
+                                 "and parameters); remove one of them");
     if (!a.only_h.empty())
       throw std::invalid_argument("--h selects steps of a config that generates its data; " + where + " names a data file");
     const std::string path = io::read_key(j, "data", where, std::string());

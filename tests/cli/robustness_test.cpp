@@ -384,6 +384,80 @@ TEST_F(Robustness, EverySplitAndRolloutIsLongEnoughForItsUse) {
   expect_refused("fit --data " + path("fine.h5") + " --h 1e-300 --iterations 1 --out " + path("o"), {"h = 1e-300"});
 }
 
+// Results and models with values no run writes (a negative RMSE, NFE or count, an unknown status, a NaN
+// parameter) are refused by report, --check and --evaluate; configs that would run a cell twice into one folder,
+// or give keys a data file makes meaningless, are refused; --evaluate refuses training flags.
+TEST_F(Robustness, ValuesNoRunWritesAndKeysThatWouldBeIgnoredAreRefused) {
+  const fs::path data = dir_ / "d.h5";
+  io::write_dataset(data, small_dataset());
+  const std::string quick = " --iterations 1 --meet-iterations 0 --refine-iterations 0 --lm-iterations 0 --quiet";
+  ASSERT_EQ(run("identify --data " + data.string() + " --solver rk4" + quick + " --out " + path("ok")).code, 0);
+  const io::json row = io::read_json_file(path("ok/identify.json"));
+  const fs::path model = dir_ / "model.h5";
+  fs::rename(path("ok/model.h5"), model);
+  const std::vector<std::pair<std::string, std::function<void(io::json&)>>> impossible = {
+      {"rmse.t0+h", [](io::json& j) { j["rmse"]["t0+h"] = -0.5; }},
+      {"nfe.inference_per_step", [](io::json& j) { j["nfe"]["inference_per_step"] = -3; }},
+      {"test_states", [](io::json& j) { j["test_states"] = -5; }},
+      {"status", [](io::json& j) { j["status"] = "fine"; }},
+  };
+  for (const auto& [field, edit] : impossible) {
+    SCOPED_TRACE(field);
+    io::json j = row;
+    edit(j);
+    fs::create_directories(path("bad/cell"));
+    std::ofstream(path("bad/cell/identify.json")) << j.dump();
+    expect_refused("report --results " + path("bad") + " --out " + path("report") + " --no-render",
+                   {path("bad/cell/identify.json"), field});
+    expect_refused("report --check " + path("ok") + " --results " + path("bad"), {path("bad/cell/identify.json"), field});
+    fs::remove_all(path("bad"));
+  }
+  // A model with a NaN parameter.
+  fs::copy_file(model, path("nan_model.h5"));
+  edit_h5(path("nan_model.h5"), [](hid_t f) {
+    const hid_t ds = H5Dopen2(f, "params", H5P_DEFAULT);
+    const hid_t space = H5Dget_space(ds);
+    std::vector<double> p(static_cast<size_t>(H5Sget_simple_extent_npoints(space)));
+    H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, p.data());
+    p[1] = std::numeric_limits<double>::quiet_NaN();
+    H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, p.data());
+    H5Sclose(space);
+    H5Dclose(ds);
+  });
+  expect_refused("identify --evaluate " + path("nan_model.h5") + " --data " + data.string() + " --out " + path("e"),
+                 {path("nan_model.h5"), "params", "finite", "index 1"});
+  // Training flags with --evaluate.
+  for (const std::string flag : {"--iterations 5", "--solver trk4", "--learning-rate 0.1", "--resume"})
+    expect_refused("identify --evaluate " + model.string() + " --data " + data.string() + " " + flag + " --out " +
+                       path("e"),
+                   {flag.substr(0, flag.find(' ')), "not with --evaluate"});
+  EXPECT_EQ(run("identify --evaluate " + model.string() + " --data " + data.string() + " --threads 1 --out " +
+                path("e")).code, 0);
+  fs::remove_all(path("e"));
+  // Configs.
+  auto config = [&](const std::string& name, const std::string& text) {
+    std::ofstream(path(name)) << text;
+    return path(name);
+  };
+  const std::string D = R"("data": ")" + data.string() + R"(", )";
+  const std::vector<std::pair<std::string, std::vector<std::string>>> grids = {
+      {R"({"h": [0.2, 0.2], "solvers": ["rk4"]})", {"h[1]", "given twice"}},
+      {R"({"h": [0.2], "solvers": ["rk4", "euler", "rk4"]})", {"solvers", "rk4", "given twice"}},
+      {"{" + D + R"("h": [0.1], "solvers": ["rk4"]})", {"h", "not with \"data\""}},
+      {"{" + D + R"("system": "lorenz96", "solvers": ["rk4"]})", {"system", "not with \"data\""}},
+      {"{" + D + R"("generate": {"train_steps": 10}, "solvers": ["rk4"]})", {"generate", "not with \"data\""}},
+  };
+  for (size_t i = 0; i < grids.size(); ++i) {
+    SCOPED_TRACE(grids[i].first);
+    const std::string file = config("grid" + std::to_string(i) + ".json", grids[i].first);
+    std::vector<std::string> needles = grids[i].second;
+    needles.push_back(file);
+    expect_refused("identify --config " + file + quick + " --out " + path("g"), needles);
+  }
+  const std::string fit_config = config("fit.json", "{" + D + R"("system": "lorenz63", "h": [0.1]})");
+  expect_refused("fit --config " + fit_config + " --out " + path("f"), {fit_config, "system", "not with \"data\""});
+}
+
 TEST_F(Robustness, TooFewSamplesAndWrongDimensionForTheSystem) {
   const fs::path p = dir_ / "short.h5";
   io::write_dataset(p, small_dataset(60, 3));  // 4 test samples: no state with 4 steps after it
