@@ -22,6 +22,7 @@
 #include "trk/io/checkpoint_io.h"
 #include "trk/io/dataset_io.h"
 #include "trk/io/forecast_io.h"
+#include "trk/io/memory_limit.h"
 #include "trk/io/model_io.h"
 #include "trk/io/options_io.h"
 
@@ -94,7 +95,9 @@ void run_one(const Dataset& d, const std::string& data_label, const IdentifyOpti
                                             "no start state with {} after it", a.forecast_steps, d.test.num_times(),
                                             a.forecast_steps));
   io::check_writable_directory(out);
-  check_memory("identify", estimate_memory(identify_memory_inputs(o, d)), a.run.quiet);
+  MemoryInputs memory = identify_memory_inputs(o, d);
+  memory.thread_stack_bytes = static_cast<double>(io::thread_stack_bytes());
+  check_memory("identify", estimate_memory(memory), a.run.quiet);
   const std::filesystem::path dir(out);
   const io::json configuration = io::identify_configuration(o);
   // What a checkpoint must match to be resumed: the options (threads aside: results do not depend on them) and data.

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <exception>
+#include <new>
 #include <string>
 
 #include "cli/commands.h"
@@ -111,6 +112,11 @@ int main(int argc, char** argv) {
   } catch (const trk::cli::FailingVerdict& e) {
     fmt::print(stderr, "trk: {}\n", one_line(e.what()));
     return trk::cli::kFailingVerdict;
+  } catch (const std::bad_alloc&) {
+    // An allocation past the memory estimate (cli/memory.h) or the machine's memory.
+    fmt::print(stderr, "trk: error: out of memory (an allocation failed): use smaller options or data, or run where "
+                       "more memory is available (--max-memory sets the limit the estimate is checked against)\n");
+    return trk::cli::kBadInput;
   } catch (const std::exception& e) {
     fmt::print(stderr, "trk: error: {}\n", one_line(e.what()));
     return trk::cli::kBadInput;

@@ -1151,6 +1151,20 @@ TEST_F(Robustness, ThreadsAndMemoryAreBoundedBeforeTheRun) {
 
 // The issue's measurement: identify trk10 with an MLP of widths 2048,2048 on 2000 pairs, 2 threads, L-BFGS memory 20
 // reached 1.8 GB in L-BFGS and 3.9 GB while writing a checkpoint.
+// The stacks of the OpenMP threads count in the estimate: 1024 threads under ulimit -v 3 GB are refused in one
+// line before any is created (libgomp would print "Thread creation failed" and exit 1).
+TEST_F(Robustness, ThreadStacksCountInTheMemoryEstimate) {
+  const fs::path data = dir_ / "d.h5";
+  io::write_dataset(data, small_dataset());
+  const auto r = testing::run_command("ulimit -v 3000000; exec " + std::string(TRK_BINARY) + " identify --data " +
+                                      data.string() + " --solver rk4 --threads 1024 --iterations 1 --restarts 1 " +
+                                      "--quiet --out " + path("o"));
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(r.err.rfind("trk: error: identify: needs about", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("thread stacks"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(path("o")));
+}
+
 TEST(MemoryEstimate, OfTheIssuesMlp) {
   const double P = 3 * 2048 + 2048 + 2048 * 2048 + 2048 + 2048 * 3 + 3;
   MemoryInputs in;

@@ -25,6 +25,7 @@ MemoryEstimate estimate_memory(const MemoryInputs& in) {
   e.activations = kBytes * T * in.stages * std::max(1, in.rollout_steps) * in.tape_columns *
                   (in.dim + in.activations_per_column);
   e.checkpoint = in.checkpoints ? kBytes * (2 * m + 5) * P : 0;
+  e.stacks = (T - 1) * in.thread_stack_bytes;
   return e;
 }
 

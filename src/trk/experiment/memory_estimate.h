@@ -12,6 +12,8 @@
 //                                                (identify: a chunk) with a values per column a field saves for its
 //                                                backward pass (an MLP: 2 x the sum of its widths)
 //   checkpoint   (2 m + 5) P                     the optimiser state copied into a checkpoint (HDF5 writes from it)
+//   stacks       (T - 1) S bytes                 the stacks of the OpenMP threads beyond the first (S each: the
+//                                                thread stack size, ulimit -s; address space under ulimit -v)
 // How the estimate compares with measured peaks: docs/design.md (memory bound).
 #pragma once
 #include <string>
@@ -37,12 +39,13 @@ struct MemoryInputs {
   double lm_chunk_columns = 0;       // c
   int lm_rollout_steps = 0;
   bool checkpoints = true;           // periodic or on-signal checkpoints may be written
+  double thread_stack_bytes = 8 << 20;  // S (glibc's default under ulimit -s 8192)
 };
 
 // In bytes, by part (see the top of this file).
 struct MemoryEstimate {
-  double model = 0, optimiser = 0, data = 0, activations = 0, checkpoint = 0;
-  double total() const { return model + optimiser + data + activations + checkpoint; }
+  double model = 0, optimiser = 0, data = 0, activations = 0, checkpoint = 0, stacks = 0;
+  double total() const { return model + optimiser + data + activations + checkpoint + stacks; }
 };
 
 MemoryEstimate estimate_memory(const MemoryInputs& in);
