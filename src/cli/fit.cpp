@@ -72,14 +72,21 @@ io::json configuration_json(const FitArgs& a, const Dataset& d) {
 
 // --resume without a checkpoint: the run is done when fit.json exists and holds this configuration (an unreadable
 // or other fit.json is not a finished run of this command: it is run again and replaced).
-bool finished_already(const std::filesystem::path& fit_json, const io::json& config) {
+// With --resume, a readable fit.json of another configuration is refused rather than replaced.
+bool finished_already(const std::filesystem::path& fit_json, const io::json& config, bool resume) {
   if (!std::filesystem::exists(fit_json)) return false;
+  io::json j;
   try {
-    const io::json j = io::read_fit_json(fit_json);
-    return j.contains("configuration") && j["configuration"] == config;
+    j = io::read_fit_json(fit_json);
   } catch (const std::exception&) {
     return false;
   }
+  if (j.contains("configuration") && j["configuration"] == config) return true;
+  if (resume)
+    throw std::invalid_argument(fit_json.string() + ": configuration: a finished run of other options or data is "
+                                "there (--resume continues the same run only); give another --out, or remove " +
+                                fit_json.parent_path().string());
+  return false;
 }
 
 Dataset fit_data(FitArgs& a) {
@@ -131,7 +138,8 @@ void run_fit(FitArgs& a) {
       {.command = "fit", .dir = dir, .configuration = config, .data_hash = io::content_hash(d),
        .data_label = a.data.empty() ? "the generated " + d.system + " data" : a.data, .flags = a.run},
       io::read_fit_checkpoint, io::write_fit_checkpoint);
-  if (run.done_already(finished_already(dir / "fit.json", config))) return;
+  if (run.done_already(finished_already(dir / "fit.json", config, a.run.resume && !run.has_checkpoint())))
+    return;
   const FitHooks hooks = run.begin();
   if (hooks.resume && !a.run.quiet)
     fmt::print(stderr, "fit: resuming from h #{}, candidate {}, iteration {}\n", hooks.resume->h_index + 1,

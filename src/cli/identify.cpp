@@ -84,6 +84,25 @@ void check_enough_samples(const Dataset& d, const std::string& label, const Iden
   }
 }
 
+// --resume on a folder with results: they are of this run (options, data and step), or the command is refused
+// rather than said to be done (an unreadable identify.json is run again and replaced).
+void check_same_finished_run(const std::filesystem::path& results, const io::json& configuration,
+                             const std::string& data_label, double h) {
+  io::json j;
+  try {
+    j = io::read_json_file(results);
+  } catch (const std::exception&) {
+    return;
+  }
+  if (!j.is_object()) return;
+  for (const auto& [key, now] : {std::pair<const char*, io::json>{"configuration", configuration},
+                                 {"data", data_label}, {"h", h}})
+    if (!j.contains(key) || j[key] != now)
+      throw std::invalid_argument(fmt::format("{}: {}: a finished run of other options or data is there (--resume "
+                                              "continues the same run only); give another --out, or remove {}",
+                                              results.string(), key, results.parent_path().string()));
+}
+
 std::string cell(const ForecastScore& f) { return f.diverged ? std::string("> 10") : fmt::format("{:.4g}", f.rmse); }
 
 void run_one(const Dataset& d, const std::string& data_label, const IdentifyOptions& o, const std::string& out,
@@ -110,7 +129,10 @@ void run_one(const Dataset& d, const std::string& data_label, const IdentifyOpti
       {.command = "identify", .dir = dir, .configuration = run_configuration, .data_hash = io::content_hash(d),
        .data_label = data_label, .flags = a.run},
       io::read_identify_checkpoint, io::write_identify_checkpoint);
-  if (run.done_already(std::filesystem::exists(dir / "identify.json"))) return;
+  const bool finished = std::filesystem::exists(dir / "identify.json");
+  if (finished && a.run.resume && !run.has_checkpoint()) check_same_finished_run(dir / "identify.json", configuration,
+                                                                                 data_label, d.h);
+  if (run.done_already(finished)) return;
   const IdentifyHooks hooks = run.begin();
   if (hooks.resume && !a.run.quiet)
     fmt::print(stderr, "identify: resuming {} from {} iteration {}\n", out, to_string(hooks.resume->phase),

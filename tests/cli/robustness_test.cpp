@@ -1165,6 +1165,29 @@ TEST_F(Robustness, ThreadStacksCountInTheMemoryEstimate) {
   EXPECT_FALSE(fs::exists(path("o")));
 }
 
+// --resume on a folder whose results are of another run (options, solver, data) is refused, not "done already".
+TEST_F(Robustness, ResumeOfAFinishedRunOfOtherOptionsIsRefused) {
+  const fs::path data = dir_ / "d.h5", other = dir_ / "e.h5";
+  io::write_dataset(data, small_dataset());
+  io::write_dataset(other, small_dataset(80));
+  const std::string quick = " --iterations 1 --meet-iterations 0 --refine-iterations 0 --lm-iterations 0 --restarts 1 "
+                            "--quiet --out " + path("o");
+  ASSERT_EQ(run("identify --data " + data.string() + " --solver rk4" + quick).code, 0);
+  const std::string before = slurp(path("o/identify.json"));
+  EXPECT_EQ(run("identify --data " + data.string() + " --solver rk4 --resume" + quick).code, 0);  // the same run
+  expect_refused("identify --data " + data.string() + " --solver rk4 --seed 3 --resume" + quick,
+                 {path("o/identify.json"), "configuration", "another --out"});
+  expect_refused("identify --data " + data.string() + " --solver euler --resume" + quick,
+                 {path("o/identify.json"), "configuration"});
+  expect_refused("identify --data " + other.string() + " --solver rk4 --resume" + quick, {path("o/identify.json"), "data"});
+  EXPECT_EQ(slurp(path("o/identify.json")), before);
+  ASSERT_EQ(run("generate --h 0.01 --train-steps 1000 --test-steps 1000 --quiet --out " + path("fine.h5")).code, 0);
+  const std::string fit = "fit --data " + path("fine.h5") + " --h 0.1 --iterations 2 --candidates 1 --quiet --out " +
+                          path("f");
+  ASSERT_EQ(run(fit).code, 0);
+  expect_refused(fit + " --seed 5 --resume", {path("f/fit.json"), "configuration", "another --out"});
+}
+
 TEST(MemoryEstimate, OfTheIssuesMlp) {
   const double P = 3 * 2048 + 2048 + 2048 * 2048 + 2048 + 2048 * 3 + 3;
   MemoryInputs in;
