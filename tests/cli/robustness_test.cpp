@@ -965,11 +965,19 @@ TEST_F(Robustness, BadInputOfEveryOtherKindIsRefused) {
 // Exit code 2 and one error line naming `needles`, `node` left as it was (a device, FIFO, folder or link).
 TEST_F(Robustness, NonRegularOutputsAreNeverReplaced) {
   const std::string gen = "generate --train-steps 10 --test-steps 10 --quiet --out ";
+  // Links: to a FIFO, to a file, to nothing, to themselves (a loop).
   std::vector<std::pair<fs::path, std::string>> nodes = {{dir_ / "fifo", "a FIFO"}, {dir_ / "folder", "a folder"},
-                                                          {dir_ / "link", "a FIFO"}};
+                                                          {dir_ / "link", "a symbolic link"},
+                                                          {dir_ / "file_link", "a symbolic link"},
+                                                          {dir_ / "dangling", "a symbolic link"},
+                                                          {dir_ / "loop", "a symbolic link"}};
   ASSERT_EQ(::mkfifo(nodes[0].first.c_str(), 0644), 0);
   fs::create_directory(nodes[1].first);
   fs::create_symlink(nodes[0].first, nodes[2].first);
+  std::ofstream(path("file")) << "mine\n";
+  fs::create_symlink(path("file"), nodes[3].first);
+  fs::create_symlink(path("absent"), nodes[4].first);
+  fs::create_symlink(path("loop"), nodes[5].first);
   if (::geteuid() == 0) {  // the case: mknod null c 1 3; generate --out null turned it into a regular file
     ASSERT_EQ(::mknod(path("null").c_str(), S_IFCHR | 0666, makedev(1, 3)), 0);
     nodes.emplace_back(dir_ / "null", "a character device");
@@ -980,6 +988,7 @@ TEST_F(Robustness, NonRegularOutputsAreNeverReplaced) {
     expect_refused(gen + node.string(), {node.string() + ": not a regular file (" + kind + ")"});
     EXPECT_EQ(fs::symlink_status(node).type(), type);
   }
+  EXPECT_EQ(slurp(path("file")), "mine\n");
   // report stability writes two files into a folder: a FIFO at the second one's place stays a FIFO.
   fs::create_directory(path("st"));
   ASSERT_EQ(::mkfifo(path("st/stability.json").c_str(), 0644), 0);

@@ -30,6 +30,8 @@ std::string errno_text(int err) { return std::strerror(err); }
 // "a character device", "a FIFO", ... for a file that is not regular; "" for a regular file or none.
 std::string non_regular_kind(const fs::path& path) {
   struct stat st;
+  // A link (to a file, a loop, dangling) is not replaced by a file: the rename would put a file at its place.
+  if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) return "a symbolic link";
   if (::stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return "";  // absent, or a dangling link (replaced as a new file)
     return "";                       // unreadable metadata: let the write report it
@@ -65,7 +67,8 @@ void check_replaceable(const fs::path& path) {
   if (!path.has_filename() || path.filename() == "." || path.filename() == "..")
     fail(path, "expected a file name, found a folder");
   if (const std::string kind = non_regular_kind(path); !kind.empty())
-    fail(path, "not a regular file (" + kind + "); trk replaces only regular files");
+    fail(path, "not a regular file (" + kind + "); trk replaces only regular files" +
+                   (kind == "a symbolic link" ? " (give the file it points to as the output, or remove the link)" : ""));
 }
 
 AtomicFile::AtomicFile(fs::path target) : target_(std::move(target)) {
