@@ -68,17 +68,18 @@ TEST_F(AtomicFileTest, NonRegularTargetsAreRefusedAndLeftAsTheyWere) {
   EXPECT_TRUE(fs::is_symlink(fs::symlink_status(link)));
   EXPECT_NE(error_of([&] { write_text_atomic(dir_ / "out" / "", "x"); }).find("expected a file name"), std::string::npos);
   EXPECT_NE(error_of([&] { write_text_atomic("", "x"); }).find("expected a file name"), std::string::npos);
-  // What may be replaced: nothing, a regular file, a link to a regular file (the link is replaced, not its target).
+  // What may be replaced: nothing, a regular file. A link to a regular file is refused and left (neither it nor
+  // its target is replaced).
   const fs::path regular = dir_ / "regular", target = dir_ / "target", to_regular = dir_ / "to_regular";
   std::ofstream(regular) << "old";
   std::ofstream(target) << "kept";
   fs::create_symlink(target, to_regular);
   write_text_atomic(dir_ / "new", "new");
   write_text_atomic(regular, "new");
-  write_text_atomic(to_regular, "new");
+  EXPECT_NE(error_of([&] { write_text_atomic(to_regular, "new"); }).find("a symbolic link"), std::string::npos);
   EXPECT_EQ(slurp(dir_ / "new"), "new");
   EXPECT_EQ(slurp(regular), "new");
-  EXPECT_EQ(slurp(to_regular), "new");
+  EXPECT_TRUE(fs::is_symlink(fs::symlink_status(to_regular)));
   EXPECT_EQ(slurp(target), "kept");
   if (::geteuid() == 0) {  // a device node, as root (mknod)
     const fs::path null = dir_ / "null";
