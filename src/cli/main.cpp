@@ -13,13 +13,20 @@
 
 #include "cli/commands.h"
 #include "cli/memory.h"
+#include "trk/io/atomic_file.h"
 
 namespace trk::cli {
 namespace {
 volatile std::sig_atomic_t received_signal = 0;
+// A second signal ends the process at once, removing the temporary files of the outputs being written first.
+extern "C" void on_second_signal(int sig) {
+  trk::io::remove_temporaries_being_written();
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
 extern "C" void on_stop_signal(int sig) {
   received_signal = sig;
-  std::signal(sig, SIG_DFL);  // a second signal ends the process at once
+  std::signal(sig, on_second_signal);
 }
 }  // namespace
 

@@ -150,5 +150,21 @@ TEST_F(AtomicFileTest, FoldersCreatedForARefusedWriteAreRemoved) {
   EXPECT_TRUE(fs::is_directory(dir_ / "d"));
 }
 
+// What a second SIGINT / SIGTERM during a write removes before the process ends: the temporaries of the files
+// being written, not the ones renamed into place or of AtomicFiles gone (their slots are reused).
+TEST_F(AtomicFileTest, TemporariesBeingWrittenAreRemovedOnRequest) {
+  for (int i = 0; i < 20; ++i) write_text_atomic(dir_ / ("done" + std::to_string(i)), "x");
+  AtomicFile a(dir_ / "a"), b(dir_ / "b");
+  a.write("1", 1);
+  b.write("2", 1);
+  ASSERT_TRUE(fs::exists(a.temp_path()));
+  ASSERT_TRUE(fs::exists(b.temp_path()));
+  remove_temporaries_being_written();
+  EXPECT_FALSE(fs::exists(a.temp_path()));
+  EXPECT_FALSE(fs::exists(b.temp_path()));
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(slurp(dir_ / ("done" + std::to_string(i))), "x");
+}
+
 }  // namespace
 }  // namespace trk::io
+
