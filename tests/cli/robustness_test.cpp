@@ -1116,6 +1116,19 @@ TEST_F(Robustness, StabilityBoundaryOfAHundredStages) {
   // coefficients lose many of them (results/robustness.md, "not done").
   for (const auto& curve : curves)
     for (const Complex& z : curve) EXPECT_TRUE(std::isfinite(z.real()) && std::isfinite(z.imag())) << z;
+  // 200 stages are refused at once by report stability (they took more than 10 minutes); report order takes them.
+  const int q2 = 200;
+  io::json A = io::json::array(), b = io::json::array();
+  for (int i = 0; i < q2; ++i) {
+    io::json row = io::json::array();
+    for (int j = 0; j < q2; ++j) row.push_back(j < i ? 1.0 / q2 : 0.0);
+    A.push_back(row);
+    b.push_back(1.0 / q2);
+  }
+  std::ofstream(path("q200.json")) << io::json{{"A", A}, {"b", b}}.dump();
+  expect_refused("report stability --scheme " + path("q200.json") + " --out " + path("s"),
+                 {"200 stages", "up to 100", "report order"});
+  EXPECT_EQ(run("report order --scheme " + path("q200.json") + " --max-order 2 --out " + path("o")).code, 0);
 }
 
 TEST_F(Robustness, ThreadsAndMemoryAreBoundedBeforeTheRun) {
