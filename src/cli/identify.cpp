@@ -116,7 +116,9 @@ void run_one(const Dataset& d, const std::string& data_label, const IdentifyOpti
   io::check_writable_directory(out);
   MemoryInputs memory = identify_memory_inputs(o, d);
   memory.thread_stack_bytes = static_cast<double>(io::thread_stack_bytes());
-  check_memory("identify", estimate_memory(memory), a.run.quiet);
+  MemoryEstimate estimate = estimate_memory(memory);
+  estimate.forecast = estimate_forecast_memory(d.test, a.forecast_steps, a.forecast_every);
+  check_memory("identify", estimate, a.run.quiet);
   const std::filesystem::path dir(out);
   const io::json configuration = io::identify_configuration(o);
   // What a checkpoint must match to be resumed: the options (threads aside: results do not depend on them) and data.
@@ -180,6 +182,9 @@ void run_evaluate(const IdentifyArgs& a) {
     throw std::invalid_argument(a.data + ": h = " + fmt::format("{}", d.h) + ", but the " + m.flow_map.solver.name +
                                 " model was trained for one step of h = " + fmt::format("{}", m.flow_map.h));
   m.flow_map.h = d.h;
+  MemoryEstimate estimate;
+  estimate.forecast = estimate_forecast_memory(d.test, a.forecast_steps, a.forecast_every);
+  check_memory("identify", estimate, true);
   if (d.test.num_times() < 5)
     throw std::invalid_argument(fmt::format("{}: /test/states: expected at least 5 time samples (a start and 4 steps "
                                             "to score), found {}", a.data, d.test.num_times()));

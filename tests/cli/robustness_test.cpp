@@ -1210,6 +1210,20 @@ TEST_F(Robustness, ResumeOfAFinishedRunOfOtherOptionsIsRefused) {
   expect_refused(fit + " --seed 5 --resume", {path("f/fit.json"), "configuration", "another --out"});
 }
 
+// forecast.h5 counts in the estimate before training: 5000 steps from each of 15001 test states is refused under
+// --max-memory 1G (it peaked at 7 GB and wrote 3.6 GB).
+TEST_F(Robustness, ForecastStepsCountInTheMemoryEstimate) {
+  ASSERT_EQ(run("generate --train-steps 200 --test-steps 20000 --validation-steps 100 --quiet --out " +
+                path("long.h5")).code, 0);
+  const std::string quick = " --solver rk4 --iterations 1 --meet-iterations 0 --refine-iterations 0 --lm-iterations 0 "
+                            "--restarts 1 --quiet";
+  expect_refused("identify --data " + path("long.h5") + quick + " --forecast-steps 5000 --max-memory 1G --out " +
+                     path("o"),
+                 {"identify: needs about", "forecast 5.0 GB", "more than the 1.0 GB of --max-memory"});
+  EXPECT_EQ(run("identify --data " + path("long.h5") + quick + " --forecast-steps 50 --forecast-every 100 " +
+                "--max-memory 1G --out " + path("o")).code, 0);
+}
+
 TEST(MemoryEstimate, OfTheIssuesMlp) {
   const double P = 3 * 2048 + 2048 + 2048 * 2048 + 2048 + 2048 * 3 + 3;
   MemoryInputs in;
