@@ -1156,6 +1156,27 @@ TEST_F(Robustness, ThreadsAndMemoryAreBoundedBeforeTheRun) {
                                  "fit --max-memory 512M --data " + big.string() + " --h 0.1 --out " + path("o")})
     expect_refused(cmd, {big.string() + ": /train/states: declares [1, 50000000, 3] values, 2.2 GB to read",
                          "more than the 512 MB of --max-memory"});
+  // The same for /validation/states and /train/t declaring 5e7 and 4e8 values.
+  for (const auto& [name, dims] : std::vector<std::pair<std::string, std::vector<hsize_t>>>{
+           {"validation/states", {1, 50000000, 3}}, {"train/t", {400000000}}}) {
+    SCOPED_TRACE(name);
+    const fs::path declared = dir_ / "declared.h5";
+    io::write_dataset(declared, small_dataset());
+    edit_h5(declared, [&](hid_t f) {
+      H5Ldelete(f, name.c_str(), H5P_DEFAULT);
+      std::vector<hsize_t> chunk(dims.size(), 1);
+      chunk[dims.size() == 3 ? 1 : 0] = 4096;
+      const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+                  dcpl = H5Pcreate(H5P_DATASET_CREATE);
+      H5Pset_chunk(dcpl, static_cast<int>(dims.size()), chunk.data());
+      H5Dclose(H5Dcreate2(f, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+      H5Pclose(dcpl);
+      H5Sclose(space);
+    });
+    expect_refused("identify --data " + declared.string() + " --out " + path("o") + " --max-memory 512M",
+                   {declared.string() + ": /" + name + ": declares [", "more than the 512 MB of --max-memory"});
+    fs::remove(declared);
+  }
   // The estimate is printed for a run that needs 256 MB or more (an MLP of 4.2M parameters with L-BFGS), not for a
   // small one; a run beyond the limit is refused before it starts.
   const RunResult r = run("generate --train-steps 100 --test-steps 10 --out " + path("g.h5"));
