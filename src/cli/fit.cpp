@@ -19,6 +19,7 @@
 #include "trk/experiment/fit.h"
 #include "trk/experiment/generate.h"
 #include "trk/experiment/memory_estimate.h"
+#include "trk/experiment/test_equation.h"
 #include "trk/io/checkpoint_io.h"
 #include "trk/io/dataset_io.h"
 #include "trk/io/options_io.h"
@@ -105,9 +106,48 @@ void print_rows(const FitSummary& s) {
                r.status == RunStatus::kCompleted ? "" : "  (training: " + to_string(r.status) + ")");
 }
 
+// A config with a "test_equation" section runs the test-equation experiment (experiment/test_equation.h): its
+// options are the keys of that section (visit_fields of TestEquationOptions); of the flags only --out and --quiet
+// apply. Writes DIR/fit.json.
+void run_test_equation(FitArgs& a, const io::json& j) {
+  io::refuse_unknown_keys(j, a.config, {"test_equation", "out", "description"});
+  for (const CLI::Option* opt : a.cmd->get_options())
+    if (opt->count() > 0 && opt->get_name() != "--config" && opt->get_name() != "--out" &&
+        opt->get_name() != "--quiet")
+      throw std::invalid_argument(fmt::format(
+          "{}: {} does not apply to a test_equation config (set its keys in the config's \"test_equation\" section)",
+          a.config, opt->get_name()));
+  TestEquationOptions o;
+  io::read_fields(j["test_equation"], a.config + ": test_equation", o);
+  if (auto e = o.validation_error(); !e.empty()) throw std::invalid_argument(a.config + ": test_equation: " + e);
+  const std::string out = io::read_key(j, "out", a.config, a.out);
+  if (!a.given("--out")) a.out = out;
+  if (a.out.empty()) throw std::invalid_argument("--out is required (or \"out\" in the config)");
+  io::check_writable_directory(a.out);
+  const io::json config = {{"test_equation", io::fields_to_json(o)}, {"program", "trk fit 0.1"}};
+  const TestEquationSummary s = test_equation_sweep(o, [&](const std::string& line) {
+    if (!a.run.quiet) fmt::print(stderr, "fit: test equation: {}\n", line);
+  });
+  const std::filesystem::path dir(a.out);
+  io::write_test_equation_results(dir, s, config);
+  fmt::print("{:>9}  {:>5}  {:>3}  {:>10}  {:>9}  {:>10}  {:>8}  {:>6}\n", "axis", "order", "q", "scheme", "extent",
+             "real_axis", "limit", "ratio");
+  for (const auto& r : s.rows) {
+    const double interval = r.axis == TestAxis::kImaginary ? r.extent : r.real_axis_interval;
+    fmt::print("{:>9}  {:>5}  {:>3}  {:>10}  {:>9.4f}  {:>10.4f}  {:>8.3f}  {:>6}\n", to_string(r.axis), r.order,
+               r.stages, r.scheme, r.extent, r.real_axis_interval, r.limit,
+               r.limit > 0 && r.axis != TestAxis::kSector ? fmt::format("{:.3f}", interval / r.limit) : "-");
+  }
+  fmt::print("wrote {}\n", (dir / "fit.json").string());
+}
+
 void run_fit(FitArgs& a) {
   a.options = a.flags;
-  if (!a.config.empty()) apply_config(io::read_json_file(a.config), a.config, a);
+  if (!a.config.empty()) {
+    const io::json j = io::read_json_file(a.config);
+    if (j.is_object() && j.contains("test_equation")) return run_test_equation(a, j);
+    apply_config(j, a.config, a);
+  }
   apply_given(a.options, a.flags, a.cmd);
   if (a.given("--data")) a.system.clear();
   if (a.out.empty()) throw std::invalid_argument("--out is required (or \"out\" in the config)");
@@ -179,7 +219,9 @@ void setup_fit(CLI::App& app) {
   auto a = std::make_shared<FitArgs>();
   auto* cmd = app.add_subcommand("fit", "Train a TRK scheme on a known ODE for each step h and judge where it integrates");
   a->cmd = cmd;
-  cmd->add_option("--config", a->config, "JSON config (experiments/fit_l63_trk4.json); flags override it");
+  cmd->add_option("--config", a->config,
+                  "JSON config (experiments/fit_l63_trk4.json; a \"test_equation\" section: the test-equation "
+                  "experiment, experiments/fit_test_equation.json); flags override it");
   cmd->add_option("--data", a->data, "fine dataset from trk generate (its step must divide every h)");
   add_number(cmd, "--h", a->steps, "steps to train and judge, e.g. 0.1,0.15,0.16")->delimiter(',');
   add_flags(cmd, a->flags);

@@ -77,6 +77,46 @@ void write_fit_results(const std::filesystem::path& dir, const FitSummary& s, co
                                        {"rows", fit_rows_to_json(s)}});
 }
 
+static double test_equation_ratio(const TestEquationRow& r) {
+  if (!(r.limit > 0)) return NAN;
+  if (r.axis == TestAxis::kReal) return r.real_axis_interval / r.limit;
+  return r.axis == TestAxis::kImaginary ? r.extent / r.limit : NAN;
+}
+
+json test_equation_rows_to_json(const TestEquationSummary& s) {
+  json rows = json::array();
+  for (const TestEquationRow& r : s.rows) {
+    json row = {{"axis", to_string(r.axis)},
+                {"order_constraint", r.order},
+                {"stages", r.stages},
+                {"scheme", r.scheme},
+                {"trained", r.trained},
+                {"extent", number_or_null(r.extent)},
+                {"limit", r.limit > 0 ? json(r.limit) : json(nullptr)},
+                {"ratio", number_or_null(test_equation_ratio(r))},
+                {"real_axis_interval", number_or_null(r.real_axis_interval)},
+                {"imag_axis_interval", number_or_null(r.imag_axis_interval)},
+                {"tableau", {{"A", to_json(r.tableau.A)}, {"b", to_json(r.tableau.b)}, {"c", to_json(r.tableau.c)}}},
+                {"order", r.achieved_order}};
+    if (r.trained) {
+      row["extents"] = r.extents;
+      row["train_seconds"] = r.train_seconds;
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+void write_test_equation_results(const std::filesystem::path& dir, const TestEquationSummary& s,
+                                 const json& configuration) {
+  ensure_writable_directory(dir);
+  write_json_atomic(dir / "fit.json", {{"format", "trk-fit"},
+                                       {"format_version", 1},
+                                       {"experiment", "test_equation"},
+                                       {"configuration", configuration},
+                                       {"rows", test_equation_rows_to_json(s)}});
+}
+
 json read_fit_json(const std::filesystem::path& path) {
   const json j = read_json_file(path);
   if (!j.is_object() || !j.contains("rows") || !j["rows"].is_array() ||

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "trk/experiment/fit.h"
+#include "trk/experiment/test_equation.h"
 #include "trk/io/json_io.h"
 
 namespace trk::io {
@@ -20,5 +21,15 @@ void write_fit_results(const std::filesystem::path& dir, const FitSummary& s, co
                        const std::function<void()>& between = {});
 // Throws std::runtime_error naming the file on one that is not a fit.json.
 json read_fit_json(const std::filesystem::path& path);
+
+// The test-equation experiment (trk fit with a "test_equation" config section): one row per (axis, order, q,
+// scheme): axis, order_constraint, stages, scheme, trained, extent (largest L at which it integrates the
+// spectrum), limit (null where none is known), ratio (real_axis_interval / limit on the real axis, extent / limit
+// on the imaginary axis, where the criterion is |R| <= 1; null without a limit), real_axis_interval, imag_axis_interval, tableau {A, b, c}, order
+// (achieved), and for trained rows extents (the continuation) and train_seconds.
+json test_equation_rows_to_json(const TestEquationSummary& s);
+// DIR/fit.json {"format": "trk-fit", "experiment": "test_equation", "configuration", "rows"}, written atomically.
+void write_test_equation_results(const std::filesystem::path& dir, const TestEquationSummary& s,
+                                 const json& configuration);
 
 }  // namespace trk::io
