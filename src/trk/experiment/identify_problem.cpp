@@ -205,28 +205,86 @@ Vec IdentifyProblem::residuals(const Pairs& P, const Vec& x, bool continuation) 
   return r;
 }
 
+void IdentifyProblem::chunk_normal_equations(const Pairs& P, long begin, long cols, const VectorField& f,
+                                             const Scheme& s, bool scheme_tangents, const ConstVecRef& rc, Mat& JTJ,
+                                             Vec& g) const {
+  constexpr long kTangentBlock = 16;  // states whose tangents go through the steps together (they stay in L2)
+  const int K = static_cast<int>(P.targets.size()), q = static_cast<int>(s.b.size());
+  const long d = P.Z0.rows(), nth = n_theta_;
+  const long np = nth + (scheme_tangents ? TrainableTableau::num_params(q) : 0);
+  const long b_row = nth + q * (q - 1) / 2;  // the row of b_0 (a_ij: nth + i (i - 1) / 2 + j)
+  const double h = psi_.h, scale = 1.0 / std::sqrt(static_cast<double>(K) * P.Z0.cols() * d);
+  JTJ.setZero(np, np);
+  g.setZero(np);
+  std::vector<Mat> Ks(q), dK(q);
+  Mat Z, Y, dZ, dY, Gz, Gth;
+  for (long s0 = 0; s0 < cols; s0 += kTangentBlock) {
+    const long nb = std::min(kTangentBlock, cols - s0);
+    Z = P.Z0.middleCols(begin + s0, nb);
+    dZ.setZero(np, d * nb);
+    Gz.resize(d, d * nb);
+    Gth.resize(nth, d * nb);
+    for (int k = 0; k < K; ++k) {
+      for (int i = 0; i < q; ++i) {
+        Y = Z;
+        dY = dZ;
+        for (int j = 0; j < i; ++j) {
+          const double c = h * s.A(i, j);
+          if (c == 0.0) continue;
+          Y.noalias() += c * Ks[j];
+          dY.noalias() += c * dK[j];
+        }
+        if (scheme_tangents)
+          for (int j = 0; j < i; ++j)
+            dY.row(nth + i * (i - 1) / 2 + j) += h * Eigen::Map<const Eigen::RowVectorXd>(Ks[j].data(), d * nb);
+        Ks[i].resize(d, nb);
+        f.eval_gradients(Y, Ks[i], Gz, Gth);
+        Mat& dKi = dK[i];
+        dKi.resize(np, d * nb);
+        for (long st = 0; st < nb; ++st) {
+          for (long c = 0; c < d; ++c) {
+            const long col = d * st + c;
+            auto out = dKi.col(col);
+            out = Gz(0, col) * dY.col(d * st);
+            for (long l = 1; l < d; ++l) out.noalias() += Gz(l, col) * dY.col(d * st + l);
+          }
+        }
+        dKi.topRows(nth) += Gth;
+      }
+      for (int i = 0; i < q; ++i) {
+        const double c = h * s.b(i);
+        if (c != 0.0) {
+          Z.noalias() += c * Ks[i];
+          dZ.noalias() += c * dK[i];
+        }
+        if (scheme_tangents) dZ.row(b_row + i) += h * Eigen::Map<const Eigen::RowVectorXd>(Ks[i].data(), d * nb);
+      }
+      const double w = scale * std::pow(k + 1.0, -lm_horizon_decay_);
+      JTJ.selfadjointView<Eigen::Lower>().rankUpdate(dZ, w * w);
+      g.noalias() += w * (dZ * rc.segment(k * cols * d + s0 * d, d * nb));
+    }
+  }
+}
+
 void IdentifyProblem::normal_equations(const Pairs& P, const Vec& x, const Vec& r, Mat& JTJ, Vec& g,
                                        bool continuation) {
   const long chunk = o_.chunk_size, n = P.Z0.cols(), num_chunks = (n + chunk - 1) / chunk;
   const long per_col = static_cast<long>(P.targets.size()) * P.Z0.rows(), np = x.size();
+  const bool forward_mode = psi_.field->has_gradients();
+  const bool scheme_tangents = trainable_ && !continuation;
   Vec step(np);
-  std::vector<Scheme> shifted(np);  // the scheme at x + step_i e_i
+  std::vector<Scheme> shifted(np);  // the scheme at x + step_i e_i (forward differences)
   for (long i = 0; i < np; ++i) {
     step(i) = 1e-7 * std::max(1.0, std::abs(x(i)));
-    if (i < n_theta_) continue;
+    if (i < n_theta_ || forward_mode) continue;
     Vec xp = x;
     xp(i) += step(i);
     shifted[i] = scheme_at(xp);
   }
   const Scheme s = continuation ? Scheme{half_.A(), half_.b()} : scheme_at(x);
+  for (auto& c : copies_) c->set_params(x.head(n_theta_));
   JTJ.setZero(np, np);
   g.setZero(np);
-  if (trainable_ && !continuation) {  // the sum b row
-    Vec row = Vec::Zero(np);
-    for (long i = n_theta_; i < np; ++i) row(i) = (1e3 * (shifted[i].b.sum() - 1.0) - r(r.size() - 1)) / step(i);
-    JTJ.noalias() += row * row.transpose();
-    g += row * r(r.size() - 1);
-  }
   // Chunks in groups of `threads`: each thread differentiates one chunk, then the group is added in order.
   std::vector<Mat> JTJ_c(threads_);
   std::vector<Vec> g_c(threads_);
@@ -237,9 +295,12 @@ void IdentifyProblem::normal_equations(const Pairs& P, const Vec& x, const Vec& 
       const long c = first + t, begin = c * chunk, cols = std::min(chunk, n - begin);
       VectorField& f = *copies_[omp_get_thread_num()];
       const auto rc = r.segment(begin * per_col, cols * per_col);
+      if (forward_mode) {
+        chunk_normal_equations(P, begin, cols, f, s, scheme_tangents, rc, JTJ_c[t], g_c[t]);
+        continue;
+      }
       Mat J(cols * per_col, np);
       Vec theta = x.head(n_theta_), rp;
-      f.set_params(theta);
       for (long i = 0; i < np; ++i) {
         if (i < n_theta_) {
           theta(i) += step(i);
@@ -252,14 +313,24 @@ void IdentifyProblem::normal_equations(const Pairs& P, const Vec& x, const Vec& 
         }
         J.col(i) = (rp - rc) / step(i);
       }
-      JTJ_c[t].noalias() = J.transpose() * J;
+      JTJ_c[t].setZero(np, np);
+      JTJ_c[t].selfadjointView<Eigen::Lower>().rankUpdate(J.transpose());
       g_c[t].noalias() = J.transpose() * rc;
     }
     for (long t = 0; t < group; ++t) {
-      JTJ += JTJ_c[t];
+      JTJ.triangularView<Eigen::Lower>() += JTJ_c[t];
       g += g_c[t];
     }
   }
+  if (scheme_tangents) {  // the sum b row 1e3 (sum b - 1): 1e3 on the rows of b
+    const long q = s.b.size();
+    Vec row = Vec::Zero(np);
+    row.tail(q).setConstant(1e3);
+    JTJ.selfadjointView<Eigen::Lower>().rankUpdate(row);
+    g += row * r(r.size() - 1);
+  }
+  Mat full = JTJ.selfadjointView<Eigen::Lower>();
+  JTJ.swap(full);
 }
 
 }  // namespace trk
