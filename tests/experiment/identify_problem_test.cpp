@@ -54,6 +54,7 @@ TEST_P(NormalEquations, ForwardModeMatchesFiniteDifferenceJacobian) {
   o.chunk_size = 7;  // several chunks and a short last one
   o.threads = 1;
   o.continuation_substeps = 2;
+  o.lm_jacobian = "forward_mode";
   IdentifyProblem problem(psi, o);
   ASSERT_TRUE(psi.field->has_gradients());
   Vec x = problem.initial_x(c.continuation && problem.substeps());
