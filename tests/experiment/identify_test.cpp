@@ -402,6 +402,8 @@ TEST(Identify, PhasesAreRecordedAndStopWhenConverged) {
   o.substeps_iterations = 30;
   o.refine_iterations = 300;
   o.lm_iterations = 60;
+  o.lm_stop_window = 0;  // no stopping test: every phase runs its count
+  o.refine_stop_window = 0;
   const IdentifySummary full = identify(d, o);
   ASSERT_EQ(full.phases.size(), 4u);
   EXPECT_EQ(full.phases[0].phase, IdentifyPhase::kContinuation);
@@ -432,6 +434,7 @@ TEST(Identify, PhasesAreRecordedAndStopWhenConverged) {
   s.substeps_iterations = 30;
   s.restarts = 2;
   s.restart_iterations = 10;
+  s.restart_continuation_iterations = 0;
   const IdentifySummary screened_fully = identify(d, s);
   s.restart_continuation_iterations = 3;
   const IdentifySummary screened_briefly = identify(d, s);
@@ -460,7 +463,7 @@ TEST(Identify, RefusesBadStoppingOptions) {
   o.solver = "dopri8";
   EXPECT_EQ(o.resolved_refine_stop().window, 500);
   o.solver = "trk10";
-  EXPECT_EQ(o.resolved_refine_stop().window, 0);
+  EXPECT_EQ(o.resolved_refine_stop().window, 2000);
 }
 
 }  // namespace

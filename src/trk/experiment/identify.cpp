@@ -80,8 +80,8 @@ int IdentifyOptions::resolved_restarts() const {
 
 ConvergenceTest IdentifyOptions::resolved_refine_stop() const {
   const bool adaptive = parse_solver(solver).kind == SolverKind::kAdaptive;
-  return {refine_stop_window >= 0 ? refine_stop_window : adaptive ? 500 : 0,
-          refine_stop_decrease >= 0 ? refine_stop_decrease : adaptive ? 1e-3 : 0.0};
+  return {refine_stop_window >= 0 ? refine_stop_window : adaptive ? 500 : 2000,
+          refine_stop_decrease >= 0 ? refine_stop_decrease : 1e-3};
 }
 
 double IdentifyOptions::resolved_lm_horizon_decay() const {

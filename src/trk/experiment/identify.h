@@ -70,7 +70,7 @@ struct IdentifyOptions {
   int refine_memory = 20;
   // Each L-BFGS phase stops once converged (train/convergence.h): its loss fell by at most refine_stop_decrease
   // (relative) over the last refine_stop_window iterations. < 0: the solver's (adaptive: 500 and 1e-3, the level
-  // of its tolerances; otherwise never, the phase runs refine_iterations).
+  // of its tolerances; otherwise 2000 and 1e-3; decisions/convergence-stopping.md).
   int refine_stop_window = -1;
   double refine_stop_decrease = -1.0;
   // Then (fixed-step solvers) Levenberg-Marquardt on the lm_rollout_steps-step residuals, when the parameters number at most lm_max_parameters (an iteration costs P rollouts and a P x P
@@ -84,8 +84,8 @@ struct IdentifyOptions {
   int lm_rollout_steps = 4;
   // Each Levenberg-Marquardt phase (the substeps continuation and the last phase) stops once converged: its loss
   // fell by at most lm_stop_decrease (relative) over the last lm_stop_window iterations (0: never).
-  int lm_stop_window = 0;
-  double lm_stop_decrease = 0.0;
+  int lm_stop_window = 50;
+  double lm_stop_decrease = 1e-3;
   // d: the residual of step k is weighted by k^-d (errors grow with k). < 0: the solver's, chosen on validation
   // data by the product of the validation RMSEs at t0+h and t0+4h (README): 0.5 for euler, 1 for rk4, 2 otherwise.
   double lm_horizon_decay = -1.0;
@@ -107,7 +107,7 @@ struct IdentifyOptions {
   // dataset tried) and sr (nothing to restart).
   int restarts = 0;
   int restart_iterations = 2000;      // main Adam iterations of each start before the choice
-  int restart_continuation_iterations = 0;  // continuation iterations of each start before the choice (0: all)
+  int restart_continuation_iterations = 50;  // continuation iterations of each start before the choice (0: all)
   double validation_fraction = 0.2;   // data without /validation: held out from the end of each training trajectory
   double poor_fit_ratio = 0.02;       // status poor_fit above this L_val / persistence MSE
   std::int64_t seed = 0;
@@ -153,9 +153,9 @@ void visit_fields(IdentifyOptions& o, V&& v) {
   v(Field{"refine_memory", "L-BFGS memory pairs"}, o.refine_memory);
   v(Field{"refine_stop_window",
           "L-BFGS stops when its loss fell by at most refine_stop_decrease over this many iterations (< 0: 500 for "
-          "adaptive solvers, else never)"},
+          "adaptive solvers, else 2000)"},
     o.refine_stop_window);
-  v(Field{"refine_stop_decrease", "relative decrease of that test (< 0: 1e-3 for adaptive solvers, else 0)"},
+  v(Field{"refine_stop_decrease", "relative decrease of that test (< 0: 1e-3)"},
     o.refine_stop_decrease);
   v(Field{"lm_iterations", "Levenberg-Marquardt iterations at the end (fixed-step solvers)"}, o.lm_iterations);
   v(Field{"lm_jacobian", "Levenberg-Marquardt Jacobian: forward_differences | forward_mode (exact; bilinear)"},
