@@ -400,7 +400,8 @@ bool levenberg_marquardt(Run& run, IdentifyPhase phase, const Pairs& pairs, int 
   problem.retract = [&](Vec& x) { run.problem.retract(x, continuation); };
   const IdentifyCheckpoint* from = run.resume_in(phase);
   const double started = run.phase_start(phase);
-  const ConvergenceTest stop = run.o.lm_stop();
+  // The stopping test ends the last phase only: the continuation's count decides how far each start is fitted.
+  const ConvergenceTest stop = continuation ? ConvergenceTest{} : run.o.lm_stop();
   // The continuation stops early when screening a start (restart_continuation_iterations).
   const int until = continuation && run.screening && run.o.restart_continuation_iterations > 0
                         ? std::min(iterations, run.o.restart_continuation_iterations)

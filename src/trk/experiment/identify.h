@@ -82,8 +82,8 @@ struct IdentifyOptions {
   std::string lm_jacobian = "forward_differences";
   int lm_max_parameters = 1000;
   int lm_rollout_steps = 4;
-  // Each Levenberg-Marquardt phase (the substeps continuation and the last phase) stops once converged: its loss
-  // fell by at most lm_stop_decrease (relative) over the last lm_stop_window iterations (0: never).
+  // The last Levenberg-Marquardt phase stops once converged: its loss fell by at most lm_stop_decrease (relative)
+  // over the last lm_stop_window iterations (0: never). The substeps continuation runs its count.
   int lm_stop_window = 50;
   double lm_stop_decrease = 1e-3;
   // d: the residual of step k is weighted by k^-d (errors grow with k). < 0: the solver's, chosen on validation
@@ -107,7 +107,7 @@ struct IdentifyOptions {
   // dataset tried) and sr (nothing to restart).
   int restarts = 0;
   int restart_iterations = 2000;      // main Adam iterations of each start before the choice
-  int restart_continuation_iterations = 50;  // continuation iterations of each start before the choice (0: all)
+  int restart_continuation_iterations = 0;  // continuation iterations of each start before the choice (0: all)
   double validation_fraction = 0.2;   // data without /validation: held out from the end of each training trajectory
   double poor_fit_ratio = 0.02;       // status poor_fit above this L_val / persistence MSE
   std::int64_t seed = 0;
