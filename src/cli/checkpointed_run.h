@@ -12,6 +12,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/options_flags.h"
 #include "cli/parse.h"
 #include "trk/core/run_hooks.h"
 #include "trk/io/atomic_file.h"
@@ -27,7 +28,7 @@ struct RunFlags {
 };
 inline void add_run_flags(CLI::App* cmd, RunFlags& f, const std::string& resume_help) {
   cmd->add_flag("--quiet", f.quiet, "no progress output");
-  cmd->add_option("--checkpoint-every", f.checkpoint_every,
+  add_number(cmd, "--checkpoint-every", f.checkpoint_every,
                   "iterations between checkpoints in DIR/checkpoint.h5 (0: only on SIGINT/SIGTERM)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

@@ -43,6 +43,11 @@ struct FitArgs {
 // instead of system and generate.
 void apply_config(const io::json& j, const std::string& where, FitArgs& a) {
   io::refuse_unknown_keys(j, where, {"system", "parameters", "data", "generate", "h", "training", "out", "description"});
+  if (j.contains("data"))
+    for (const char* key : {"system", "parameters", "generate"})
+      if (j.contains(key))
+        throw std::runtime_error(where + ": " + key + ": not with \"data\" (the data file has its own system and "
+                                 "parameters); remove one of them");
   a.system = io::read_key(j, "system", where, a.system);
   // Every key is read (and type-checked) even when a flag overrides it.
   const std::string data = io::read_key(j, "data", where, a.data), out = io::read_key(j, "out", where, a.out);
@@ -67,14 +72,21 @@ io::json configuration_json(const FitArgs& a, const Dataset& d) {
 
 // --resume without a checkpoint: the run is done when fit.json exists and holds this configuration (an unreadable
 // or other fit.json is not a finished run of this command: it is run again and replaced).
-bool finished_already(const std::filesystem::path& fit_json, const io::json& config) {
+// With --resume, a readable fit.json of another configuration is refused rather than replaced.
+bool finished_already(const std::filesystem::path& fit_json, const io::json& config, bool resume) {
   if (!std::filesystem::exists(fit_json)) return false;
+  io::json j;
   try {
-    const io::json j = io::read_fit_json(fit_json);
-    return j.contains("configuration") && j["configuration"] == config;
+    j = io::read_fit_json(fit_json);
   } catch (const std::exception&) {
     return false;
   }
+  if (j.contains("configuration") && j["configuration"] == config) return true;
+  if (resume)
+    throw std::invalid_argument(fit_json.string() + ": configuration: a finished run of other options or data is "
+                                "there (--resume continues the same run only); give another --out, or remove " +
+                                fit_json.parent_path().string());
+  return false;
 }
 
 Dataset fit_data(FitArgs& a) {
@@ -108,6 +120,10 @@ void run_fit(FitArgs& a) {
   }
   if (a.data.empty() == a.system.empty())
     throw std::invalid_argument("give either --data FINE.h5 or a config naming a \"system\"");
+  parse_parameters(a.params);  // refused before the work, whatever they are for
+  if (!a.data.empty() && !a.params.empty())
+    throw std::invalid_argument("--param: the parameters of " + a.data + " are those it was generated with; --param "
+                                "is for a config naming a \"system\"");
   if (auto e = a.options.validation_error(); !e.empty()) throw std::invalid_argument(e);
   io::check_writable_directory(a.out);
   const Dataset d = fit_data(a);
@@ -122,7 +138,8 @@ void run_fit(FitArgs& a) {
       {.command = "fit", .dir = dir, .configuration = config, .data_hash = io::content_hash(d),
        .data_label = a.data.empty() ? "the generated " + d.system + " data" : a.data, .flags = a.run},
       io::read_fit_checkpoint, io::write_fit_checkpoint);
-  if (run.done_already(finished_already(dir / "fit.json", config))) return;
+  if (run.done_already(finished_already(dir / "fit.json", config, a.run.resume && !run.has_checkpoint())))
+    return;
   const FitHooks hooks = run.begin();
   if (hooks.resume && !a.run.quiet)
     fmt::print(stderr, "fit: resuming from h #{}, candidate {}, iteration {}\n", hooks.resume->h_index + 1,
@@ -164,7 +181,7 @@ void setup_fit(CLI::App& app) {
   a->cmd = cmd;
   cmd->add_option("--config", a->config, "JSON config (experiments/fit_l63_trk4.json); flags override it");
   cmd->add_option("--data", a->data, "fine dataset from trk generate (its step must divide every h)");
-  cmd->add_option("--h", a->steps, "steps to train and judge, e.g. 0.1,0.15,0.16")->delimiter(',');
+  add_number(cmd, "--h", a->steps, "steps to train and judge, e.g. 0.1,0.15,0.16")->delimiter(',');
   add_flags(cmd, a->flags);
   cmd->add_option("--param", a->params, "system parameter when the config names a system, e.g. rho=28");
   cmd->add_option("--out", a->out, "output folder (fit.json, fit.h5)");

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/memory.h"
+#include "cli/options_flags.h"
 #include "cli/parse.h"
 #include "trk/experiment/generate.h"
 #include "trk/experiment/memory_estimate.h"
@@ -109,26 +110,26 @@ void setup_generate(CLI::App& app) {
                   "lorenz63 | lorenz96 (n, F) | linear | ks (Kuramoto-Sivashinsky: L, n)")
       ->capture_default_str();
   // --step: -h is help; --h kept as an alias.
-  cmd->add_option("--step,--h", a->options.h, "sampling step (alias --h)")->capture_default_str();
-  cmd->add_option("--train-steps", a->options.train_steps, "one-step training pairs (samples - 1)")
+  add_number(cmd, "--step,--h", a->options.h, "sampling step (alias --h)")->capture_default_str();
+  add_number(cmd, "--train-steps", a->options.train_steps, "one-step training pairs (samples - 1)")
       ->capture_default_str();
-  cmd->add_option("--test-steps", a->options.test_steps, "steps of each test trajectory")->capture_default_str();
-  cmd->add_option("--test-trajectories", a->options.test_trajectories, "number of test trajectories")
+  add_number(cmd, "--test-steps", a->options.test_steps, "steps of each test trajectory")->capture_default_str();
+  add_number(cmd, "--test-trajectories", a->options.test_trajectories, "number of test trajectories")
       ->capture_default_str();
-  cmd->add_option("--validation-steps", a->options.validation_steps,
+  add_number(cmd, "--validation-steps", a->options.validation_steps,
                   "steps of the validation trajectory, after the test ones (0: none)")
       ->capture_default_str();
-  cmd->add_option("--seed", a->options.seed, "seed of the test starts and of the noise")->capture_default_str();
-  cmd->add_option("--noise", a->options.noise, "std of Gaussian noise added to the training and validation samples")
+  add_number(cmd, "--seed", a->options.seed, "seed of the test starts and of the noise")->capture_default_str();
+  add_number(cmd, "--noise", a->options.noise, "std of Gaussian noise added to the training and validation samples")
       ->capture_default_str();
   cmd->add_option("--param", a->params, "system parameter, e.g. --param rho=28 (repeatable)");
-  cmd->add_option("--spin-up", a->options.spin_up,
+  add_number(cmd, "--spin-up", a->options.spin_up,
                   "time units before the first sample (default: lorenz63 5, lorenz96 20, linear 0, ks 200)");
-  cmd->add_option("--initial-state", a->initial_state, "start before the spin-up (default: lorenz63 8,0,30; ks cos(y)(1+sin(y))+0.1sin(3y), y = 2 pi x/L)")
+  add_number(cmd, "--initial-state", a->initial_state, "start before the spin-up (default: lorenz63 8,0,30; ks cos(y)(1+sin(y))+0.1sin(3y), y = 2 pi x/L)")
       ->delimiter(',');
-  cmd->add_option("--rtol", a->options.rtol, "reference DOP853 relative tolerance")->capture_default_str();
-  cmd->add_option("--atol", a->options.atol, "reference DOP853 absolute tolerance")->capture_default_str();
-  cmd->add_option("--etdrk4-step", a->options.etdrk4_step,
+  add_number(cmd, "--rtol", a->options.rtol, "reference DOP853 relative tolerance")->capture_default_str();
+  add_number(cmd, "--atol", a->options.atol, "reference DOP853 absolute tolerance")->capture_default_str();
+  add_number(cmd, "--etdrk4-step", a->options.etdrk4_step,
                   "ks: longest step of the reference ETDRK4 (the step used divides h)")
       ->capture_default_str();
   cmd->add_option("--out", a->out, "output HDF5 file")->required();
@@ -136,7 +137,7 @@ void setup_generate(CLI::App& app) {
   cmd->add_option("--from", a->from,
                   "instead of sampling a system: a dataset with one training trajectory (no /test) to split with "
                   "--split into OUT's /train, /validation, /test");
-  cmd->add_option("--split", a->split, "with --from: fractions train,validation,test of the samples, in time order")
+  add_number(cmd, "--split", a->split, "with --from: fractions train,validation,test of the samples, in time order")
       ->delimiter(',')
       ->capture_default_str();
   cmd->callback([a, cmd] {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include "cli/checkpointed_run.h"
@@ -21,6 +22,7 @@
 #include "trk/io/checkpoint_io.h"
 #include "trk/io/dataset_io.h"
 #include "trk/io/forecast_io.h"
+#include "trk/io/memory_limit.h"
 #include "trk/io/model_io.h"
 #include "trk/io/options_io.h"
 
@@ -54,16 +56,51 @@ void check_model_flags(const IdentifyArgs& a, const IdentifyOptions& o) {
                                 o.model);
 }
 
-// The training data of a cell is at least one rollout long and the test split has a state with 4 samples after it.
+// The data of a cell are long enough for every rollout the options train on (after the validation samples are
+// held out of a dataset without /validation), and the test and validation splits have a state with 4 samples after
+// it to score.
 void check_enough_samples(const Dataset& d, const std::string& label, const IdentifyOptions& o) {
-  if (parse_solver(o.solver).kind == SolverKind::kSparseRegression) return;
-  const int need = 1 + std::max({o.rollout_steps, 1});
-  if (d.train.num_times() < need)
-    throw std::invalid_argument(fmt::format("{}: /train/states: expected at least {} time samples for {}-step "
-                                            "rollouts, found {}", label, need, o.rollout_steps, d.train.num_times()));
-  if (d.test.num_times() < 5)
-    throw std::invalid_argument(fmt::format("{}: /test/states: expected at least 5 time samples (a start and 4 "
-                                            "steps to score), found {}", label, d.test.num_times()));
+  const SolverSpec solver = parse_solver(o.solver);
+  for (const auto& [split, name] : {std::pair{&d.test, "test"}, std::pair{&d.validation, "validation"}})
+    if (split->num_trajectories() > 0 && split->num_times() < 5)
+      throw std::invalid_argument(fmt::format("{}: /{}/states: expected at least 5 time samples (a start and 4 steps "
+                                              "to score), found {}", label, name, split->num_times()));
+  if (solver.kind == SolverKind::kSparseRegression) return;
+  const long n = d.train.num_times();
+  const long held = d.validation.num_trajectories() > 0 ? 0 : std::max<long>(5, std::lround(o.validation_fraction * n));
+  const bool fixed_step = solver.kind != SolverKind::kAdaptive;
+  const std::pair<int, const char*> rollouts[] = {
+      {o.rollout_steps, "--rollout-steps"},
+      {fixed_step && o.refine_rollout_iterations > 0 ? o.refine_rollout_steps : 0, "--refine-rollout-steps"},
+      {fixed_step && o.lm_iterations > 0 ? o.lm_rollout_steps : 0, "--lm-rollout-steps"}};
+  for (const auto& [steps, flag] : rollouts) {
+    const long need = 1 + std::max(steps, 1);
+    if (n - held < need)
+      throw std::invalid_argument(fmt::format(
+          "{}: /train/states: expected at least {} time samples for {}-step rollouts ({} {}{}), found {}; give "
+          "longer data or a shorter {}",
+          label, need + held, steps, flag, steps,
+          held > 0 ? fmt::format(", and {} held out for validation", held) : std::string(), n, flag));
+  }
+}
+
+// --resume on a folder with results: they are of this run (options, data and step), or the command is refused
+// rather than said to be done (an unreadable identify.json is run again and replaced).
+void check_same_finished_run(const std::filesystem::path& results, const io::json& configuration,
+                             const std::string& data_label, double h) {
+  io::json j;
+  try {
+    j = io::read_json_file(results);
+  } catch (const std::exception&) {
+    return;
+  }
+  if (!j.is_object()) return;
+  for (const auto& [key, now] : {std::pair<const char*, io::json>{"configuration", configuration},
+                                 {"data", data_label}, {"h", h}})
+    if (!j.contains(key) || j[key] != now)
+      throw std::invalid_argument(fmt::format("{}: {}: a finished run of other options or data is there (--resume "
+                                              "continues the same run only); give another --out, or remove {}",
+                                              results.string(), key, results.parent_path().string()));
 }
 
 std::string cell(const ForecastScore& f) { return f.diverged ? std::string("> 10") : fmt::format("{:.4g}", f.rmse); }
@@ -77,7 +114,11 @@ void run_one(const Dataset& d, const std::string& data_label, const IdentifyOpti
                                             "no start state with {} after it", a.forecast_steps, d.test.num_times(),
                                             a.forecast_steps));
   io::check_writable_directory(out);
-  check_memory("identify", estimate_memory(identify_memory_inputs(o, d)), a.run.quiet);
+  MemoryInputs memory = identify_memory_inputs(o, d);
+  memory.thread_stack_bytes = static_cast<double>(io::thread_stack_bytes());
+  MemoryEstimate estimate = estimate_memory(memory);
+  estimate.forecast = estimate_forecast_memory(d.test, a.forecast_steps, a.forecast_every);
+  check_memory("identify", estimate, a.run.quiet);
   const std::filesystem::path dir(out);
   const io::json configuration = io::identify_configuration(o);
   // What a checkpoint must match to be resumed: the options (threads aside: results do not depend on them) and data.
@@ -90,7 +131,10 @@ void run_one(const Dataset& d, const std::string& data_label, const IdentifyOpti
       {.command = "identify", .dir = dir, .configuration = run_configuration, .data_hash = io::content_hash(d),
        .data_label = data_label, .flags = a.run},
       io::read_identify_checkpoint, io::write_identify_checkpoint);
-  if (run.done_already(std::filesystem::exists(dir / "identify.json"))) return;
+  const bool finished = std::filesystem::exists(dir / "identify.json");
+  if (finished && a.run.resume && !run.has_checkpoint()) check_same_finished_run(dir / "identify.json", configuration,
+                                                                                 data_label, d.h);
+  if (run.done_already(finished)) return;
   const IdentifyHooks hooks = run.begin();
   if (hooks.resume && !a.run.quiet)
     fmt::print(stderr, "identify: resuming {} from {} iteration {}\n", out, to_string(hooks.resume->phase),
@@ -116,6 +160,16 @@ void run_one(const Dataset& d, const std::string& data_label, const IdentifyOpti
 
 void run_evaluate(const IdentifyArgs& a) {
   if (a.data.empty()) throw std::invalid_argument("--evaluate needs --data OTHER.h5");
+  // Evaluation trains nothing: a training flag would be ignored, so it is refused (threads and logging aside).
+  std::vector<std::string> training = {"--solver", "--config", "--h", "--resume", "--checkpoint-every"};
+  IdentifyOptions fields;
+  visit_fields(fields, [&](const Field& f, auto&) {
+    if (f.echoed) training.push_back(flag_name(f.key));
+  });
+  for (const std::string& flag : training)
+    if (a.given(flag.c_str()))
+      throw std::invalid_argument(flag + ": not with --evaluate (the model is evaluated as it was trained); remove "
+                                  "it, or train a model without --evaluate");
   if (a.out.empty()) throw std::invalid_argument("--out is required");
   io::check_writable_directory(a.out);
   io::LoadedModel m =
@@ -128,6 +182,12 @@ void run_evaluate(const IdentifyArgs& a) {
     throw std::invalid_argument(a.data + ": h = " + fmt::format("{}", d.h) + ", but the " + m.flow_map.solver.name +
                                 " model was trained for one step of h = " + fmt::format("{}", m.flow_map.h));
   m.flow_map.h = d.h;
+  MemoryEstimate estimate;
+  estimate.forecast = estimate_forecast_memory(d.test, a.forecast_steps, a.forecast_every);
+  check_memory("identify", estimate, true);
+  if (d.test.num_times() < 5)
+    throw std::invalid_argument(fmt::format("{}: /test/states: expected at least 5 time samples (a start and 4 steps "
+                                            "to score), found {}", a.data, d.test.num_times()));
   const EvaluateSummary e = evaluate_forecasts(m.flow_map, d.test);
   io::ensure_writable_directory(a.out);
   io::write_evaluation_json(std::filesystem::path(a.out) / "identify.json", m.row, e, d, a.data, a.evaluate);
@@ -143,6 +203,13 @@ std::vector<std::pair<Dataset, std::string>> generated_datasets(const io::json& 
                                                                 const std::vector<double>& only_h) {
   std::vector<double> steps = io::read_key(j, "h", where, std::vector<double>{});
   if (steps.empty()) throw std::runtime_error(where + ": h: expected a non-empty list of steps");
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (!(steps[i] > 0)) throw std::runtime_error(fmt::format("{}: h[{}]: expected a step > 0, found {}", where, i, steps[i]));
+    for (size_t k = 0; k < i; ++k)
+      if (std::abs(steps[k] - steps[i]) <= 1e-12 * steps[i])
+        throw std::runtime_error(fmt::format("{}: h[{}]: {} is given twice (h[{}]); give each step once", where, i,
+                                             steps[i], k));
+  }
   GenerateOptions g;
   g.system = io::read_key(j, "system", where, std::string("lorenz63"));
   g.parameters = io::read_parameters(j, where);
@@ -182,7 +249,12 @@ void run_config(IdentifyArgs& a) {
   std::vector<std::string> solvers = io::read_key(j, "solvers", where, std::vector<std::string>{});
   if (a.given("--solver")) solvers = {a.solver};
   if (solvers.empty()) throw std::runtime_error(where + ": solvers: expected a non-empty list");
-  for (const std::string& solver : solvers) parse_solver(solver);
+  for (size_t i = 0; i < solvers.size(); ++i) {
+    parse_solver(solvers[i]);
+    if (std::find(solvers.begin(), solvers.begin() + i, solvers[i]) != solvers.begin() + i)
+      throw std::runtime_error(where + ": solvers: " + solvers[i] + " is given twice (each cell has its own folder; "
+                               "give each solver once)");
+  }
   IdentifyOptions base;
   if (j.contains("training")) io::read_fields(j["training"], where + ": training", base);
   const io::json per_solver = j.contains("solver_training") ? j["solver_training"] : io::json::object();
@@ -197,6 +269,11 @@ void run_config(IdentifyArgs& a) {
   io::check_writable_directory(out);
   std::vector<std::pair<Dataset, std::string>> datasets;
   if (j.contains("data")) {
+    // The data file has its own step, system and parameters: keys that would make them are refused, not ignored.
+    for (const char* key : {"h", "system", "parameters", "generate"})
+      if (j.contains(key))
+        throw std::runtime_error(where + ": " + key + ": not with \"data\" (the data file has its own step, system "
+                                 "and parameters); remove one of them");
     if (!a.only_h.empty())
       throw std::invalid_argument("--h selects steps of a config that generates its data; " + where + " names a data file");
     const std::string path = io::read_key(j, "data", where, std::string());
@@ -239,16 +316,16 @@ void setup_identify(CLI::App& app) {
   cmd->add_option("--solver", a->solver, solver_choices())->capture_default_str();
   add_flags(cmd, a->flags);
   cmd->add_option("--config", a->config, "JSON config of a grid (experiments/identify_l63.json)");
-  cmd->add_option("--h", a->only_h, "with --config: run only the cells of these steps (with --solver: one cell)")
+  add_number(cmd, "--h", a->only_h, "with --config: run only the cells of these steps (with --solver: one cell)")
       ->delimiter(',');
   cmd->add_option("--evaluate", a->evaluate, "a model.h5 to evaluate on --data instead of training");
   cmd->add_option("--out", a->out, "output folder (identify.json, model.h5)");
-  cmd->add_option("--forecast-steps", a->forecast_steps,
+  add_number(cmd, "--forecast-steps", a->forecast_steps,
                   "also write DIR/forecast.h5: predicted and true test trajectories over N steps, RMSE per lead time "
                   "(0: none)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--forecast-every", a->forecast_every, "forecast from every K-th test state (with --forecast-steps)")
+  add_number(cmd, "--forecast-every", a->forecast_every, "forecast from every K-th test state (with --forecast-steps)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   add_run_flags(cmd, a->run,

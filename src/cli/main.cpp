@@ -8,17 +8,25 @@
 #include <csignal>
 #include <cstdlib>
 #include <exception>
+#include <new>
 #include <string>
 
 #include "cli/commands.h"
 #include "cli/memory.h"
+#include "trk/io/atomic_file.h"
 
 namespace trk::cli {
 namespace {
 volatile std::sig_atomic_t received_signal = 0;
+// A second signal ends the process at once, removing the temporary files of the outputs being written first.
+extern "C" void on_second_signal(int sig) {
+  trk::io::remove_temporaries_being_written();
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
 extern "C" void on_stop_signal(int sig) {
   received_signal = sig;
-  std::signal(sig, SIG_DFL);  // a second signal ends the process at once
+  std::signal(sig, on_second_signal);
 }
 }  // namespace
 
@@ -111,6 +119,11 @@ int main(int argc, char** argv) {
   } catch (const trk::cli::FailingVerdict& e) {
     fmt::print(stderr, "trk: {}\n", one_line(e.what()));
     return trk::cli::kFailingVerdict;
+  } catch (const std::bad_alloc&) {
+    // An allocation past the memory estimate (cli/memory.h) or the machine's memory.
+    fmt::print(stderr, "trk: error: out of memory (an allocation failed): use smaller options or data, or run where "
+                       "more memory is available (--max-memory sets the limit the estimate is checked against)\n");
+    return trk::cli::kBadInput;
   } catch (const std::exception& e) {
     fmt::print(stderr, "trk: error: {}\n", one_line(e.what()));
     return trk::cli::kBadInput;

@@ -23,6 +23,8 @@ std::string parts(const MemoryEstimate& e) {
   add("data", e.data);
   add("activations", e.activations);
   add("checkpoint", e.checkpoint);
+  add("forecast", e.forecast);
+  add("thread stacks", e.stacks);
   return s;
 }
 

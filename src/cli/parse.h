@@ -24,7 +24,7 @@
 
 namespace trk::cli {
 
-// "key=value" pairs into parameters; throws std::invalid_argument naming the bad one.
+// "key=value" pairs into parameters; throws std::invalid_argument naming the bad one (a name given twice too).
 inline Parameters parse_parameters(const std::vector<std::string>& pairs) {
   Parameters p;
   for (const auto& s : pairs) {
@@ -32,6 +32,8 @@ inline Parameters parse_parameters(const std::vector<std::string>& pairs) {
     if (eq == std::string::npos || eq == 0)
       throw std::invalid_argument("--param '" + s + "': expected name=value, e.g. rho=28");
     const std::string key = s.substr(0, eq), value = s.substr(eq + 1);
+    if (p.count(key))
+      throw std::invalid_argument("--param '" + s + "': " + key + " is given twice; give each parameter once");
     try {
       size_t used = 0;
       const double v = std::stod(value, &used);

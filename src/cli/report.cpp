@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "cli/commands.h"
+#include "cli/options_flags.h"
 #include "trk/io/atomic_file.h"
 #include "trk/io/json_io.h"
 #include "trk/io/scheme_source.h"
@@ -99,8 +100,8 @@ void setup_report(CLI::App& app) {
       ->expected(1, 1 << 20);
   cmd->add_option("--out", ra->out, "report folder (index.md, *_table.md/.json, nfe.md, plots)");
   cmd->add_option("--check", ra->check, "baseline folder: compare --results against it, exit 1 on a regression");
-  cmd->add_option("--rtol", ra->tolerance.rtol, "check: relative tolerance on RMSE cells")->capture_default_str();
-  cmd->add_option("--atol", ra->tolerance.atol, "check: absolute tolerance on RMSE cells")->capture_default_str();
+  add_number(cmd, "--rtol", ra->tolerance.rtol, "check: relative tolerance on RMSE cells")->capture_default_str();
+  add_number(cmd, "--atol", ra->tolerance.atol, "check: absolute tolerance on RMSE cells")->capture_default_str();
   cmd->add_flag("--verbose", ra->verbose, "check: list every cell, not only the ones that changed");
   cmd->add_flag("--no-render", ra->no_render, "write plot data and gnuplot scripts, do not run gnuplot");
   cmd->add_flag("--quiet", ra->quiet, "no progress output");
@@ -114,7 +115,7 @@ void setup_report(CLI::App& app) {
                  "built-in name, JSON tableau {\"A\", \"b\", \"c\"}, model.h5, identify.json, or fit.json#h=H[,scheme=S]")
       ->required();
   st->add_option("--out", sa->out, "output folder (stability.json, stability.h5)")->required();
-  st->add_option("--grid", sa->num_grid, "grid points per axis")->capture_default_str();
+  add_number(st, "--grid", sa->num_grid, "grid points per axis")->capture_default_str();
   st->callback([sa] { run_stability(*sa); });
   auto oa = std::make_shared<SchemeArgs>();
   auto* od = cmd->add_subcommand("order", "Order conditions of a scheme: residual of every rooted tree");
@@ -122,7 +123,7 @@ void setup_report(CLI::App& app) {
                  "built-in name, JSON tableau {\"A\", \"b\", \"c\"}, model.h5, identify.json, or fit.json#h=H[,scheme=S]")
       ->required();
   od->add_option("--out", oa->out, "output folder (order.json)")->required();
-  od->add_option("--max-order", oa->max_order, "highest order checked")->capture_default_str();
+  add_number(od, "--max-order", oa->max_order, "highest order checked")->capture_default_str();
   od->callback([oa] { run_order(*oa); });
 }
 

@@ -283,6 +283,181 @@ TEST_F(Robustness, EtdrkStepCountsAreBoundedAndSpinUpIsNotNegative) {
   expect_refused("generate --spin-up -5 --out " + path("l63.h5"), {"spin-up", ">= 0"});
 }
 
+// Every number flag of every command (as --help lists them: INT, UINT, FLOAT and lists of them) reads its text
+// with the check config keys share: nothing non-finite, empty, partial, hexadecimal or past its type is taken.
+TEST_F(Robustness, EveryNumberFlagRefusesTextThatIsNotANumberOfItsType) {
+  const std::vector<std::string> commands = {"generate", "fit", "identify", "report", "report stability",
+                                             "report order"};
+  const std::vector<std::string> not_numbers = {"inf", "nan", "-inf", "1e400", "0x10", "12abc", "' 5'"};
+  const std::vector<std::string> not_integers = {"99999999999999999999", "-99999999999999999999", "1.5"};
+  size_t flags = 0;
+  for (const std::string& c : commands) {
+    const auto help = testing::run_trk(c + " --help");
+    ASSERT_EQ(help.code, 0) << c;
+    std::istringstream lines(help.out);
+    for (std::string line; std::getline(lines, line);) {
+      std::istringstream words(line);
+      std::string names, type;
+      words >> names >> type;
+      if (names.rfind("--", 0) != 0) continue;
+      const std::string kind = type.substr(0, type.find('='));
+      if (kind != "INT" && kind != "UINT" && kind != "FLOAT") continue;
+      const std::string flag = names.substr(0, names.find(','));
+      ++flags;
+      // '' and one more of each list, a different one for each flag.
+      std::vector<std::string> bad = {"''", not_numbers[flags % not_numbers.size()]};
+      if (kind != "FLOAT") bad.push_back(not_integers[flags % not_integers.size()]);
+      if (kind == "UINT") bad.push_back("-1");
+      for (const std::string& v : bad) {
+        const auto r = testing::run_trk(c + " " + flag + " " + v + " --out " + path("x"));
+        EXPECT_EQ(r.code, 2) << c << " " << flag << " " << v << "\n" << r.err;
+        EXPECT_EQ(r.err.rfind("trk: error: " + flag, 0), 0u) << c << " " << flag << " " << v << "\n" << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+      }
+    }
+  }
+  EXPECT_GT(flags, 40u);  // the parse of --help found the flags
+  EXPECT_EQ(num_files(), 0u);
+  // What the flags read, the config keys read the same way.
+  const fs::path data = dir_ / "d.h5";
+  io::write_dataset(data, small_dataset());
+  std::ofstream(path("huge.json")) << R"({"data": ")" << data.string()
+                                   << R"(", "solvers": ["rk4"], "training": {"rtol": 1e400}})";
+  expect_refused("identify --config " + path("huge.json") + " --out " + path("o"),
+                 {path("huge.json"), "1e400", "out of the range of a double"});
+  std::ofstream(path("seed.json")) << R"({"data": ")" << data.string()
+                                   << R"(", "solvers": ["rk4"], "training": {"seed": 99999999999999999999}})";
+  expect_refused("identify --config " + path("seed.json") + " --out " + path("o"),
+                 {path("seed.json"), "training.seed", "out of range"});
+  // Names: one spelling per solver; a parameter given once.
+  expect_refused("identify --data " + data.string() + " --solver trk04 --out " + path("o"), {"trk04", "trk4"});
+  expect_refused("generate --param rho=10 --param rho=28 --out " + path("x.h5"), {"--param", "rho", "twice"});
+  expect_refused("generate --param rho --out " + path("x.h5"), {"--param 'rho'", "name=value"});
+  expect_refused("fit --data " + data.string() + " --h 0.1 --param rho=28 --out " + path("o"), {"--param", "config"});
+  expect_refused("fit --data " + data.string() + " --h 0.1 --param rho --out " + path("o"), {"--param 'rho'"});
+}
+
+// What is scored or trained on has the samples it needs: a /validation too short to score (or with no
+// trajectory) is refused, not scored over zero states or taken as absent; every rollout option is bounded by the
+// training samples; an order no scheme of the stages reaches is refused.
+TEST_F(Robustness, EverySplitAndRolloutIsLongEnoughForItsUse) {
+  const std::string quick = " --iterations 1 --meet-iterations 0 --refine-iterations 0 --quiet";
+  Dataset d = small_dataset(300, 20);
+  const fs::path full = dir_ / "full.h5";
+  io::write_dataset(full, d);
+  for (Mat& m : d.validation.states) m = Mat(m.leftCols(3));
+  d.validation.t = Vec(d.validation.t.head(3));
+  const fs::path short_validation = dir_ / "short_validation.h5";
+  io::write_dataset(short_validation, d);
+  expect_refused("identify --data " + short_validation.string() + quick + " --out " + path("o"),
+                 {short_validation.string(), "/validation/states", "at least 5"});
+  const fs::path no_trajectory = dir_ / "no_trajectory.h5";
+  io::write_dataset(no_trajectory, small_dataset(300, 20));
+  const long samples = small_dataset(300, 20).validation.num_times();
+  edit_h5(no_trajectory, [&](hid_t f) {
+    put(f, "validation/states", H5T_IEEE_F64LE, {0, static_cast<hsize_t>(samples), 3}, {});
+  });
+  expect_refused("identify --data " + no_trajectory.string() + quick + " --out " + path("o"),
+                 {no_trajectory.string(), "/validation/states", "at least 1 trajectory, found 0"});
+  const std::string D = " --data " + full.string() + " --solver rk4";
+  expect_refused("identify" + D + quick + " --refine-rollout-iterations 1 --refine-rollout-steps 100000 --out " +
+                     path("o"),
+                 {full.string(), "--refine-rollout-steps", "100001 time samples"});
+  expect_refused("identify" + D + quick + " --lm-iterations 1 --lm-rollout-steps 400 --out " + path("o"),
+                 {full.string(), "--lm-rollout-steps", "401 time samples", "found 301"});
+  expect_refused("identify" + D + quick + " --rollout-steps 301 --out " + path("o"), {"--rollout-steps", "302 time samples"});
+  // Held out of a dataset without /validation: the rollouts fit in what is left.
+  Dataset without = small_dataset(300, 20);
+  without.validation = Split{};
+  const fs::path held = dir_ / "held.h5";
+  io::write_dataset(held, without);
+  expect_refused("identify --data " + held.string() + " --solver rk4" + quick +
+                     " --lm-iterations 1 --lm-rollout-steps 250 --out " + path("o"),
+                 {held.string(), "--lm-rollout-steps", "held out for validation"});
+  EXPECT_EQ(run("identify --data " + held.string() + " --solver rk4" + quick + " --lm-iterations 1 " +
+                "--lm-rollout-steps 200 --restarts 1 --out " + path("o")).code, 0);
+  fs::remove_all(path("o"));
+  // fit: an order the stages cannot reach; a step printed as given.
+  ASSERT_EQ(run("generate --h 0.01 --train-steps 1000 --test-steps 1000 --quiet --out " + path("fine.h5")).code, 0);
+  expect_refused("fit --data " + path("fine.h5") + " --h 0.1 --order 4 --stages 2 --out " + path("o"),
+                 {"order 4", "stages", "--stages 4"});
+  expect_refused("fit --data " + path("fine.h5") + " --h 1e-300 --iterations 1 --out " + path("o"), {"h = 1e-300"});
+}
+
+// Results and models with values no run writes (a negative RMSE, NFE or count, an unknown status, a NaN
+// parameter) are refused by report, --check and --evaluate; configs that would run a cell twice into one folder,
+// or give keys a data file makes meaningless, are refused; --evaluate refuses training flags.
+TEST_F(Robustness, ValuesNoRunWritesAndKeysThatWouldBeIgnoredAreRefused) {
+  const fs::path data = dir_ / "d.h5";
+  io::write_dataset(data, small_dataset());
+  const std::string quick = " --iterations 1 --meet-iterations 0 --refine-iterations 0 --lm-iterations 0 --quiet";
+  ASSERT_EQ(run("identify --data " + data.string() + " --solver rk4" + quick + " --out " + path("ok")).code, 0);
+  const io::json row = io::read_json_file(path("ok/identify.json"));
+  const fs::path model = dir_ / "model.h5";
+  fs::rename(path("ok/model.h5"), model);
+  const std::vector<std::pair<std::string, std::function<void(io::json&)>>> impossible = {
+      {"rmse.t0+h", [](io::json& j) { j["rmse"]["t0+h"] = -0.5; }},
+      {"nfe.inference_per_step", [](io::json& j) { j["nfe"]["inference_per_step"] = -3; }},
+      {"test_states", [](io::json& j) { j["test_states"] = -5; }},
+      {"status", [](io::json& j) { j["status"] = "fine"; }},
+  };
+  for (const auto& [field, edit] : impossible) {
+    SCOPED_TRACE(field);
+    io::json j = row;
+    edit(j);
+    fs::create_directories(path("bad/cell"));
+    std::ofstream(path("bad/cell/identify.json")) << j.dump();
+    expect_refused("report --results " + path("bad") + " --out " + path("report") + " --no-render",
+                   {path("bad/cell/identify.json"), field});
+    expect_refused("report --check " + path("ok") + " --results " + path("bad"), {path("bad/cell/identify.json"), field});
+    fs::remove_all(path("bad"));
+  }
+  // A model with a NaN parameter.
+  fs::copy_file(model, path("nan_model.h5"));
+  edit_h5(path("nan_model.h5"), [](hid_t f) {
+    const hid_t ds = H5Dopen2(f, "params", H5P_DEFAULT);
+    const hid_t space = H5Dget_space(ds);
+    std::vector<double> p(static_cast<size_t>(H5Sget_simple_extent_npoints(space)));
+    H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, p.data());
+    p[1] = std::numeric_limits<double>::quiet_NaN();
+    H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, p.data());
+    H5Sclose(space);
+    H5Dclose(ds);
+  });
+  expect_refused("identify --evaluate " + path("nan_model.h5") + " --data " + data.string() + " --out " + path("e"),
+                 {path("nan_model.h5"), "params", "finite", "index 1"});
+  // Training flags with --evaluate.
+  for (const std::string flag : {"--iterations 5", "--solver trk4", "--learning-rate 0.1", "--resume"})
+    expect_refused("identify --evaluate " + model.string() + " --data " + data.string() + " " + flag + " --out " +
+                       path("e"),
+                   {flag.substr(0, flag.find(' ')), "not with --evaluate"});
+  EXPECT_EQ(run("identify --evaluate " + model.string() + " --data " + data.string() + " --threads 1 --out " +
+                path("e")).code, 0);
+  fs::remove_all(path("e"));
+  // Configs.
+  auto config = [&](const std::string& name, const std::string& text) {
+    std::ofstream(path(name)) << text;
+    return path(name);
+  };
+  const std::string D = R"("data": ")" + data.string() + R"(", )";
+  const std::vector<std::pair<std::string, std::vector<std::string>>> grids = {
+      {R"({"h": [0.2, 0.2], "solvers": ["rk4"]})", {"h[1]", "given twice"}},
+      {R"({"h": [0.2], "solvers": ["rk4", "euler", "rk4"]})", {"solvers", "rk4", "given twice"}},
+      {"{" + D + R"("h": [0.1], "solvers": ["rk4"]})", {"h", "not with \"data\""}},
+      {"{" + D + R"("system": "lorenz96", "solvers": ["rk4"]})", {"system", "not with \"data\""}},
+      {"{" + D + R"("generate": {"train_steps": 10}, "solvers": ["rk4"]})", {"generate", "not with \"data\""}},
+  };
+  for (size_t i = 0; i < grids.size(); ++i) {
+    SCOPED_TRACE(grids[i].first);
+    const std::string file = config("grid" + std::to_string(i) + ".json", grids[i].first);
+    std::vector<std::string> needles = grids[i].second;
+    needles.push_back(file);
+    expect_refused("identify --config " + file + quick + " --out " + path("g"), needles);
+  }
+  const std::string fit_config = config("fit.json", "{" + D + R"("system": "lorenz63", "h": [0.1]})");
+  expect_refused("fit --config " + fit_config + " --out " + path("f"), {fit_config, "system", "not with \"data\""});
+}
+
 TEST_F(Robustness, TooFewSamplesAndWrongDimensionForTheSystem) {
   const fs::path p = dir_ / "short.h5";
   io::write_dataset(p, small_dataset(60, 3));  // 4 test samples: no state with 4 steps after it
@@ -296,7 +471,7 @@ TEST_F(Robustness, TooFewSamplesAndWrongDimensionForTheSystem) {
   const fs::path r = dir_ / "tiny.h5";
   io::write_dataset(r, small_dataset(1, 20));  // one training pair
   expect_refused("identify --data " + r.string() + " --rollout-steps 4 --out " + path("out"),
-                 {r.string(), "/train/states", "at least 5 time samples"});
+                 {r.string(), "/train/states", "for 4-step rollouts"});
 }
 
 TEST_F(Robustness, BadConfigsNamesAndNumbersAreRefused) {
@@ -764,20 +939,22 @@ TEST_F(Robustness, BadInputOfEveryOtherKindIsRefused) {
                  {path("short_test.h5"), "test split", "fewer states"});
   // Numbers that are not finite or out of range, for every command.
   const std::string F = " --data " + path("fine.h5") + " --iterations 1";
-  expect_refused("fit" + F + " --h nan" + out, {"--h nan", "positive finite"});
-  expect_refused("fit" + F + " --h inf" + out, {"--h inf", "positive finite"});
-  expect_refused("fit" + F + " --h 0.1 --learning-rate inf" + out, {"learning rate"});
+  expect_refused("fit" + F + " --h nan" + out, {"--h", "expected a finite number", "nan"});
+  expect_refused("fit" + F + " --h inf" + out, {"--h", "expected a finite number", "inf"});
+  expect_refused("fit" + F + " --h 0.1 --learning-rate inf" + out, {"--learning-rate", "finite"});
   expect_refused("fit" + F + " --h 0.1 --candidates 0" + out, {"candidates"});
   expect_refused("fit" + F + " --h 0.1 --order 9" + out, {"order"});
   expect_refused("fit" + F + " --h 0.1 --rollout-steps 0" + out, {"rollout steps"});
-  expect_refused("identify" + D + " --learning-rate nan" + quick + out, {"learning rate"});
-  expect_refused("identify" + D + " --learning-rate inf" + quick + out, {"learning rate"});
-  expect_refused("identify" + D + " --solver dopri8 --rtol nan" + quick + out, {"tolerances"});
+  expect_refused("identify" + D + " --learning-rate nan" + quick + out, {"--learning-rate", "finite"});
+  expect_refused("identify" + D + " --learning-rate inf" + quick + out, {"--learning-rate", "finite"});
+  expect_refused("identify" + D + " --solver dopri8 --rtol nan" + quick + out, {"--rtol", "finite"});
+  expect_refused("identify" + D + " --solver dopri8 --rtol 0" + quick + out, {"tolerances"});
   expect_refused("identify" + D + " --batch-size -1" + quick + out, {"batch size"});
   expect_refused("identify" + D + " --rollout-steps 0" + quick + out, {"rollout steps"});
   expect_refused("identify" + D + " --threads -2" + quick + out, {"threads"});
-  expect_refused("generate --h nan --out " + path("x.h5"), {"h must be", "nan"});
-  expect_refused("generate --h inf --out " + path("x.h5"), {"h must be", "inf"});
+  expect_refused("generate --h nan --out " + path("x.h5"), {"--h", "finite", "nan"});
+  expect_refused("generate --h -1 --out " + path("x.h5"), {"h must be"});
+  expect_refused("generate --h inf --out " + path("x.h5"), {"--h", "finite", "inf"});
   expect_refused("generate --train-steps -1 --out " + path("x.h5"), {"train-steps"});
   expect_refused("generate --test-trajectories 0 --out " + path("x.h5"), {"test-trajectories"});
   expect_refused("generate --noise -1 --out " + path("x.h5"), {"noise"});
@@ -791,11 +968,19 @@ TEST_F(Robustness, BadInputOfEveryOtherKindIsRefused) {
 // Exit code 2 and one error line naming `needles`, `node` left as it was (a device, FIFO, folder or link).
 TEST_F(Robustness, NonRegularOutputsAreNeverReplaced) {
   const std::string gen = "generate --train-steps 10 --test-steps 10 --quiet --out ";
+  // Links: to a FIFO, to a file, to nothing, to themselves (a loop).
   std::vector<std::pair<fs::path, std::string>> nodes = {{dir_ / "fifo", "a FIFO"}, {dir_ / "folder", "a folder"},
-                                                          {dir_ / "link", "a FIFO"}};
+                                                          {dir_ / "link", "a symbolic link"},
+                                                          {dir_ / "file_link", "a symbolic link"},
+                                                          {dir_ / "dangling", "a symbolic link"},
+                                                          {dir_ / "loop", "a symbolic link"}};
   ASSERT_EQ(::mkfifo(nodes[0].first.c_str(), 0644), 0);
   fs::create_directory(nodes[1].first);
   fs::create_symlink(nodes[0].first, nodes[2].first);
+  std::ofstream(path("file")) << "mine\n";
+  fs::create_symlink(path("file"), nodes[3].first);
+  fs::create_symlink(path("absent"), nodes[4].first);
+  fs::create_symlink(path("loop"), nodes[5].first);
   if (::geteuid() == 0) {  // the issue's case: mknod null c 1 3; generate --out null turned it into a regular file
     ASSERT_EQ(::mknod(path("null").c_str(), S_IFCHR | 0666, makedev(1, 3)), 0);
     nodes.emplace_back(dir_ / "null", "a character device");
@@ -806,6 +991,7 @@ TEST_F(Robustness, NonRegularOutputsAreNeverReplaced) {
     expect_refused(gen + node.string(), {node.string() + ": not a regular file (" + kind + ")"});
     EXPECT_EQ(fs::symlink_status(node).type(), type);
   }
+  EXPECT_EQ(slurp(path("file")), "mine\n");
   // report stability writes two files into a folder: a FIFO at the second one's place stays a FIFO.
   fs::create_directory(path("st"));
   ASSERT_EQ(::mkfifo(path("st/stability.json").c_str(), 0644), 0);
@@ -933,6 +1119,19 @@ TEST_F(Robustness, StabilityBoundaryOfAHundredStages) {
   // coefficients lose many of them (results/robustness.md, "not done").
   for (const auto& curve : curves)
     for (const Complex& z : curve) EXPECT_TRUE(std::isfinite(z.real()) && std::isfinite(z.imag())) << z;
+  // 200 stages are refused at once by report stability (they took more than 10 minutes); report order takes them.
+  const int q2 = 200;
+  io::json A = io::json::array(), b = io::json::array();
+  for (int i = 0; i < q2; ++i) {
+    io::json row = io::json::array();
+    for (int j = 0; j < q2; ++j) row.push_back(j < i ? 1.0 / q2 : 0.0);
+    A.push_back(row);
+    b.push_back(1.0 / q2);
+  }
+  std::ofstream(path("q200.json")) << io::json{{"A", A}, {"b", b}}.dump();
+  expect_refused("report stability --scheme " + path("q200.json") + " --out " + path("s"),
+                 {"200 stages", "up to 100", "report order"});
+  EXPECT_EQ(run("report order --scheme " + path("q200.json") + " --max-order 2 --out " + path("o")).code, 0);
 }
 
 TEST_F(Robustness, ThreadsAndMemoryAreBoundedBeforeTheRun) {
@@ -960,6 +1159,27 @@ TEST_F(Robustness, ThreadsAndMemoryAreBoundedBeforeTheRun) {
                                  "fit --max-memory 512M --data " + big.string() + " --h 0.1 --out " + path("o")})
     expect_refused(cmd, {big.string() + ": /train/states: declares [1, 50000000, 3] values, 2.2 GB to read",
                          "more than the 512 MB of --max-memory"});
+  // The same for /validation/states and /train/t declaring 5e7 and 4e8 values.
+  for (const auto& [name, dims] : std::vector<std::pair<std::string, std::vector<hsize_t>>>{
+           {"validation/states", {1, 50000000, 3}}, {"train/t", {400000000}}}) {
+    SCOPED_TRACE(name);
+    const fs::path declared = dir_ / "declared.h5";
+    io::write_dataset(declared, small_dataset());
+    edit_h5(declared, [&](hid_t f) {
+      H5Ldelete(f, name.c_str(), H5P_DEFAULT);
+      std::vector<hsize_t> chunk(dims.size(), 1);
+      chunk[dims.size() == 3 ? 1 : 0] = 4096;
+      const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+                  dcpl = H5Pcreate(H5P_DATASET_CREATE);
+      H5Pset_chunk(dcpl, static_cast<int>(dims.size()), chunk.data());
+      H5Dclose(H5Dcreate2(f, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+      H5Pclose(dcpl);
+      H5Sclose(space);
+    });
+    expect_refused("identify --data " + declared.string() + " --out " + path("o") + " --max-memory 512M",
+                   {declared.string() + ": /" + name + ": declares [", "more than the 512 MB of --max-memory"});
+    fs::remove(declared);
+  }
   // The estimate is printed for a run that needs 256 MB or more (an MLP of 4.2M parameters with L-BFGS), not for a
   // small one; a run beyond the limit is refused before it starts.
   const RunResult r = run("generate --train-steps 100 --test-steps 10 --out " + path("g.h5"));
@@ -977,6 +1197,57 @@ TEST_F(Robustness, ThreadsAndMemoryAreBoundedBeforeTheRun) {
 
 // The issue's measurement: identify trk10 with an MLP of widths 2048,2048 on 2000 pairs, 2 threads, L-BFGS memory 20
 // reached 1.8 GB in L-BFGS and 3.9 GB while writing a checkpoint.
+// The stacks of the OpenMP threads count in the estimate: 1024 threads under ulimit -v 3 GB are refused in one
+// line before any is created (libgomp would print "Thread creation failed" and exit 1).
+TEST_F(Robustness, ThreadStacksCountInTheMemoryEstimate) {
+  const fs::path data = dir_ / "d.h5";
+  io::write_dataset(data, small_dataset());
+  const auto r = testing::run_command("ulimit -v 3000000; exec " + std::string(TRK_BINARY) + " identify --data " +
+                                      data.string() + " --solver rk4 --threads 1024 --iterations 1 --restarts 1 " +
+                                      "--quiet --out " + path("o"));
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(r.err.rfind("trk: error: identify: needs about", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("thread stacks"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(path("o")));
+}
+
+// --resume on a folder whose results are of another run (options, solver, data) is refused, not "done already".
+TEST_F(Robustness, ResumeOfAFinishedRunOfOtherOptionsIsRefused) {
+  const fs::path data = dir_ / "d.h5", other = dir_ / "e.h5";
+  io::write_dataset(data, small_dataset());
+  io::write_dataset(other, small_dataset(80));
+  const std::string quick = " --iterations 1 --meet-iterations 0 --refine-iterations 0 --lm-iterations 0 --restarts 1 "
+                            "--quiet --out " + path("o");
+  ASSERT_EQ(run("identify --data " + data.string() + " --solver rk4" + quick).code, 0);
+  const std::string before = slurp(path("o/identify.json"));
+  EXPECT_EQ(run("identify --data " + data.string() + " --solver rk4 --resume" + quick).code, 0);  // the same run
+  expect_refused("identify --data " + data.string() + " --solver rk4 --seed 3 --resume" + quick,
+                 {path("o/identify.json"), "configuration", "another --out"});
+  expect_refused("identify --data " + data.string() + " --solver euler --resume" + quick,
+                 {path("o/identify.json"), "configuration"});
+  expect_refused("identify --data " + other.string() + " --solver rk4 --resume" + quick, {path("o/identify.json"), "data"});
+  EXPECT_EQ(slurp(path("o/identify.json")), before);
+  ASSERT_EQ(run("generate --h 0.01 --train-steps 1000 --test-steps 1000 --quiet --out " + path("fine.h5")).code, 0);
+  const std::string fit = "fit --data " + path("fine.h5") + " --h 0.1 --iterations 2 --candidates 1 --quiet --out " +
+                          path("f");
+  ASSERT_EQ(run(fit).code, 0);
+  expect_refused(fit + " --seed 5 --resume", {path("f/fit.json"), "configuration", "another --out"});
+}
+
+// forecast.h5 counts in the estimate before training: 5000 steps from each of 15001 test states is refused under
+// --max-memory 1G (it peaked at 7 GB and wrote 3.6 GB).
+TEST_F(Robustness, ForecastStepsCountInTheMemoryEstimate) {
+  ASSERT_EQ(run("generate --train-steps 200 --test-steps 20000 --validation-steps 100 --quiet --out " +
+                path("long.h5")).code, 0);
+  const std::string quick = " --solver rk4 --iterations 1 --meet-iterations 0 --refine-iterations 0 --lm-iterations 0 "
+                            "--restarts 1 --quiet";
+  expect_refused("identify --data " + path("long.h5") + quick + " --forecast-steps 5000 --max-memory 1G --out " +
+                     path("o"),
+                 {"identify: needs about", "forecast 5.0 GB", "more than the 1.0 GB of --max-memory"});
+  EXPECT_EQ(run("identify --data " + path("long.h5") + quick + " --forecast-steps 50 --forecast-every 100 " +
+                "--max-memory 1G --out " + path("o")).code, 0);
+}
+
 TEST(MemoryEstimate, OfTheIssuesMlp) {
   const double P = 3 * 2048 + 2048 + 2048 * 2048 + 2048 + 2048 * 3 + 3;
   MemoryInputs in;

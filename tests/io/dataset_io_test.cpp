@@ -353,7 +353,7 @@ std::vector<Refusal> refusals() {
          H5Pclose(dcpl);
          H5Sclose(space);
        }),
-       "/train/states", "declares [100000, 1000000, 3] values, 4.4 TB to read (both splits), more than the"},
+       "/train/states", "declares [100000, 1000000, 3] values, 4.4 TB to read (all splits), more than the"},
       {"h zero", edit([](hid_t f) { set_double(f, "h", 0.0); }), "attribute h of /",
        "expected a finite sampling step > 0"},
       {"h negative", edit([](hid_t f) { set_double(f, "h", -0.01); }), "attribute h of /", "found -0.01"},

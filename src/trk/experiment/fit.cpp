@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "trk/core/number_text.h"
 #include "trk/core/rng.h"
 #include "trk/tableau/named_tableaux.h"
 #include "trk/tableau/order_conditions.h"
@@ -22,6 +23,11 @@ std::string FitOptions::validation_error() const {
   if (stages < 1 || stages > 64) return "stages must be between 1 and 64";
   if (auto e = validate_trainable_init(init, stages); !e.empty()) return e;
   if (order < 1 || order > 4) return "order must be between 1 and 4";
+  // An explicit scheme of q stages has order q at most (q <= 4): the conditions could not be held.
+  if (order > stages)
+    return "order " + std::to_string(order) + " needs at least " + std::to_string(order) + " stages (an explicit " +
+           "scheme of q stages has order <= q); give --stages " + std::to_string(order) + " or more, or --order " +
+           std::to_string(stages);
   if (iterations < 0) return "iterations must be >= 0";
   if (batch_size < 1) return "batch size must be at least 1";
   if (rollout_steps < 1) return "rollout steps must be at least 1";
@@ -57,8 +63,8 @@ int stride_of(double h, double dt) {
   const double r = h / dt;
   const long m = std::lround(r);
   if (m < 1 || std::abs(r - m) > 1e-6 * r)
-    throw std::invalid_argument("h = " + std::to_string(h) + " is not a whole multiple of the data's step " +
-                                std::to_string(dt));
+    throw std::invalid_argument("h = " + number_text(h) + " is not a whole multiple of the data's step " +
+                                number_text(dt));
   return static_cast<int>(m);
 }
 
@@ -372,7 +378,7 @@ void Sweep::judge_rows(double h, int m, const TrainableTableau& t, const FitCand
     r.order = order(r.tableau);
     r.real_axis_interval = real_axis_interval(r.tableau);
     if (log)
-      log("h=" + std::to_string(h) + " " + r.scheme + ": " + (r.verdict.integrates ? "integrates" : "fails") +
+      log("h=" + number_text(h) + " " + r.scheme + ": " + (r.verdict.integrates ? "integrates" : "fails") +
           " (bounded " + std::to_string(r.verdict.bounded_runs) + "/" + std::to_string(r.verdict.runs) +
           ", worst deviation " + std::to_string(r.verdict.worst_deviation) + ", one-step rmse " +
           std::to_string(r.one_step_rmse) + ")");
@@ -402,7 +408,7 @@ void refine_search(Sweep& w, size_t hi, double h, StepState& st) {
     const IntegratesSummary v = w.select_verdict(trial, h);
     if (!better(v, st.kept_verdict, o.judge.tolerance)) continue;
     if (w.log)
-      w.log("h=" + std::to_string(h) + " search " + std::to_string(t + 1) + ": bounded " +
+      w.log("h=" + number_text(h) + " search " + std::to_string(t + 1) + ": bounded " +
             std::to_string(v.bounded_runs) + "/" + std::to_string(v.runs) + " on training states, deviation " +
             std::to_string(v.worst_deviation));
     st.kept = trial;
@@ -416,7 +422,7 @@ bool fit_step(Sweep& w, size_t hi, double h, TrainableTableau& scheme, const Fit
   const int m = stride_of(h, w.fine.h);
   const Starts starts = rollout_starts(w.fine.train, m, o.rollout_steps);
   if (starts.items.empty())
-    throw std::invalid_argument("the training split is too short for the rollouts at h = " + std::to_string(h));
+    throw std::invalid_argument("the training split is too short for the rollouts at h = " + number_text(h));
   const auto t_start = std::chrono::steady_clock::now();
   const double seconds_before = resume ? resume->seconds : 0.0;
   auto seconds = [&] {
@@ -468,7 +474,7 @@ bool fit_step(Sweep& w, size_t hi, double h, TrainableTableau& scheme, const Fit
     if (o.candidates > 1) {
       const IntegratesSummary v = w.select_verdict(candidate, h);
       if (w.log)
-        w.log("h=" + std::to_string(h) + " candidate " + std::to_string(c + 1) + ": bounded " +
+        w.log("h=" + number_text(h) + " candidate " + std::to_string(c + 1) + ": bounded " +
               std::to_string(v.bounded_runs) + "/" + std::to_string(v.runs) + " on training states, deviation " +
               std::to_string(v.worst_deviation) + " (stability margin " + std::to_string(margin) + ")");
       if (st.kept && !better(v, st.kept_verdict, o.judge.tolerance)) continue;

@@ -86,7 +86,8 @@ double climatological_std(const Split& split) {
   if (n < 2) return 0.0;
   const Vec mean = sum / static_cast<double>(n);
   const Vec var = (sum_sq / static_cast<double>(n) - mean.cwiseProduct(mean)).cwiseMax(0.0);
-  return std::sqrt(var.mean());
+  const double s = std::sqrt(var.mean());
+  return s > 0 ? s : 0.0;  // never -0.0 (the sqrt of a variance rounded to -0.0 on denormal data)
 }
 
 }  // namespace trk

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "trk/core/number_text.h"
 #include "trk/core/rng.h"
 #include "trk/field/kuramoto_sivashinsky.h"
 #include "trk/solve/etdrk4.h"
@@ -18,7 +19,7 @@ std::string GenerateOptions::validation_error() const {
   } catch (const std::invalid_argument& e) {
     return e.what();
   }
-  if (!(h > 0.0) || !std::isfinite(h)) return "h must be a positive number, got " + std::to_string(h);
+  if (!(h > 0.0) || !std::isfinite(h)) return "h must be a positive number, got " + number_text(h);
   if (train_steps < 1) return "train-steps must be at least 1";
   if (test_steps < 1) return "test-steps must be at least 1";
   if (test_trajectories < 1) return "test-trajectories must be at least 1";

@@ -543,8 +543,25 @@ double one_step_mse(const FlowMap& psi, const Split& split) {
 Dataset with_validation(const Dataset& data, double fraction, bool* held_out) {
   *held_out = data.validation.num_trajectories() == 0;
   Dataset d = *held_out ? hold_out_validation(data, fraction) : data;
-  if (make_pairs(d.validation, 1).size() < 1) throw std::invalid_argument("the validation split has no pair");
+  if (d.validation.num_times() < 5)  // its 4-step forecasts judge the status
+    throw std::invalid_argument("the validation split has " + std::to_string(d.validation.num_times()) +
+                                " samples per trajectory; scoring needs at least 5 (a start and 4 steps)");
   return d;
+}
+
+// Every rollout a phase trains on fits in the training trajectories (a longer one has no pair: a loss of 0).
+void check_rollouts(const Dataset& work, const IdentifyOptions& o, const SolverSpec& solver) {
+  if (solver.kind == SolverKind::kSparseRegression) return;
+  const bool fixed_step = solver.kind != SolverKind::kAdaptive;
+  const std::pair<int, const char*> rollouts[] = {
+      {o.rollout_steps, "rollout_steps"},
+      {fixed_step && o.refine_rollout_iterations > 0 ? o.refine_rollout_steps : 0, "refine_rollout_steps"},
+      {fixed_step && o.lm_iterations > 0 ? o.lm_rollout_steps : 0, "lm_rollout_steps"}};
+  for (const auto& [steps, key] : rollouts)
+    if (work.train.num_times() < 1 + steps)
+      throw std::invalid_argument(std::string(key) + " " + std::to_string(steps) + ": the training trajectories have " +
+                                  std::to_string(work.train.num_times()) + " samples, a rollout needs " +
+                                  std::to_string(1 + steps));
 }
 
 }  // namespace
@@ -555,6 +572,7 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o, const Lo
   const SolverSpec solver = parse_solver(o.solver);
   bool held_out = false;
   const Dataset work = with_validation(data, o.validation_fraction, &held_out);
+  check_rollouts(work, o, solver);
   IdentifySummary out;
   if (solver.kind == SolverKind::kSparseRegression) {
     identify_sparse(work, o, out);

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "trk/tableau/trainable_tableau.h"
 
@@ -25,6 +26,7 @@ MemoryEstimate estimate_memory(const MemoryInputs& in) {
   e.activations = kBytes * T * in.stages * std::max(1, in.rollout_steps) * in.tape_columns *
                   (in.dim + in.activations_per_column);
   e.checkpoint = in.checkpoints ? kBytes * (2 * m + 5) * P : 0;
+  e.stacks = (T - 1) * in.thread_stack_bytes;
   return e;
 }
 
@@ -36,6 +38,14 @@ double values_of(const Split& s) {
 }
 double values_of(const Dataset& d) { return values_of(d.train) + values_of(d.test) + values_of(d.validation); }
 }  // namespace
+
+double estimate_forecast_memory(const Split& test, int steps, int start_every) {
+  if (steps < 1) return 0;
+  double candidates = 0;
+  for (const auto& t : test.states) candidates += std::max<double>(0, static_cast<double>(t.cols()) - steps);
+  const double starts = std::ceil(candidates / std::max(1, start_every));
+  return kBytes * 3 * (steps + 1.0) * test.dim() * starts;
+}
 
 MemoryInputs identify_memory_inputs(const IdentifyOptions& o, const Dataset& d) {
   const SolverSpec solver = parse_solver(o.solver);

@@ -12,6 +12,10 @@
 //                                                (identify: a chunk) with a values per column a field saves for its
 //                                                backward pass (an MLP: 2 x the sum of its widths)
 //   checkpoint   (2 m + 5) P                     the optimiser state copied into a checkpoint (HDF5 writes from it)
+//   forecast     3 (N + 1) dim s                 --forecast-steps N from s start states: predicted and true states
+//                                                at every lead time, and the copy HDF5 writes from
+//   stacks       (T - 1) S bytes                 the stacks of the OpenMP threads beyond the first (S each: the
+//                                                thread stack size, ulimit -s; address space under ulimit -v)
 // How the estimate compares with measured peaks: docs/design.md (memory bound).
 #pragma once
 #include <string>
@@ -37,12 +41,13 @@ struct MemoryInputs {
   double lm_chunk_columns = 0;       // c
   int lm_rollout_steps = 0;
   bool checkpoints = true;           // periodic or on-signal checkpoints may be written
+  double thread_stack_bytes = 8 << 20;  // S (glibc's default under ulimit -s 8192)
 };
 
 // In bytes, by part (see the top of this file).
 struct MemoryEstimate {
-  double model = 0, optimiser = 0, data = 0, activations = 0, checkpoint = 0;
-  double total() const { return model + optimiser + data + activations + checkpoint; }
+  double model = 0, optimiser = 0, data = 0, activations = 0, checkpoint = 0, forecast = 0, stacks = 0;
+  double total() const { return model + optimiser + data + activations + checkpoint + forecast + stacks; }
 };
 
 MemoryEstimate estimate_memory(const MemoryInputs& in);
@@ -50,6 +55,10 @@ MemoryEstimate estimate_memory(const MemoryInputs& in);
 // The inputs of a run of identify (identify.h) or fit_sweep (fit.h) on `data`, from their options.
 MemoryInputs identify_memory_inputs(const IdentifyOptions& o, const Dataset& data);
 MemoryInputs fit_memory_inputs(const FitOptions& o, const Dataset& data, const std::vector<double>& steps);
+
+// The forecast part of a run writing forecast.h5: `steps` steps from every `start_every`-th test state that has
+// `steps` samples after it (experiment/forecast.h).
+double estimate_forecast_memory(const Split& test, int steps, int start_every);
 
 // trk generate: the samples (train_steps + 1 + test_trajectories (test_steps + 1) states of dim values, and t)
 // held twice: the dataset, and the C-order copy of a split being written.

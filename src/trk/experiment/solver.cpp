@@ -1,5 +1,6 @@
 #include "trk/experiment/solver.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "trk/tableau/named_tableaux.h"
@@ -36,6 +37,11 @@ SolverSpec parse_solver(const std::string& name) {
   }
   const bool digits = name.size() > 3 && name.find_first_not_of("0123456789", 3) == std::string::npos;
   if (name.rfind("trk", 0) == 0 && digits) {
+    // One name per scheme: trk04 is not a second trk4.
+    const size_t first_digit = std::min(name.find_first_not_of('0', 3), name.size() - 1);
+    if (first_digit > 3)
+      throw std::invalid_argument("solver " + name + ": write the stage count without leading zeros (trk" +
+                                  name.substr(first_digit) + ")");
     s.kind = SolverKind::kTrainable;
     s.stages = name.size() > 6 ? kMaxTrainableStages + 1 : std::stoi(name.substr(3));
     if (s.stages < 1 || s.stages > kMaxTrainableStages)

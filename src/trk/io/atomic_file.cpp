@@ -30,6 +30,8 @@ std::string errno_text(int err) { return std::strerror(err); }
 // "a character device", "a FIFO", ... for a file that is not regular; "" for a regular file or none.
 std::string non_regular_kind(const fs::path& path) {
   struct stat st;
+  // A link (to a file, a loop, dangling) is not replaced by a file: the rename would put a file at its place.
+  if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) return "a symbolic link";
   if (::stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return "";  // absent, or a dangling link (replaced as a new file)
     return "";                       // unreadable metadata: let the write report it
@@ -53,6 +55,34 @@ std::string utf8_prefix(const std::string& s, std::size_t max) {
 
 std::atomic<unsigned> temp_counter{0};
 
+// The temporaries of the AtomicFiles alive, for remove_temporaries_being_written (a signal handler): fixed buffers,
+// a slot readable only while `ready` is set.
+struct TempSlot {
+  std::atomic<bool> taken{false}, ready{false};
+  char path[4096] = {};
+};
+TempSlot temp_slots[8];
+
+int register_temp(const fs::path& temp) {
+  const std::string& s = temp.native();
+  if (s.size() >= sizeof temp_slots[0].path) return -1;
+  for (int i = 0; i < 8; ++i) {
+    bool free = false;
+    if (temp_slots[i].taken.compare_exchange_strong(free, true)) {
+      std::memcpy(temp_slots[i].path, s.c_str(), s.size() + 1);
+      temp_slots[i].ready.store(true);
+      return i;
+    }
+  }
+  return -1;  // more than 8 at once: that one is left to remove_stale_temporaries
+}
+
+void unregister_temp(int slot) {
+  if (slot < 0) return;
+  temp_slots[slot].ready.store(false);
+  temp_slots[slot].taken.store(false);
+}
+
 }  // namespace
 
 fs::path temporary_name(const fs::path& target, long pid, unsigned n) {
@@ -65,19 +95,27 @@ void check_replaceable(const fs::path& path) {
   if (!path.has_filename() || path.filename() == "." || path.filename() == "..")
     fail(path, "expected a file name, found a folder");
   if (const std::string kind = non_regular_kind(path); !kind.empty())
-    fail(path, "not a regular file (" + kind + "); trk replaces only regular files");
+    fail(path, "not a regular file (" + kind + "); trk replaces only regular files" +
+                   (kind == "a symbolic link" ? " (give the file it points to as the output, or remove the link)" : ""));
 }
 
 AtomicFile::AtomicFile(fs::path target) : target_(std::move(target)) {
   check_replaceable(target_);
   temp_ = temporary_name(target_, ::getpid(), temp_counter++);
+  slot_ = register_temp(temp_);
 }
 
 AtomicFile::~AtomicFile() {
+  unregister_temp(slot_);
   if (!committed_) {
     std::error_code ec;
     fs::remove(temp_, ec);
   }
+}
+
+void remove_temporaries_being_written() noexcept {
+  for (TempSlot& slot : temp_slots)
+    if (slot.ready.load()) ::unlink(slot.path);
 }
 
 void AtomicFile::write(const void* data, std::size_t size) {

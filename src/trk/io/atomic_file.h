@@ -1,10 +1,9 @@
 // Output files are written to a temporary name beside the target and renamed into place on commit, so that a
 // killed run never leaves a half-written result.
 //
-// What may be replaced: a target that does not exist or is a regular file (a symbolic link is followed: a link to
-// a regular file is replaced by the new file, the file it pointed to is left alone). Anything else (a device node
-// such as /dev/null, a FIFO, a socket, a folder, a link to one of them) is refused before anything is written, so
-// that running as root never turns /dev/null into a regular file.
+// What may be replaced: a target that does not exist or is a regular file. Anything else (a symbolic link, to a
+// file or not; a device node such as /dev/null, a FIFO, a socket, a folder) is refused before anything is written,
+// so that running as root never turns /dev/null into a regular file and a link is never replaced by a file.
 //
 // Temporary names: ".trk-tmp.<pid>.<n>.<target name>" in the target's folder, cut to 255 bytes (NAME_MAX) at a
 // UTF-8 character boundary; a name no user would choose. remove_stale_temporaries() removes only names of that
@@ -40,13 +39,19 @@ class AtomicFile {
  private:
   std::filesystem::path target_, temp_;
   bool written_ = false, committed_ = false;
+  int slot_ = -1;  // in the list remove_temporaries_being_written reads
 };
+
+// Removes the temporary files of the AtomicFiles alive (being written, not yet renamed into place). Only unlink(2)
+// on fixed buffers: async-signal-safe, for a handler of a signal that ends the process (cli/main.cpp, a second
+// SIGINT or SIGTERM during a checkpoint or model write).
+void remove_temporaries_being_written() noexcept;
 
 // Writes `text` to `path` atomically. Throws std::runtime_error naming the path on failure.
 void write_text_atomic(const std::filesystem::path& path, const std::string& text);
 
 // Throws std::runtime_error "<path>: not a regular file (a character device); trk replaces only regular files"
-// unless `path` is absent or a regular file (links followed). Also refuses an empty path or one that names a folder
+// unless `path` is absent or a regular file (a symbolic link is refused). Also refuses an empty path or one that names a folder
 // ("out/"). For a command's outputs, call it before the work so that the refusal costs nothing.
 void check_replaceable(const std::filesystem::path& path);
 

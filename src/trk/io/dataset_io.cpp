@@ -142,24 +142,27 @@ std::string uniform_times_error(const Split& split, const std::string& name, dou
   return "";
 }
 
-// The most bytes the states of both splits take once read (the file's array and the trajectories: two copies of
+// The most bytes the states and times of all splits take once read (the file's array and the trajectories: two copies of
 // every float64), refused beyond memory_limit() before anything is allocated (an 18 kB file can declare 50M x 3
 // unwritten values).
 void check_declared_size(const h5::File& file) {
   double bytes = 0, largest = -1;
   std::string largest_name;
   h5::ArrayShape largest_shape;
-  for (const char* name : kSplitNames) {
+  // Every array the reader allocates: states and t of every split, /validation included.
+  for (const char* name : {"train", "validation", "test"}) {
     if (!file.has_group(name)) continue;
     const h5::Group g = file.open_group(name);
-    if (!g.has_dataset("states")) continue;
-    const h5::ArrayShape shape = g.read_shape("states");
-    bytes += 2 * 8 * shape.count();
-    if (shape.count() > largest) largest = shape.count(), largest_name = g.where("states"), largest_shape = shape;
+    for (const char* array : {"states", "t"}) {
+      if (!g.has_dataset(array)) continue;
+      const h5::ArrayShape shape = g.read_shape(array);
+      bytes += 2 * 8 * shape.count();
+      if (shape.count() > largest) largest = shape.count(), largest_name = g.where(array), largest_shape = shape;
+    }
   }
   const double limit = static_cast<double>(memory_limit());
   if (bytes <= limit) return;
-  fail(largest_name, fmt::format("declares [{}] values, {} to read (both splits), more than the {} of {}",
+  fail(largest_name, fmt::format("declares [{}] values, {} to read (all splits), more than the {} of {}",
                                  fmt::join(largest_shape.shape, ", "), format_bytes(bytes), format_bytes(limit),
                                  memory_limit_source()));
 }
@@ -280,6 +283,9 @@ Dataset read_dataset(const fs::path& path, bool require_test) {
   d.test = has_test ? read_split(file, "test", d.h, &test_t_size) : d.train;
   const bool has_validation = file.has_group("validation");
   if (has_validation) d.validation = read_split(file, "validation", d.h, &validation_t_size);
+  if (has_validation && d.validation.num_trajectories() == 0)  // not taken as absent
+    fail(path.string(), "/validation/states: expected at least 1 trajectory, found 0 (remove /validation to hold "
+                        "out the end of the training trajectories instead)");
   if (std::string e = dataset_validation_error(d); !e.empty()) fail(path.string(), e);
   if (std::string e = uniform_times_error(d.train, "train", d.h, train_t_size, h.has_value()); !e.empty())
     fail(path.string(), e);

@@ -137,8 +137,11 @@ class DuplicateKeyCheck {
   explicit DuplicateKeyCheck(std::string file) : file_(std::move(file)) {}
   bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
     switch (event) {
-      case json::parse_event_t::object_start: levels_.push_back({true}); break;
-      case json::parse_event_t::array_start: levels_.push_back({false}); break;
+      case json::parse_event_t::object_start: levels_.emplace_back(); break;
+      case json::parse_event_t::array_start:
+        levels_.emplace_back();
+        levels_.back().object = false;
+        break;
       case json::parse_event_t::object_end:
       case json::parse_event_t::array_end:
         levels_.pop_back();
@@ -156,6 +159,16 @@ class DuplicateKeyCheck {
     return true;
   }
 
+  // Where the parser is: the key or element being read ("training.rtol").
+  std::string path() const {
+    std::string p;
+    for (const Level& level : levels_) {
+      if (level.object) p += (p.empty() ? "" : ".") + level.key;
+      else p += "[" + std::to_string(level.index) + "]";
+    }
+    return p;
+  }
+
  private:
   struct Level {
     bool object = true;
@@ -166,14 +179,6 @@ class DuplicateKeyCheck {
   void element_done() {
     if (!levels_.empty() && !levels_.back().object) ++levels_.back().index;
   }
-  std::string path() const {
-    std::string p;
-    for (const Level& level : levels_) {
-      if (level.object) p += (p.empty() ? "" : ".") + level.key;
-      else p += "[" + std::to_string(level.index) + "]";
-    }
-    return p;
-  }
   std::string file_;
   std::vector<Level> levels_;
 };
@@ -182,8 +187,19 @@ class DuplicateKeyCheck {
 
 json read_json_file(const std::filesystem::path& path, std::uintmax_t max_bytes) {
   const std::string text = read_regular_file(path, max_bytes);
+  DuplicateKeyCheck check(path.string());
   try {
-    return json::parse(text, DuplicateKeyCheck(path.string()));
+    return json::parse(text, [&check](int depth, json::parse_event_t event, json& parsed) {
+      return check(depth, event, parsed);
+    });
+  } catch (const json::out_of_range& e) {
+    // A number past a double (1e400): nlohmann says "number overflow parsing '1e400'"; name the key instead.
+    std::string msg = e.what();
+    const auto quote = msg.find('\'');
+    const std::string number = quote == std::string::npos ? std::string("a number") : msg.substr(quote);
+    throw std::runtime_error(path.string() + ": " + (check.path().empty() ? "(top level)" : check.path()) + ": " +
+                             number + " is out of the range of a double (about 1e-308 to 1e308); write a finite "
+                             "number");
   } catch (const json::parse_error& e) {
     std::string msg = e.what();
     for (char& c : msg)

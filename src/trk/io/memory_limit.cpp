@@ -55,6 +55,13 @@ std::uint64_t available_memory_bytes() {
 
 void set_memory_limit(std::uint64_t bytes) { limit_override = bytes; }
 
+std::uint64_t thread_stack_bytes() {
+  struct rlimit r;
+  if (::getrlimit(RLIMIT_STACK, &r) == 0 && r.rlim_cur != RLIM_INFINITY && r.rlim_cur > 0)
+    return static_cast<std::uint64_t>(r.rlim_cur);
+  return std::uint64_t{8} << 20;
+}
+
 std::uint64_t memory_limit() { return limit_override ? *limit_override : available_memory_bytes(); }
 
 std::string memory_limit_source() { return limit_override ? "--max-memory" : "available memory"; }

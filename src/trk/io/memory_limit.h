@@ -18,6 +18,9 @@ void set_memory_limit(std::uint64_t bytes);
 std::uint64_t memory_limit();
 std::string memory_limit_source();
 
+// The stack of a new thread: the soft RLIMIT_STACK (ulimit -s), 8 MiB when unlimited or unreadable.
+std::uint64_t thread_stack_bytes();
+
 // "512M", "2G", "1.5GB", "4096" (bytes), "3GiB": binary units (K = 1024); throws std::invalid_argument naming the
 // text unless it is a finite number >= 0 with an optional unit B, K, M, G, T (with or without "B" / "iB").
 std::uint64_t parse_memory_size(const std::string& text);

@@ -218,12 +218,23 @@ LoadedModel read_model_h5(const std::filesystem::path& path) {
     psi.model = need_string("model");
     psi.h = need_double("h");
     const int dim = static_cast<int>(need_double("dim"));
+    if (!(psi.h > 0) || !std::isfinite(psi.h))
+      throw std::runtime_error(f.where_attribute("h") + ": expected a finite step > 0 (a model.h5 of trk identify)");
+    if (dim < 1) throw std::runtime_error(f.where_attribute("dim") + ": expected a dimension >= 1");
     json mo = json::parse(need_string("model_options"));
-    psi.model_options.seed = mo.at("seed");
+    if (!mo.is_object() || !mo.contains("seed") || !mo["seed"].is_number_unsigned())
+      throw std::runtime_error(f.where_attribute("model_options") + ": seed: missing or not an integer (a model.h5 "
+                               "of trk identify has it; write the model again with trk identify)");
+    psi.model_options.seed = mo["seed"].get<std::uint64_t>();
     mo.erase("seed");
     read_fields(mo, path.string() + ": model_options", psi.model_options);
     m.row = json::parse(need_string("row"));
     const Vec params = read_vec("params");
+    // A model with a non-finite parameter forecasts nothing: refused rather than evaluated.
+    for (Eigen::Index k = 0; k < params.size(); ++k)
+      if (!std::isfinite(params(k)))
+        throw std::runtime_error(f.where("params") + ": expected finite values, found " + std::to_string(params(k)) +
+                                 " at index " + std::to_string(k) + " (train the model again)");
     if (psi.solver.kind == SolverKind::kSparseRegression) {
       const int degree = static_cast<int>(f.read_int_attribute("degree").value_or(2));
       auto poly = std::make_unique<PolynomialField>(dim, degree);
@@ -240,6 +251,8 @@ LoadedModel read_model_h5(const std::filesystem::path& path) {
     psi.tableau.A = f.read_matrix("A");
     psi.tableau.b = read_vec("b");
     psi.tableau.c = read_vec("c");
+    if (!psi.tableau.A.allFinite() || !psi.tableau.b.allFinite() || !psi.tableau.c.allFinite())
+      throw std::runtime_error(f.where("A") + ": the tableau (A, b, c) has a non-finite value (train the model again)");
     if (!psi.solver.fixed_step()) {
       psi.tableau = psi.solver.named();
       psi.adaptive.control.rtol = need_double("rtol");

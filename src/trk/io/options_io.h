@@ -16,6 +16,7 @@
 
 #include "trk/core/enum_names.h"
 #include "trk/core/fields.h"
+#include "trk/io/field_number.h"
 #include "trk/io/json_io.h"
 
 namespace trk::io {
@@ -42,33 +43,24 @@ T value_as(const json& j, const std::string& where) {
   } else if constexpr (std::is_same_v<T, bool>) {
     if (!j.is_boolean()) refuse(where, std::string("wrong type: ") + "expected true or false");
     return j.get<bool>();
-  } else if constexpr (std::is_integral_v<T>) {
-    if (!j.is_number()) refuse(where, std::string("wrong type: ") + "expected an integer");
+  } else if constexpr (std::is_arithmetic_v<T>) {
+    if (!j.is_number())
+      refuse(where, std::string("wrong type: ") + (std::is_integral_v<T> ? "expected an integer" : "expected a number"));
+    NumberValue v;
     if (j.is_number_float()) {
-      const double d = j.get<double>();
-      if (!std::isfinite(d) || d != std::floor(d)) refuse(where, "expected an integer, found " + j.dump());
-      if (d < static_cast<double>(std::numeric_limits<T>::min()) || d > static_cast<double>(std::numeric_limits<T>::max()))
-        refuse(where, j.dump() + " is out of range (" + std::to_string(std::numeric_limits<T>::min()) + " to " +
-                          std::to_string(std::numeric_limits<T>::max()) + ")");
-      return static_cast<T>(d);
+      v.kind = NumberValue::Kind::kFloat;
+      v.d = j.get<double>();
+    } else if (j.is_number_unsigned()) {
+      v.kind = NumberValue::Kind::kUnsigned;
+      v.u = j.get<std::uint64_t>();
+    } else {
+      v.i = j.get<std::int64_t>();
     }
-    if (j.is_number_unsigned()) {
-      const auto u = j.get<std::uint64_t>();
-      if (u > static_cast<std::uint64_t>(std::numeric_limits<T>::max()))
-        refuse(where, j.dump() + " is out of range (up to " + std::to_string(std::numeric_limits<T>::max()) + ")");
-      return static_cast<T>(u);
+    try {
+      return number_as<T>(v, j.dump());
+    } catch (const std::invalid_argument& e) {
+      refuse(where, e.what());
     }
-    const auto i = j.get<std::int64_t>();
-    if (i < static_cast<std::int64_t>(std::numeric_limits<T>::min()) ||
-        (i > 0 && static_cast<std::uint64_t>(i) > static_cast<std::uint64_t>(std::numeric_limits<T>::max())))
-      refuse(where, j.dump() + " is out of range (" + std::to_string(std::numeric_limits<T>::min()) + " to " +
-                        std::to_string(std::numeric_limits<T>::max()) + ")");
-    return static_cast<T>(i);
-  } else if constexpr (std::is_floating_point_v<T>) {
-    if (!j.is_number()) refuse(where, std::string("wrong type: ") + "expected a number");
-    const double d = j.get<double>();
-    if (!std::isfinite(d)) refuse(where, "expected a finite number");
-    return d;
   } else if constexpr (std::is_same_v<T, std::string>) {
     if (!j.is_string()) refuse(where, std::string("wrong type: ") + "expected a string");
     return j.get<std::string>();

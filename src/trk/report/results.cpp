@@ -3,11 +3,13 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cmath>
 #include <array>
 #include <map>
 #include <stdexcept>
 #include <tuple>
 
+#include "trk/core/status.h"
 #include "trk/io/json_io.h"
 #include "trk/io/model_io.h"
 #include "trk/io/results_io.h"
@@ -42,6 +44,15 @@ double number(const json& j, const fs::path& file, const std::string& field) {
   return v.get<double>();
 }
 
+// A count, an RMSE, an NFE or a time: a finite number >= 0 (a negative one cannot come from a run and would
+// read as better than every real one).
+double amount(const json& j, const fs::path& file, const std::string& field) {
+  const double v = number(j, file, field);
+  if (!(v >= 0) || !std::isfinite(v))
+    fail(file, field, "expected a finite number >= 0, found " + member(j, file, field).dump());
+  return v;
+}
+
 std::string text(const json& j, const fs::path& file, const std::string& field) {
   const json& v = member(j, file, field);
   if (!v.is_string()) fail(file, field, "expected a string");
@@ -59,7 +70,7 @@ Forecast forecast(const json& j, const fs::path& file, const std::string& horizo
   f.diverged = boolean(j, file, "diverged." + horizon);
   const json& r = member(j, file, "rmse." + horizon);
   if (r.is_number()) {
-    f.rmse = r.get<double>();
+    f.rmse = amount(j, file, "rmse." + horizon);
   } else if (!r.is_null()) {
     fail(file, "rmse." + horizon, "expected a number or null");
   }
@@ -75,7 +86,23 @@ std::optional<double> optional_number(const json& j, std::initializer_list<const
     if (!at->is_object() || !at->contains(k)) return std::nullopt;
     at = &(*at)[k];
   }
-  return at->is_number() ? std::optional<double>(at->get<double>()) : std::nullopt;
+  if (!at->is_number()) return std::nullopt;
+  const double v = at->get<double>();
+  if (!(v >= 0) || !std::isfinite(v)) {
+    std::string field;
+    for (const char* k : keys) field += (field.empty() ? "" : ".") + std::string(k);
+    throw std::invalid_argument(field + ": expected a finite number >= 0, found " + at->dump());
+  }
+  return v;
+}
+
+// optional_number, the error naming the file.
+std::optional<double> optional_amount(const json& j, const fs::path& file, std::initializer_list<const char*> keys) {
+  try {
+    return optional_number(j, keys);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(file.string() + ": " + e.what());
+  }
 }
 
 // identify.json: version 2 (final_loss {train, validation}, validation, restarts) reads as version 1 here.
@@ -97,7 +124,9 @@ IdentifyResult read_identify(const fs::path& file) {
   r.system = text(j, file, "system");
   r.model = text(j, file, "model");
   r.solver = text(j, file, "solver");
-  r.status = j.contains("status") && j["status"].is_string() ? j["status"].get<std::string>() : "completed";
+  r.status = j.contains("status") ? text(j, file, "status") : "completed";
+  if (!parse_enum<RunStatus>(r.status))
+    fail(file, "status", "unknown status '" + r.status + "' (" + enum_choices<RunStatus>() + ")");
   r.h = number(j, file, "h");
   if (!(r.h > 0)) fail(file, "h", "expected a positive step");
   r.at_h = forecast(j, file, "t0+h");
@@ -105,30 +134,30 @@ IdentifyResult read_identify(const fs::path& file) {
   if (j.contains("rmse_mean_per_state")) {
     auto mean_state = [&](const char* horizon, const Forecast& pooled) {
       Forecast f;
-      f.rmse = optional_number(j, {"rmse_mean_per_state", horizon});
+      f.rmse = optional_amount(j, file, {"rmse_mean_per_state", horizon});
       f.diverged = pooled.diverged || !f.rmse;
       return f;
     };
     r.mean_state_at_h = mean_state("t0+h", r.at_h);
     r.mean_state_at_4h = mean_state("t0+4h", r.at_4h);
   }
-  r.test_states = static_cast<long>(number(j, file, "test_states"));
-  r.nfe_forward_mean = number(j, file, "nfe.train_forward_per_iteration.mean");
-  r.nfe_forward_last = number(j, file, "nfe.train_forward_per_iteration.last");
-  r.nfe_backward_mean = number(j, file, "nfe.train_backward_per_iteration.mean");
-  r.nfe_backward_last = number(j, file, "nfe.train_backward_per_iteration.last");
-  r.inference_nfe_per_step = number(j, file, "nfe.inference_per_step");
-  r.inference_nfe_per_unit_time = number(j, file, "nfe.inference_per_unit_time");
-  r.iterations = static_cast<long>(number(j, file, "iterations"));
-  r.train_seconds = number(j, file, "train_seconds");
+  r.test_states = static_cast<long>(amount(j, file, "test_states"));
+  r.nfe_forward_mean = amount(j, file, "nfe.train_forward_per_iteration.mean");
+  r.nfe_forward_last = amount(j, file, "nfe.train_forward_per_iteration.last");
+  r.nfe_backward_mean = amount(j, file, "nfe.train_backward_per_iteration.mean");
+  r.nfe_backward_last = amount(j, file, "nfe.train_backward_per_iteration.last");
+  r.inference_nfe_per_step = amount(j, file, "nfe.inference_per_step");
+  r.inference_nfe_per_unit_time = amount(j, file, "nfe.inference_per_unit_time");
+  r.iterations = static_cast<long>(amount(j, file, "iterations"));
+  r.train_seconds = amount(j, file, "train_seconds");
   if (j.contains("tableau")) r.tableau = io::tableau_from_json(j["tableau"], file.string() + ": tableau");
   if (r.tableau) r.tableau->name = r.solver;
-  r.climatological_std = optional_number(j, {"climatological_std"});
-  r.normalised_at_h = optional_number(j, {"rmse_normalised", "t0+h"});
-  r.normalised_at_4h = optional_number(j, {"rmse_normalised", "t0+4h"});
-  r.persistence_at_h = optional_number(j, {"persistence", "rmse_normalised", "t0+h"});
-  r.persistence_at_4h = optional_number(j, {"persistence", "rmse_normalised", "t0+4h"});
-  r.noise = optional_number(j, {"noise"}).value_or(0.0);
+  r.climatological_std = optional_amount(j, file, {"climatological_std"});
+  r.normalised_at_h = optional_amount(j, file, {"rmse_normalised", "t0+h"});
+  r.normalised_at_4h = optional_amount(j, file, {"rmse_normalised", "t0+4h"});
+  r.persistence_at_h = optional_amount(j, file, {"persistence", "rmse_normalised", "t0+h"});
+  r.persistence_at_4h = optional_amount(j, file, {"persistence", "rmse_normalised", "t0+4h"});
+  r.noise = optional_amount(j, file, {"noise"}).value_or(0.0);
   r.rollout_steps = std::max(1, static_cast<int>(optional_number(j, {"configuration", "rollout_steps"}).value_or(1.0)));
   return r;
 }
@@ -153,14 +182,15 @@ std::vector<FitResult> read_fit(const fs::path& file) {
     r.h = number(row, where, "h");
     r.trained = boolean(row, where, "trained");
     r.integrates = boolean(row, where, "integrates");
-    r.bounded_runs = static_cast<long>(number(row, where, "bounded_runs"));
-    r.runs = static_cast<long>(number(row, where, "runs"));
+    r.bounded_runs = static_cast<long>(amount(row, where, "bounded_runs"));
+    r.runs = static_cast<long>(amount(row, where, "runs"));
     r.worst_deviation = row.contains("worst_deviation") && row["worst_deviation"].is_number()
                             ? row["worst_deviation"].get<double>()
                             : 0.0;
-    r.one_step_rmse = number(row, where, "one_step_rmse");
+    r.one_step_rmse = amount(row, where, "one_step_rmse");
     r.real_axis_interval = number(row, where, "real_axis_interval");
-    r.order = static_cast<int>(number(row, where, "order"));
+    r.order = static_cast<int>(amount(row, where, "order"));
+    if (r.bounded_runs > r.runs) fail(where, "bounded_runs", "more than runs (" + std::to_string(r.runs) + ")");
     r.tableau = io::tableau_from_json(member(row, where, "tableau"), where.string() + ": tableau");
     r.tableau.name = r.scheme;
     out.push_back(std::move(r));

@@ -8,6 +8,10 @@ namespace trk {
 
 StabilityAnalysis analyse_stability(const ButcherTableau& t, int num_grid) {
   if (num_grid < 2 || num_grid > 10001) throw std::invalid_argument("--grid must be between 2 and 10001");
+  if (t.num_stages() > kMaxStabilityStages)
+    throw std::invalid_argument(t.name + ": " + std::to_string(t.num_stages()) + " stages; the stability analysis "
+                                "takes schemes of up to " + std::to_string(kMaxStabilityStages) +
+                                " stages (report order takes any)");
   StabilityAnalysis s;
   s.tableau = t;
   s.real_axis_interval = real_axis_interval(t);
