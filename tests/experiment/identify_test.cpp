@@ -390,3 +390,81 @@ TEST(Identify, BudgetEndsTrainingWithItsStatus) {
 
 }  // namespace
 }  // namespace trk
+
+namespace trk {
+namespace {
+
+// Every phase run is recorded with its iterations and why it ended; the stopping tests end the last
+// Levenberg-Marquardt phase and L-BFGS early, and screening a start runs only restart_continuation_iterations of the continuation.
+TEST(Identify, PhasesAreRecordedAndStopWhenConverged) {
+  const Dataset d = small_data(0.2);
+  IdentifyOptions o = main_phase_only("trk4", 50);
+  o.substeps_iterations = 30;
+  o.refine_iterations = 300;
+  o.lm_iterations = 60;
+  o.lm_stop_window = 0;  // no stopping test: every phase runs its count
+  o.refine_stop_window = 0;
+  const IdentifySummary full = identify(d, o);
+  ASSERT_EQ(full.phases.size(), 4u);
+  EXPECT_EQ(full.phases[0].phase, IdentifyPhase::kContinuation);
+  EXPECT_EQ(full.phases[1].phase, IdentifyPhase::kAdam);
+  EXPECT_EQ(full.phases[1].iterations, 50);
+  EXPECT_EQ(full.phases[1].stop, PhaseStop::kIterations);
+  EXPECT_EQ(full.phases[2].phase, IdentifyPhase::kRefine);
+  EXPECT_EQ(full.phases[3].phase, IdentifyPhase::kLevenbergMarquardt);
+  EXPECT_EQ(full.phases[3].iterations, static_cast<int>(full.lm_loss_history.size()));
+  for (const PhaseRecord& p : full.phases) EXPECT_GE(p.seconds, 0.0);
+
+  o.lm_stop_window = 2;
+  o.lm_stop_decrease = 0.5;  // any iteration that does not halve the loss over two ends the phase
+  o.refine_stop_window = 5;
+  o.refine_stop_decrease = 0.5;
+  const IdentifySummary early = identify(d, o);
+  ASSERT_EQ(early.phases.size(), 4u);
+  EXPECT_EQ(early.phases[0].stop, PhaseStop::kIterations);  // the continuation runs its count
+  EXPECT_EQ(early.meet_loss_history, full.meet_loss_history);
+  EXPECT_EQ(early.phases[2].stop, PhaseStop::kConverged);
+  EXPECT_LT(early.phases[2].iterations, full.phases[2].iterations);
+  EXPECT_EQ(early.phases[3].stop, PhaseStop::kConverged);
+  EXPECT_LT(early.lm_loss_history.size(), full.lm_loss_history.size());
+  // Until the stop the run is the same run.
+  EXPECT_EQ(early.meet_loss_history[0], full.meet_loss_history[0]);
+
+  IdentifyOptions s = main_phase_only("trk4", 20);
+  s.substeps_iterations = 30;
+  s.restarts = 2;
+  s.restart_iterations = 10;
+  s.restart_continuation_iterations = 0;
+  const IdentifySummary screened_fully = identify(d, s);
+  s.restart_continuation_iterations = 3;
+  const IdentifySummary screened_briefly = identify(d, s);
+  ASSERT_EQ(screened_briefly.restart_losses.size(), 2u);
+  EXPECT_NE(screened_briefly.restart_losses[0], screened_fully.restart_losses[0]);
+  EXPECT_EQ(screened_briefly.meet_iterations, 30);  // the chosen start's run has the whole continuation
+}
+
+TEST(Identify, RefusesBadStoppingOptions) {
+  IdentifyOptions o;
+  o.lm_stop_window = -1;
+  EXPECT_NE(o.validation_error().find("lm stop"), std::string::npos);
+  o = {};
+  o.lm_stop_decrease = 1.0;
+  EXPECT_NE(o.validation_error().find("lm stop"), std::string::npos);
+  o = {};
+  o.refine_stop_decrease = 2.0;
+  EXPECT_NE(o.validation_error().find("refine stop"), std::string::npos);
+  o = {};
+  o.restart_continuation_iterations = -2;
+  EXPECT_NE(o.validation_error().find("restart continuation"), std::string::npos);
+  o = {};
+  o.lm_jacobian = "backward";
+  EXPECT_NE(o.validation_error().find("backward"), std::string::npos);
+  o = {};
+  o.solver = "dopri8";
+  EXPECT_EQ(o.resolved_refine_stop().window, 500);
+  o.solver = "trk10";
+  EXPECT_EQ(o.resolved_refine_stop().window, 2000);
+}
+
+}  // namespace
+}  // namespace trk

@@ -186,6 +186,42 @@ TEST(Bilinear, VjpMatchesFiniteDifferences) {
   testing::expect_vjp_matches_finite_differences(BilinearField(5, 2, 2), 2.0, 1e-6);
 }
 
+// eval_gradients: F as eval, and each state's gradients of f_i with respect to z and theta against central
+// differences of eval, for several sizes (d, m).
+TEST(Bilinear, ForwardModeGradientsMatchFiniteDifferences) {
+  for (const auto& [d, m] : {std::pair{3, 3}, std::pair{2, 5}, std::pair{4, 1}}) {
+    const BilinearField f(d, m, 7);
+    ASSERT_TRUE(f.has_gradients());
+    const int n = 4, np = f.num_params();
+    const Mat Z = random_matrix(d, n, 3, 2.0);
+    Mat F(d, n), Gz(d, d * n), Gth(np, d * n), F_ref(d, n);
+    f.eval_gradients(Z, F, Gz, Gth);
+    f.eval(Z, F_ref);
+    EXPECT_LT(max_abs(F - F_ref), 1e-12 * (1 + max_abs(F_ref)));
+    for (int s = 0; s < n; ++s) {
+      for (int i = 0; i < d; ++i) {
+        auto fi_of_z = [&](const Vec& z) {
+          Mat Fz(d, 1);
+          f.eval(z, Fz);
+          return Fz(i, 0);
+        };
+        auto fi_of_theta = [&](const Vec& th) {
+          BilinearField g = f;
+          g.set_params(th);
+          Mat Fz(d, 1);
+          g.eval(Z.col(s), Fz);
+          return Fz(i, 0);
+        };
+        EXPECT_LT(relative_gradient_error(Gz.col(d * s + i), finite_difference_gradient(fi_of_z, Z.col(s))), 1e-8)
+            << d << " " << m << " state " << s << " component " << i;
+        EXPECT_LT(relative_gradient_error(Gth.col(d * s + i), finite_difference_gradient(fi_of_theta, f.params())),
+                  1e-8)
+            << d << " " << m << " state " << s << " component " << i;
+      }
+    }
+  }
+}
+
 TEST(Bilinear, BatchEqualsColumnByColumn) {
   check_batch_equals_columns(BilinearField(3, 3, 4), 600, 5.0);
   check_batch_equals_columns(BilinearField(12, 4, 5), 300, 1.0);

@@ -186,10 +186,11 @@ void set_fixed_string(hid_t obj, const char* name, const std::string& value) {
   H5Tclose(type);
 }
 
-// Checkpoints of versions 1 and 2 (before the optimiser states had their own structs) are refused in one line.
+// Checkpoints of versions 1 to 3 (before the optimiser states had their own structs; before the phase records) are
+// refused in one line.
 TEST_F(CheckpointIo, OlderVersionsAreRefusedInOneLine) {
   const fs::path p = dir_ / "checkpoint.h5";
-  for (long long version : {1LL, 2LL}) {
+  for (long long version : {1LL, 2LL, 3LL}) {
     write_fit_checkpoint(p, FitCheckpoint{}, {{"h", {0.1}}}, 7);
     edit_root(p, [&](hid_t root) {
       H5Adelete(root, "format_version");
@@ -239,7 +240,7 @@ TEST_F(CheckpointIo, RefusesOtherFilesNamingFileAndField) {
   expect_refused([&] { read_fit_checkpoint(p); }, "attribute format");
   h5::write_file_atomic(p, [](h5::Group& root) {
     root.write_string_attribute("format", "trk-checkpoint");
-    root.write_int_attribute("format_version", 4);
+    root.write_int_attribute("format_version", 5);
   });
   expect_refused([&] { read_fit_checkpoint(p); }, "newer trk");
   fs::resize_file(p, 100);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <span>
 #include <stdexcept>
 
 #include "trk/core/rng.h"
@@ -47,6 +48,8 @@ std::string IdentifyOptions::validation_error() const {
   if (lm_rollout_steps < 1) return "lm rollout steps must be at least 1";
   if (std::isnan(lm_horizon_decay)) return "lm horizon decay must be a number (< 0: the solver's)";
   if (lm_max_parameters < 0) return "lm max parameters must be >= 0";
+  if (lm_jacobian != "forward_differences" && lm_jacobian != "forward_mode")
+    return "unknown lm jacobian '" + lm_jacobian + "' (forward_differences, forward_mode)";
   if (s.kind == SolverKind::kAdaptive && rollout_steps != 1) return s.name + " trains on one-step pairs only";
   if (s.kind == SolverKind::kTrainable) {
     if (auto e = validate_trainable_init(tableau_init, s.stages); !e.empty()) return e;
@@ -55,6 +58,11 @@ std::string IdentifyOptions::validation_error() const {
   if (auto e = sindy.validation_error(); !e.empty()) return e;
   if (restarts < 0) return "restarts must be >= 0 (0: the solver's default)";
   if (restart_iterations < 0) return "restart iterations must be >= 0";
+  if (restart_continuation_iterations < 0) return "restart continuation iterations must be >= 0 (0: all)";
+  if (lm_stop_window < 0 || !(lm_stop_decrease >= 0 && lm_stop_decrease < 1))
+    return "lm stop window must be >= 0 and lm stop decrease in [0, 1)";
+  if (!(refine_stop_decrease < 1) || std::isnan(refine_stop_decrease))
+    return "refine stop decrease must be below 1 (< 0: the solver's)";
   if (!(validation_fraction > 0 && validation_fraction < 0.9)) return "validation fraction must be in (0, 0.9)";
   if (!(poor_fit_ratio > 0)) return "poor fit ratio must be positive";
   if (max_nfe_per_step < 0 || !(max_train_seconds >= 0)) return "budgets must be >= 0 (0: no budget)";
@@ -68,6 +76,12 @@ int IdentifyOptions::resolved_restarts() const {
   if (restarts > 0) return restarts;
   const SolverKind kind = parse_solver(solver).kind;
   return kind == SolverKind::kAdaptive || kind == SolverKind::kSparseRegression ? 1 : 8;
+}
+
+ConvergenceTest IdentifyOptions::resolved_refine_stop() const {
+  const bool adaptive = parse_solver(solver).kind == SolverKind::kAdaptive;
+  return {refine_stop_window >= 0 ? refine_stop_window : adaptive ? 500 : 2000,
+          refine_stop_decrease >= 0 ? refine_stop_decrease : 1e-3};
 }
 
 double IdentifyOptions::resolved_lm_horizon_decay() const {
@@ -145,6 +159,22 @@ struct Run {
     return stop;
   }
 
+  // Seconds of this run before the phase begun now: at a resume inside it, the phases recorded so far.
+  double phase_start(IdentifyPhase phase) const {
+    if (!resume_in(phase)) return seconds();
+    double sum = 0.0;
+    for (const PhaseRecord& p : out.phases) sum += p.seconds;
+    return sum;
+  }
+  // Records a phase that ended: `otherwise` unless it ended on a stop request, the budget or a non-finite loss.
+  void end_phase(IdentifyPhase phase, int iterations, double started, PhaseStop otherwise) {
+    const PhaseStop stop = stopped ? PhaseStop::kInterrupted
+                           : over_budget ? PhaseStop::kBudget
+                           : out.status == RunStatus::kNonFiniteLoss ? PhaseStop::kNonFinite
+                                                                      : otherwise;
+    out.phases.push_back({phase, iterations, seconds() - started, stop});
+  }
+
   // True once training went over its budget (this iteration's forward NFE per step, or the seconds so far):
   // status budget_exceeded, the phases end and the model reached is kept.
   bool budget_spent(long nfe_per_step) {
@@ -204,7 +234,7 @@ bool diverged(Run& run, GuardedAdam& adam, int it, const char* what) {
 }
 
 // Iterations [first, total) of an Adam phase (the continuation when meet). False when the run stops.
-bool adam_iterations(Run& run, GuardedAdam& adam, IdentifyPhase phase, int first, int total) {
+bool adam_loop(Run& run, GuardedAdam& adam, IdentifyPhase phase, int first, int total) {
   const bool meet = phase == IdentifyPhase::kContinuation;
   const long n_all = run.all.size();
   Progress progress(run, phase, first, total);
@@ -252,6 +282,15 @@ bool adam_iterations(Run& run, GuardedAdam& adam, IdentifyPhase phase, int first
   return true;
 }
 
+// adam_loop, its phase recorded.
+bool adam_iterations(Run& run, GuardedAdam& adam, IdentifyPhase phase, int first, int total) {
+  const double started = run.phase_start(phase);
+  const bool go_on = adam_loop(run, adam, phase, first, total);
+  run.end_phase(phase, phase == IdentifyPhase::kContinuation ? run.out.meet_iterations : run.out.iterations, started,
+                PhaseStop::kIterations);
+  return go_on;
+}
+
 bool levenberg_marquardt(Run& run, IdentifyPhase phase, const Pairs& pairs, int iterations);
 
 // Phase 1 (trainable and adaptive solvers): the continuation (meet in the middle, or the substeps fit of f_theta),
@@ -287,11 +326,13 @@ bool adam_phases(Run& run) {
          run.out.status == RunStatus::kCompleted && run.out.iterations == run.adam_until;
 }
 
-// Phases 3 and 4: L-BFGS on the full batch of `pairs` (sum b = 1 kept by projection). An adaptive solver's loss is
-// noisy at the level of its tolerances (the accepted steps change with theta), where L-BFGS keeps taking tiny
-// steps: it stops when 500 iterations gained less than 0.1 %.
+// Phases 3 and 4: L-BFGS on the full batch of `pairs` (sum b = 1 kept by projection), until converged
+// (resolved_refine_stop: an adaptive solver's loss is noisy at the level of its tolerances, the accepted steps
+// changing with theta, where L-BFGS keeps taking tiny steps).
 void refine(Run& run, IdentifyPhase phase, const Pairs& pairs, int iterations) {
-  constexpr int kStallWindow = 500;
+  const ConvergenceTest stop = run.o.resolved_refine_stop();
+  const double started = run.phase_start(phase);
+  PhaseStop ended = PhaseStop::kIterations;
   const char* label = phase == IdentifyPhase::kRefine ? "refine" : "refine rollout";
   LbfgsProblem problem;
   problem.evaluate = [&](const Vec& x, Vec& g) {
@@ -306,20 +347,30 @@ void refine(Run& run, IdentifyPhase phase, const Pairs& pairs, int iterations) {
   LbfgsState st = from ? from->lbfgs : lbfgs_start(problem, run.x);
   int done = from ? from->lbfgs_accepted : 0;
   Progress progress(run, phase, from ? from->iteration : 0, iterations);
-  for (int it = from ? from->iteration : 0; it < iterations && std::isfinite(st.loss); ++it) {
+  for (int it = from ? from->iteration : 0; it < iterations; ++it) {
+    if (!std::isfinite(st.loss)) {
+      ended = PhaseStop::kNonFinite;
+      break;
+    }
     if (run.at_boundary([&] {
           IdentifyCheckpoint c = run.state(phase, it);
           c.lbfgs = st;
           c.lbfgs_accepted = done;
           return c;
-        }))
+        })) {
+      run.end_phase(phase, done, started, ended);
       return;
-    if (!lbfgs_iteration(problem, {.memory = run.o.refine_memory}, run.x, st)) break;
+    }
+    if (!lbfgs_iteration(problem, {.memory = run.o.refine_memory}, run.x, st)) {
+      ended = PhaseStop::kNoDecrease;
+      break;
+    }
     std::vector<double>& history = run.out.refine_loss_history;
     history.push_back(st.loss);
     ++done;
-    if (run.problem.adaptive() && done > kStallWindow && st.loss > 0.999 * history[history.size() - 1 - kStallWindow]) {
-      if (run.log) run.log(std::string(label) + " stalled at iteration " + std::to_string(it + 1) + ": stopped");
+    if (stop.converged(std::span<const double>(history).last(static_cast<size_t>(done)))) {
+      if (run.log) run.log(std::string(label) + " converged at iteration " + std::to_string(it + 1) + ": stopped");
+      ended = PhaseStop::kConverged;
       break;
     }
     char what[48];
@@ -327,6 +378,7 @@ void refine(Run& run, IdentifyPhase phase, const Pairs& pairs, int iterations) {
     progress.after(it, what);
   }
   run.out.refine_iterations += done;
+  run.end_phase(phase, done, started, ended);
 }
 
 // Phase 5 (fixed-step solvers): Levenberg-Marquardt on the lm_rollout_steps-step residuals. Phase 1 of the substeps
@@ -347,23 +399,49 @@ bool levenberg_marquardt(Run& run, IdentifyPhase phase, const Pairs& pairs, int 
   };
   problem.retract = [&](Vec& x) { run.problem.retract(x, continuation); };
   const IdentifyCheckpoint* from = run.resume_in(phase);
+  const double started = run.phase_start(phase);
+  // The stopping test ends the last phase only: the continuation's count decides how far each start is fitted.
+  const ConvergenceTest stop = continuation ? ConvergenceTest{} : run.o.lm_stop();
+  // The continuation stops early when screening a start (restart_continuation_iterations).
+  const int until = continuation && run.screening && run.o.restart_continuation_iterations > 0
+                        ? std::min(iterations, run.o.restart_continuation_iterations)
+                        : iterations;
   LevenbergMarquardtState st = from ? from->lm : levenberg_marquardt_start(problem, run.x);
-  Progress progress(run, phase, from ? from->iteration : 0, iterations);
-  for (int it = from ? from->iteration : 0; it < iterations && std::isfinite(st.loss); ++it) {
+  std::vector<double>& history = continuation ? run.out.meet_loss_history : run.out.lm_loss_history;
+  const size_t first_entry = history.size() - static_cast<size_t>(from ? from->iteration : 0);
+  PhaseStop ended = PhaseStop::kIterations;
+  Progress progress(run, phase, from ? from->iteration : 0, until);
+  bool halted = false;  // stopped on request or over budget
+  for (int it = from ? from->iteration : 0; it < until; ++it) {
+    if (!std::isfinite(st.loss)) {
+      ended = PhaseStop::kNonFinite;
+      break;
+    }
     if (run.at_boundary([&] {
           IdentifyCheckpoint c = run.state(phase, it);
           c.lm = st;
           return c;
-        }))
-      return false;
-    if (!levenberg_marquardt_iteration(problem, run.x, st)) break;
-    (continuation ? run.out.meet_loss_history : run.out.lm_loss_history).push_back(st.loss);
+        })) {
+      halted = true;
+      break;
+    }
+    if (!levenberg_marquardt_iteration(problem, run.x, st)) {
+      ended = PhaseStop::kNoDecrease;
+      break;
+    }
+    history.push_back(st.loss);
     ++(continuation ? run.out.meet_iterations : run.out.refine_iterations);
     char what[64];
     std::snprintf(what, sizeof what, "loss %.4e  mu %.1e", st.loss, st.mu);
     progress.after(it, what);
+    if (stop.converged(std::span<const double>(history).subspan(first_entry))) {
+      if (run.log) run.log(to_string(phase) + " converged at iteration " + std::to_string(it + 1) + ": stopped");
+      ended = PhaseStop::kConverged;
+      break;
+    }
   }
-  return true;
+  run.end_phase(phase, static_cast<int>(history.size() - first_entry), started, ended);
+  return !halted;
 }
 
 // sr: SINDy on the training trajectories, simulated by its adaptive solver at tight tolerance.
@@ -542,6 +620,7 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o, const Lo
     out.train_seconds += screening_seconds;
     out.start = chosen;
     out.restart_losses = screened;
+    out.screening_seconds = screening_seconds;
   }
   // The saved model's losses and verdict, on training and validation data; then the test split, once.
   const Pairs val = make_pairs(work.validation, 1);

@@ -31,6 +31,7 @@
 #include "trk/train/guarded_adam.h"
 #include "trk/train/lbfgs.h"
 #include "trk/train/levenberg_marquardt.h"
+#include "trk/train/convergence.h"
 #include "trk/train/sindy.h"
 
 namespace trk {
@@ -67,12 +68,24 @@ struct IdentifyOptions {
   int refine_rollout_iterations = 0;
   int refine_rollout_steps = 4;
   int refine_memory = 20;
-  // Then (fixed-step solvers) Levenberg-Marquardt on the lm_rollout_steps-step residuals (Jacobian by forward
-  // differences), when the parameters number at most lm_max_parameters (an iteration costs P rollouts and a P x P
+  // Each L-BFGS phase stops once converged (train/convergence.h): its loss fell by at most refine_stop_decrease
+  // (relative) over the last refine_stop_window iterations. < 0: the solver's (adaptive: 500 and 1e-3, the level
+  // of its tolerances; otherwise 2000 and 1e-3; decisions/convergence-stopping.md).
+  int refine_stop_window = -1;
+  double refine_stop_decrease = -1.0;
+  // Then (fixed-step solvers) Levenberg-Marquardt on the lm_rollout_steps-step residuals, when the parameters number at most lm_max_parameters (an iteration costs P rollouts and a P x P
   // solve; an MLP ends after L-BFGS).
   int lm_iterations = 500;
+  // The Jacobian of the Levenberg-Marquardt residuals: forward_differences (one rollout per parameter), or
+  // forward_mode (exact: the tangents of every parameter carried through the stages with the primal; models that
+  // provide VectorField::eval_gradients, else forward differences).
+  std::string lm_jacobian = "forward_differences";
   int lm_max_parameters = 1000;
   int lm_rollout_steps = 4;
+  // The last Levenberg-Marquardt phase stops once converged: its loss fell by at most lm_stop_decrease (relative)
+  // over the last lm_stop_window iterations (0: never). The substeps continuation runs its count.
+  int lm_stop_window = 50;
+  double lm_stop_decrease = 1e-3;
   // d: the residual of step k is weighted by k^-d (errors grow with k). < 0: the solver's, chosen on validation
   // data by the product of the validation RMSEs at t0+h and t0+4h (README): 0.5 for euler, 1 for rk4, 2 otherwise.
   double lm_horizon_decay = -1.0;
@@ -94,6 +107,7 @@ struct IdentifyOptions {
   // dataset tried) and sr (nothing to restart).
   int restarts = 0;
   int restart_iterations = 2000;      // main Adam iterations of each start before the choice
+  int restart_continuation_iterations = 0;  // continuation iterations of each start before the choice (0: all)
   double validation_fraction = 0.2;   // data without /validation: held out from the end of each training trajectory
   double poor_fit_ratio = 0.02;       // status poor_fit above this L_val / persistence MSE
   std::int64_t seed = 0;
@@ -108,6 +122,8 @@ struct IdentifyOptions {
   std::uint64_t resolved_model_seed() const { return static_cast<std::uint64_t>(model_seed >= 0 ? model_seed : seed); }
   int resolved_restarts() const;
   double resolved_lm_horizon_decay() const;
+  ConvergenceTest resolved_refine_stop() const;
+  ConvergenceTest lm_stop() const { return {lm_stop_window, lm_stop_decrease}; }
   std::string validation_error() const;
 };
 
@@ -135,9 +151,22 @@ void visit_fields(IdentifyOptions& o, V&& v) {
     o.refine_rollout_iterations);
   v(Field{"refine_rollout_steps", "rollout steps of that L-BFGS"}, o.refine_rollout_steps);
   v(Field{"refine_memory", "L-BFGS memory pairs"}, o.refine_memory);
+  v(Field{"refine_stop_window",
+          "L-BFGS stops when its loss fell by at most refine_stop_decrease over this many iterations (< 0: 500 for "
+          "adaptive solvers, else 2000)"},
+    o.refine_stop_window);
+  v(Field{"refine_stop_decrease", "relative decrease of that test (< 0: 1e-3)"},
+    o.refine_stop_decrease);
   v(Field{"lm_iterations", "Levenberg-Marquardt iterations at the end (fixed-step solvers)"}, o.lm_iterations);
+  v(Field{"lm_jacobian", "Levenberg-Marquardt Jacobian: forward_differences | forward_mode (exact; bilinear)"},
+    o.lm_jacobian);
   v(Field{"lm_max_parameters", "Levenberg-Marquardt only up to this many parameters"}, o.lm_max_parameters);
   v(Field{"lm_rollout_steps", "rollout steps of the Levenberg-Marquardt residuals"}, o.lm_rollout_steps);
+  v(Field{"lm_stop_window",
+          "Levenberg-Marquardt stops when its loss fell by at most lm_stop_decrease over this many iterations (0: "
+          "never)"},
+    o.lm_stop_window);
+  v(Field{"lm_stop_decrease", "relative decrease of that test"}, o.lm_stop_decrease);
   v(Field{"lm_horizon_decay",
           "the residual of step k is weighted by k^-d (< 0: 0.5 for euler, 1 for rk4, 2 otherwise)"},
     o.lm_horizon_decay);
@@ -155,6 +184,8 @@ void visit_fields(IdentifyOptions& o, V&& v) {
                       "adaptive solvers 1)"},
     o.restarts);
   v(Field{"restart_iterations", "main Adam iterations of each start before the choice"}, o.restart_iterations);
+  v(Field{"restart_continuation_iterations", "continuation iterations of each start before the choice (0: all)"},
+    o.restart_continuation_iterations);
   v(Field{"validation_fraction", "data without /validation: fraction of each training trajectory held out"},
     o.validation_fraction);
   v(Field{"poor_fit_ratio", "status poor_fit when validation MSE > ratio x persistence MSE"}, o.poor_fit_ratio);
@@ -164,6 +195,42 @@ void visit_fields(IdentifyOptions& o, V&& v) {
     o.on_divergence);
   v(Field{"threads", "OpenMP threads (0: OMP_NUM_THREADS or all cores)", false}, o.threads);
   v(Field{"log_every", "iterations between progress lines (0: about 20 per phase)", false}, o.log_every);
+}
+
+enum class IdentifyPhase { kContinuation, kAdam, kRefine, kRefineRollout, kLevenbergMarquardt };
+template <>
+struct EnumNames<IdentifyPhase> {
+  static constexpr std::pair<IdentifyPhase, const char*> items[] = {
+      {IdentifyPhase::kContinuation, "continuation"}, {IdentifyPhase::kAdam, "adam"},
+      {IdentifyPhase::kRefine, "refine"},             {IdentifyPhase::kRefineRollout, "refine_rollout"},
+      {IdentifyPhase::kLevenbergMarquardt, "lm"}};
+};
+
+// How a phase ended: its iteration count reached, converged (its stopping test), no further decrease (Levenberg-
+// Marquardt: no damping decreased the loss; L-BFGS: no step along its direction did), a non-finite loss, a stop
+// on request, or the budget.
+enum class PhaseStop { kIterations, kConverged, kNoDecrease, kNonFinite, kInterrupted, kBudget };
+template <>
+struct EnumNames<PhaseStop> {
+  static constexpr std::pair<PhaseStop, const char*> items[] = {
+      {PhaseStop::kIterations, "iterations"}, {PhaseStop::kConverged, "converged"},
+      {PhaseStop::kNoDecrease, "no_decrease"}, {PhaseStop::kNonFinite, "non_finite"},
+      {PhaseStop::kInterrupted, "interrupted"}, {PhaseStop::kBudget, "budget"}};
+};
+
+// One phase of a run: its iterations, its training time (seconds) and why it ended.
+struct PhaseRecord {
+  IdentifyPhase phase = IdentifyPhase::kAdam;
+  int iterations = 0;
+  double seconds = 0.0;
+  PhaseStop stop = PhaseStop::kIterations;
+};
+template <class V>
+void visit_state(PhaseRecord& p, V&& v) {
+  v("phase", p.phase);
+  v("iterations", p.iterations);
+  v("seconds", p.seconds);
+  v("stop", p.stop);
 }
 
 // What a run has done so far: the summary's training part, kept in checkpoints.
@@ -179,6 +246,7 @@ struct TrainingRecord {
   std::vector<double> lm_loss_history;      // Levenberg-Marquardt
   std::vector<long> nfe_forward_history, nfe_backward_history;  // per iteration of the main phase
   double train_seconds = 0.0;           // identify's summary: the starts' screening included
+  std::vector<PhaseRecord> phases;      // the phases ended so far, in order (of the chosen start's run)
 };
 template <class V>
 void visit_state(TrainingRecord& r, V&& v) {
@@ -194,6 +262,7 @@ void visit_state(TrainingRecord& r, V&& v) {
   v("nfe_forward_history", r.nfe_forward_history);
   v("nfe_backward_history", r.nfe_backward_history);
   v("train_seconds", r.train_seconds);
+  v.list("phases", r.phases);
 }
 
 struct IdentifySummary : TrainingRecord {
@@ -201,6 +270,7 @@ struct IdentifySummary : TrainingRecord {
   std::optional<SindySummary> sindy;
   int start = 0;                        // the start chosen (model seed + start)
   std::vector<double> restart_losses;   // L_val of every start screened (empty: one start)
+  double screening_seconds = 0.0;       // their training time (part of train_seconds)
   double train_loss = 0.0;              // one-step MSE of the saved model on the training pairs
   double validation_loss = 0.0;         // L_val of the saved model
   double persistence_loss = 0.0;        // mean ||z_{t+h} - z_t||^2 / dim on the validation pairs
@@ -208,15 +278,6 @@ struct IdentifySummary : TrainingRecord {
   bool validation_held_out = false;     // the dataset had no /validation: held out of the training trajectories
   EvaluateSummary validation;           // the saved model's forecasts on the validation split (as on the test split)
   EvaluateSummary evaluation;           // on the test split
-};
-
-enum class IdentifyPhase { kContinuation, kAdam, kRefine, kRefineRollout, kLevenbergMarquardt };
-template <>
-struct EnumNames<IdentifyPhase> {
-  static constexpr std::pair<IdentifyPhase, const char*> items[] = {
-      {IdentifyPhase::kContinuation, "continuation"}, {IdentifyPhase::kAdam, "adam"},
-      {IdentifyPhase::kRefine, "refine"},             {IdentifyPhase::kRefineRollout, "refine_rollout"},
-      {IdentifyPhase::kLevenbergMarquardt, "lm"}};
 };
 
 // The training state at the top of an iteration of a phase: everything identify() needs to continue bit for bit.

@@ -205,23 +205,139 @@ Vec IdentifyProblem::residuals(const Pairs& P, const Vec& x, bool continuation) 
   return r;
 }
 
+namespace {
+
+constexpr int kTangentRows = 8;    // tangent rows carried through a step together (one vector register)
+constexpr long kTangentStates = 16;  // states whose stage values and gradients are kept together
+
+// Forward mode through one step of (A, b, h) for the states of a block, tangent rows in groups of kTangentRows.
+// dZ (rows padded to a multiple of kTangentRows, column dim s + l: the tangent of component l of state s) is
+// advanced in place:  dY_i = dZ + h sum_j a_ij dK_j (+ h K_j on the row of a_ij),
+//   dK_i = (df/dz)(Y_i) dY_i + df/dtheta (Y_i),   dZ <- dZ + h sum_i b_i dK_i (+ h K_i on the row of b_i).
+// Ks[i], Gz[i], Gth[i]: the primal stage values and the field's gradients at Y_i (eval_gradients; Gth with the
+// padded rows, zero below theta). a_row: the row of a_10 (then a_ij at a_row + i (i - 1) / 2 + j), b_row the row
+// of b_0; < 0: no scheme rows. D: the dimension when known at compile time, else 0 (then dim).
+template <int D>
+void tangent_step(double h, const Mat& hA, const Vec& hb, long a_row, long b_row, const std::vector<Mat>& Ks,
+                  const std::vector<Mat>& Gz, const std::vector<Mat>& Gth, long nb, int dim, Mat& dZ,
+                  std::vector<double>& scratch) {
+  constexpr int R = kTangentRows;
+  constexpr int DD = D > 0 ? D : Eigen::Dynamic;
+  using Rows = Eigen::Matrix<double, R, DD>;  // column l: rows r0.. of the tangent of component l
+  using Col = Eigen::Matrix<double, R, 1>;
+  using Grad = Eigen::Matrix<double, DD, 1>;
+  const int d = D > 0 ? D : dim, q = static_cast<int>(hb.size());
+  const long rows = dZ.rows();
+  scratch.resize(static_cast<size_t>(q * d * R));
+  Rows dz(R, d), dY(R, d);
+  for (long st = 0; st < nb; ++st) {
+    for (long r0 = 0; r0 < rows; r0 += R) {
+      for (int l = 0; l < d; ++l) dz.col(l) = dZ.col(d * st + l).segment<R>(r0);
+      for (int i = 0; i < q; ++i) {
+        dY = dz;
+        for (int j = 0; j < i; ++j) {
+          const double c = hA(i, j);
+          if (c != 0.0) dY.noalias() += c * Eigen::Map<const Rows>(scratch.data() + j * d * R, R, d);
+        }
+        if (a_row >= 0 && i > 0) {  // the rows of a_ij, j < i, inside this group
+          const long first = a_row + i * (i - 1) / 2;
+          for (long j = std::max(0L, r0 - first); j < std::min<long>(i, r0 + R - first); ++j)
+            dY.row(first + j - r0) += h * Ks[j].col(st).transpose();
+        }
+        Eigen::Map<Rows> dKi(scratch.data() + i * d * R, R, d);
+        for (int c = 0; c < d; ++c)
+          dKi.col(c).noalias() = Gth[i].col(d * st + c).segment<R>(r0) +
+                                 dY * Eigen::Map<const Grad>(Gz[i].data() + (d * st + c) * d, d);
+      }
+      for (int i = 0; i < q; ++i)
+        if (hb(i) != 0.0) dz.noalias() += hb(i) * Eigen::Map<const Rows>(scratch.data() + i * d * R, R, d);
+      if (b_row >= 0)  // the rows of b_i inside this group
+        for (long i = std::max(0L, r0 - b_row); i < std::min<long>(q, r0 + R - b_row); ++i)
+          dz.row(b_row + i - r0) += h * Ks[i].col(st).transpose();
+      for (int l = 0; l < d; ++l) dZ.col(d * st + l).segment<R>(r0) = dz.col(l);
+    }
+  }
+}
+
+}  // namespace
+
+void IdentifyProblem::chunk_normal_equations(const Pairs& P, long begin, long cols, const VectorField& f,
+                                             const Scheme& s, double h, int substeps, bool scheme_tangents,
+                                             const ConstVecRef& rc, Mat& JTJ, Vec& g) const {
+  const int K = static_cast<int>(P.targets.size()), q = static_cast<int>(s.b.size());
+  const long d = P.Z0.rows(), nth = n_theta_;
+  const long np = nth + (scheme_tangents ? TrainableTableau::num_params(q) : 0);
+  const long rows = (np + kTangentRows - 1) / kTangentRows * kTangentRows;
+  const long a_row = scheme_tangents ? nth : -1, b_row = scheme_tangents ? nth + q * (q - 1) / 2 : -1;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(K) * P.Z0.cols() * d);
+  const Mat hA = h * s.A;
+  const Vec hb = h * s.b;
+  Mat J(rows, K * cols * d);  // column (k cols + s) d + l: the weighted tangent of residual (k, s, l)
+  std::vector<Mat> Ks(q), Gz(q, Mat(d, d * kTangentStates)), Gth(q, Mat::Zero(rows, d * kTangentStates));
+  std::vector<double> scratch;
+  Mat Z, Y, dZ;
+  for (long s0 = 0; s0 < cols; s0 += kTangentStates) {
+    const long nb = std::min(kTangentStates, cols - s0);
+    Z = P.Z0.middleCols(begin + s0, nb);
+    dZ.setZero(rows, d * nb);
+    for (int k = 0; k < K; ++k) {
+      for (int m = 0; m < substeps; ++m) {
+        for (int i = 0; i < q; ++i) {
+          Y = Z;
+          for (int j = 0; j < i; ++j)
+            if (hA(i, j) != 0.0) Y.noalias() += hA(i, j) * Ks[j];
+          Ks[i].resize(d, nb);
+          f.eval_gradients(Y, Ks[i], Gz[i].leftCols(d * nb), Gth[i].topLeftCorner(nth, d * nb));
+        }
+        switch (d) {
+          case 1: tangent_step<1>(h, hA, hb, a_row, b_row, Ks, Gz, Gth, nb, 1, dZ, scratch); break;
+          case 2: tangent_step<2>(h, hA, hb, a_row, b_row, Ks, Gz, Gth, nb, 2, dZ, scratch); break;
+          case 3: tangent_step<3>(h, hA, hb, a_row, b_row, Ks, Gz, Gth, nb, 3, dZ, scratch); break;
+          case 4: tangent_step<4>(h, hA, hb, a_row, b_row, Ks, Gz, Gth, nb, 4, dZ, scratch); break;
+          default: tangent_step<0>(h, hA, hb, a_row, b_row, Ks, Gz, Gth, nb, static_cast<int>(d), dZ, scratch);
+        }
+        for (int i = 0; i < q; ++i)
+          if (hb(i) != 0.0) Z.noalias() += hb(i) * Ks[i];
+      }
+      const double w = scale * std::pow(k + 1.0, -lm_horizon_decay_);
+      J.middleCols((k * cols + s0) * d, d * nb) = w * dZ;
+    }
+  }
+  JTJ.setZero(np, np);
+  JTJ.selfadjointView<Eigen::Lower>().rankUpdate(J.topRows(np));
+  g.noalias() = J.topRows(np) * rc;
+}
+
 void IdentifyProblem::normal_equations(const Pairs& P, const Vec& x, const Vec& r, Mat& JTJ, Vec& g,
                                        bool continuation) {
   const long chunk = o_.chunk_size, n = P.Z0.cols(), num_chunks = (n + chunk - 1) / chunk;
   const long per_col = static_cast<long>(P.targets.size()) * P.Z0.rows(), np = x.size();
+  const bool forward_mode = o_.lm_jacobian == "forward_mode" && psi_.field->has_gradients();
+  const bool scheme_tangents = trainable_ && !continuation;
   Vec step(np);
-  std::vector<Scheme> shifted(np);  // the scheme at x + step_i e_i
+  std::vector<Scheme> shifted(np);  // the scheme at x + step_i e_i (forward differences)
   for (long i = 0; i < np; ++i) {
     step(i) = 1e-7 * std::max(1.0, std::abs(x(i)));
-    if (i < n_theta_) continue;
+    if (i < n_theta_ || forward_mode) continue;
     Vec xp = x;
     xp(i) += step(i);
     shifted[i] = scheme_at(xp);
   }
   const Scheme s = continuation ? Scheme{half_.A(), half_.b()} : scheme_at(x);
+  // Forward mode steps the continuation's scheme as its m RK4 sub-steps of h/m, not as one composed tableau.
+  struct {
+    Scheme scheme;
+    double h;
+    int substeps;
+  } fm{s, psi_.h, 1};
+  if (forward_mode && continuation) {
+    const ButcherTableau rk4 = named_tableau("rk4");
+    fm = {Scheme{rk4.A, rk4.b}, psi_.h / o_.continuation_substeps, o_.continuation_substeps};
+  }
+  for (auto& c : copies_) c->set_params(x.head(n_theta_));
   JTJ.setZero(np, np);
   g.setZero(np);
-  if (trainable_ && !continuation) {  // the sum b row
+  if (scheme_tangents && !forward_mode) {  // the sum b row
     Vec row = Vec::Zero(np);
     for (long i = n_theta_; i < np; ++i) row(i) = (1e3 * (shifted[i].b.sum() - 1.0) - r(r.size() - 1)) / step(i);
     JTJ.noalias() += row * row.transpose();
@@ -237,9 +353,13 @@ void IdentifyProblem::normal_equations(const Pairs& P, const Vec& x, const Vec& 
       const long c = first + t, begin = c * chunk, cols = std::min(chunk, n - begin);
       VectorField& f = *copies_[omp_get_thread_num()];
       const auto rc = r.segment(begin * per_col, cols * per_col);
+      if (forward_mode) {
+        chunk_normal_equations(P, begin, cols, f, fm.scheme, fm.h, fm.substeps, scheme_tangents, rc, JTJ_c[t],
+                               g_c[t]);
+        continue;
+      }
       Mat J(cols * per_col, np);
       Vec theta = x.head(n_theta_), rp;
-      f.set_params(theta);
       for (long i = 0; i < np; ++i) {
         if (i < n_theta_) {
           theta(i) += step(i);
@@ -256,10 +376,23 @@ void IdentifyProblem::normal_equations(const Pairs& P, const Vec& x, const Vec& 
       g_c[t].noalias() = J.transpose() * rc;
     }
     for (long t = 0; t < group; ++t) {
-      JTJ += JTJ_c[t];
+      if (forward_mode)
+        JTJ.triangularView<Eigen::Lower>() += JTJ_c[t];
+      else
+        JTJ += JTJ_c[t];
       g += g_c[t];
     }
   }
+  if (!forward_mode) return;
+  if (scheme_tangents) {  // the sum b row 1e3 (sum b - 1): 1e3 on the rows of b
+    const long q = s.b.size();
+    Vec row = Vec::Zero(np);
+    row.tail(q).setConstant(1e3);
+    JTJ.selfadjointView<Eigen::Lower>().rankUpdate(row);
+    g += row * r(r.size() - 1);
+  }
+  Mat full = JTJ.selfadjointView<Eigen::Lower>();
+  JTJ.swap(full);
 }
 
 }  // namespace trk

@@ -3,8 +3,13 @@
 // training pairs
 //   the K-step rollout MSE (1 / (K n dim)) sum_k ||Psi^k(z_i) - z(t_i + k h)||^2 and its gradient,
 //   the meet-in-the-middle MSE of step h/2 (train/meet_loss.h, train/adaptive_loss.h) and its gradient,
-//   the residuals r = k^-d (Z_k - Y_k) / sqrt(K n dim), k = 1..K, plus a row 1e3 (sum b - 1), and J^T J, J^T r
-//   (J by forward differences).
+//   the residuals r = k^-d (Z_k - Y_k) / sqrt(K n dim), k = 1..K, plus a row 1e3 (sum b - 1), and J^T J, J^T r.
+// J by forward differences, or (options.lm_jacobian = forward_mode, fields with VectorField::has_gradients) exact:
+// the states' tangents with respect to all P
+// parameters are carried through every stage of every step at once, as a P x dim block per state,
+//   dY_i = dZ + h sum_j a_ij dK_j (+ h K_j on the row of a_ij),  dK_i = dY_i (df/dz(Y_i))^T + [df/dtheta(Y_i)^T; 0],
+//   dZ_next = dZ + h sum_i b_i dK_i (+ h K_i on the row of b_i),
+// (the continuation's m RK4 sub-steps stepped one by one), and J^T J gathered by a symmetric rank update.
 // The pairs are cut into chunks of chunk_size columns on the threads, each thread with its own copy of the model;
 // chunk results are summed in chunk order, so the numbers do not depend on the thread count. J^T J and J^T r are
 // accumulated chunk by chunk: memory P^2 + threads x chunk rows x P, not the full Jacobian.
@@ -64,6 +69,10 @@ class IdentifyProblem {
   };
   Scheme scheme_at(const Vec& x);
   void chunk_residuals(const Pairs& P, long begin, long cols, VectorField& f, const Scheme& s, Vec& r) const;
+  // The chunk's J^T J (lower triangle) and J^T r by forward mode; scheme_tangents: x holds the scheme after theta.
+  // J^T J (lower triangle) and J^T r of one chunk by forward mode: `substeps` steps of (s, h) per residual step.
+  void chunk_normal_equations(const Pairs& P, long begin, long cols, const VectorField& f, const Scheme& s, double h,
+                              int substeps, bool scheme_tangents, const ConstVecRef& rc, Mat& JTJ, Vec& g) const;
   LossEval adaptive_loss(const Pairs& p, const Vec& x, bool meet);
 
   FlowMap& psi_;

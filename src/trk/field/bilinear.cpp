@@ -229,4 +229,59 @@ void BilinearField::vjp_impl(const ConstMatRef& Z, const FieldActivations* act, 
   }
 }
 
+void BilinearField::eval_gradients(const ConstMatRef& Z, MatRef F, MatRef Gz, MatRef Gtheta) const {
+  assert(Z.rows() == dim_ && F.rows() == dim_ && F.cols() == Z.cols());
+  assert(Gz.rows() == dim_ && Gz.cols() == dim_ * Z.cols());
+  assert(Gtheta.rows() == layout_.size && Gtheta.cols() == dim_ * Z.cols());
+  const int d = dim_, m = num_products_;
+  const BilinearLayout& L = layout_;
+  const double* th = theta_.data();
+  const ConstMapMat Tt(th + L.trans_weight, d + m, d), Ot(th + L.out_weight, d, d);
+  const ConstMapVec bt(th + L.trans_bias, d), bo(th + L.out_bias, d);
+  const Mat G = (Tt * Ot).transpose();  // W_out W_trans
+  Vec y(d + 2 * m), x(d + m), hid(d), v(d + 2 * m);
+  for (Eigen::Index s = 0; s < Z.cols(); ++s) {
+    const auto z = Z.col(s);
+    y.noalias() = S_.transpose() * z;
+    y += s_;
+    x.head(d) = y.head(d);
+    x.tail(m) = y.segment(d, m).cwiseProduct(y.tail(m));
+    hid.noalias() = Tt.transpose() * x;
+    hid += bt;
+    F.col(s).noalias() = Ot.transpose() * hid;
+    F.col(s) += bo;
+    auto Gt = Gtheta.middleCols(d * s, d);
+    Gt.setZero();
+    for (int i = 0; i < d; ++i) {
+      // v = df_i/dy, y = [a | left | right]
+      v.head(d) = G.row(i).head(d).transpose();
+      for (int k = 0; k < m; ++k) {
+        v(d + k) = G(i, d + k) * y(d + m + k);
+        v(d + m + k) = G(i, d + k) * y(d + k);
+      }
+      Gz.col(d * s + i).noalias() = S_ * v;
+      auto g = Gt.col(i);
+      for (int j = 0; j < d; ++j) g(L.out_weight + i * d + j) = hid(j);
+      g(L.out_bias + i) = 1.0;
+      for (int k = 0; k < d; ++k) {
+        const double o = Ot(k, i);  // W_out(i, k)
+        for (int j = 0; j < d + m; ++j) g(L.trans_weight + k * (d + m) + j) = o * x(j);
+        g(L.trans_bias + k) = o;
+      }
+      for (int j = 0; j < d; ++j) {
+        for (int l = 0; l < d; ++l) g(L.lin_weight + j * d + l) = v(j) * z(l);
+        g(L.lin_bias + j) = v(j);
+      }
+      for (int k = 0; k < m; ++k) {
+        for (int l = 0; l < d; ++l) {
+          g(L.left + k * (d + 1) + l) = v(d + k) * z(l);
+          g(L.right + k * (d + 1) + l) = v(d + m + k) * z(l);
+        }
+        g(L.left + k * (d + 1) + d) = v(d + k);
+        g(L.right + k * (d + 1) + d) = v(d + m + k);
+      }
+    }
+  }
+}
+
 }  // namespace trk

@@ -61,6 +61,12 @@ class BilinearField final : public VectorField {
   void eval_saving(const ConstMatRef& Z, MatRef F, FieldActivations& act) const override;
   void vjp_saved(const ConstMatRef& Z, const FieldActivations& act, const ConstMatRef& U, MatRef Z_bar,
                  Vec* theta_bar) const override;
+  // With G = W_out W_trans = [G_a | G_p] (d x (d + m)), x = [a; p] and l_k, r_k the two factors of p_k:
+  //   df_i/dz = W_lin^T G_a(i,:)^T + sum_k G_p(i,k) (r_k l_k + l_k r_k)   (l_k, r_k also the factors' weights),
+  //   df_i/dW_out(i,j) = h_j, df_i/dW_trans(k,j) = W_out(i,k) x_j, df_i/dW_lin(j,l) = G_a(i,j) z_l,
+  //   df_i/d(left k weight l) = G_p(i,k) r_k z_l, df_i/d(right k weight l) = G_p(i,k) l_k z_l (biases: z_l = 1).
+  bool has_gradients() const override { return true; }
+  void eval_gradients(const ConstMatRef& Z, MatRef F, MatRef Gz, MatRef Gtheta) const override;
   std::unique_ptr<VectorField> clone() const override { return std::make_unique<BilinearField>(*this); }
 
  private:

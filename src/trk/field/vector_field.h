@@ -63,6 +63,13 @@ class VectorField {
 
   // df/dz at one state (dim x dim), by default from vjp with unit cotangents.
   virtual Mat jacobian(const ConstVecRef& z) const;
+
+  // Forward mode, state by state: F = f(Z) and, for state s (column s of Z) and component i, the gradient of
+  // f_i at that state with respect to z in column dim s + i of Gz (dim x dim n) and with respect to theta in
+  // column dim s + i of Gtheta (num_params x dim n). Fields that provide it say so by has_gradients(); the
+  // others leave the outputs untouched.
+  virtual bool has_gradients() const { return false; }
+  virtual void eval_gradients(const ConstMatRef& Z, MatRef F, MatRef Gz, MatRef Gtheta) const {}
   virtual std::unique_ptr<VectorField> clone() const = 0;
 };
 

@@ -12,7 +12,7 @@ namespace trk::io {
 namespace {
 
 constexpr const char* kFormat = "trk-checkpoint";
-constexpr int kFormatVersion = 3;  // 2: data_hash; 3: states by visit_state
+constexpr int kFormatVersion = 4;  // 2: data_hash; 3: states by visit_state; 4: phase records
 
 template <class T>
 Vec to_vec(const std::vector<T>& v) {
@@ -154,7 +154,7 @@ File read_checkpoint(const std::filesystem::path& path, const char* command) {
   if (r.text("format") != kFormat) fail(file.where_attribute("format"), "expected \"trk-checkpoint\"");
   const std::int64_t version = r.integer("format_version");
   if (version > kFormatVersion)
-    fail(file.where_attribute("format_version"), "written by a newer trk, this build reads version 3");
+    fail(file.where_attribute("format_version"), "written by a newer trk, this build reads version " + std::to_string(kFormatVersion));
   if (version < kFormatVersion)
     fail(file.where_attribute("format_version"),
          "version " + std::to_string(version) + ", written by an older trk, cannot be resumed by this one; remove "

@@ -43,6 +43,15 @@ void add_normalised(json& row, const EvaluateSummary& e, double sigma) {
 
 }  // namespace
 
+// [{"phase", "iterations", "seconds", "stop"}, ...] in the order the phases ran.
+json phases_to_json(const std::vector<PhaseRecord>& phases) {
+  json out = json::array();
+  for (const PhaseRecord& p : phases)
+    out.push_back({{"phase", to_string(p.phase)}, {"iterations", p.iterations}, {"seconds", p.seconds},
+                   {"stop", to_string(p.stop)}});
+  return out;
+}
+
 json identify_configuration(const IdentifyOptions& o) {
   json j = fields_to_json(o);
   j["solver"] = o.solver;
@@ -81,7 +90,9 @@ json identify_to_json(const IdentifySummary& s, const Dataset& data, const std::
                           {"t0+4h", number_or_null(s.validation.at_4h.rmse)}}},
                 {"held_out", s.validation_held_out},
                 {"persistence_loss", number_or_null(s.persistence_loss)}}},
-              {"restarts", {{"chosen", s.start}, {"validation_losses", s.restart_losses}}},
+              {"restarts", {{"chosen", s.start}, {"validation_losses", s.restart_losses},
+                            {"screening_seconds", s.screening_seconds}}},
+              {"phases", phases_to_json(s.phases)},
               {"status", to_string(s.status)},
               {"data", data_path}};
   add_normalised(row, e, climatological_std(data.train));
