@@ -898,8 +898,8 @@ TEST_F(Robustness, BadInputOfEveryOtherKindIsRefused) {
   // A checkpoint of a newer trk.
   fs::create_directories(path("run"));
   io::write_identify_checkpoint(ckpt, IdentifyCheckpoint{}, io::json::object(), 0);
-  const long long five = 5;
-  edit_h5(ckpt, [&](hid_t f) { set_attr(f, "format_version", H5T_STD_I64LE, &five); });
+  const long long six = 6;
+  edit_h5(ckpt, [&](hid_t f) { set_attr(f, "format_version", H5T_STD_I64LE, &six); });
   expect_refused("identify" + D + " --solver rk4 --resume" + quick + " --out " + path("run"),
                  {ckpt.string(), "attribute format_version", "newer trk"});
   fs::remove_all(path("run"));

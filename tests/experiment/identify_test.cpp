@@ -354,6 +354,41 @@ TEST(Identify, HeldOutValidationAndPoorFit) {
   EXPECT_THROW(identify(d, o), std::invalid_argument);
 }
 
+// Data without /validation: the chosen start is trained once more on every pair (the refit), saved unless it
+// forecasts the training trajectories worse; false keeps the model trained without the held-out part. A dataset
+// with its own /validation, or a single start, has no refit.
+TEST(Identify, RefitTrainsTheChosenStartOnEveryTrainingPair) {
+  Dataset d = small_data(0.05);
+  IdentifyOptions o = main_phase_only("rk4", 100);
+  o.restarts = 2;
+  o.restart_iterations = 10;
+  o.refine_iterations = 100;
+  const IdentifySummary with_validation = identify(d, o);
+  EXPECT_FALSE(with_validation.refit.done);
+  EXPECT_EQ(with_validation.train_pairs, 400);
+  d.validation = Split{};
+  const IdentifySummary s = identify(d, o);
+  ASSERT_EQ(s.status, RunStatus::kCompleted);
+  EXPECT_TRUE(s.refit.done);
+  EXPECT_GT(s.refit.score, 0.0);
+  EXPECT_GT(s.refit.selected_score, 0.0);
+  EXPECT_EQ(s.refit.kept, s.refit.score <= s.refit.selected_score);
+  EXPECT_EQ(s.train_pairs, s.refit.kept ? 400 : 320);  // 401 samples; 80 held out
+  EXPECT_EQ(s.validation_pairs, 79);
+  o.refit = false;
+  const IdentifySummary selected = identify(d, o);
+  EXPECT_FALSE(selected.refit.done);
+  EXPECT_EQ(selected.train_pairs, 320);
+  EXPECT_EQ(selected.validation_loss, s.validation_loss);  // the refit does not change the choice or its scores
+  EXPECT_EQ(selected.start, s.start);
+  if (s.refit.kept) {
+    EXPECT_NE(selected.flow_map.field->params(), s.flow_map.field->params());
+  }
+  o.refit = true;
+  o.restarts = 1;
+  EXPECT_FALSE(identify(d, o).refit.done);
+}
+
 // A budget ends training with status budget_exceeded, the model reached evaluated (not a crash, not a
 // hang): dopri8 above max_nfe_per_step at its first iteration, any solver after max_train_seconds.
 TEST(Identify, BudgetEndsTrainingWithItsStatus) {

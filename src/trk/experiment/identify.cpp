@@ -125,6 +125,8 @@ struct Run {
   double screening_seconds = 0.0;   // and their training time
   std::string label;                // progress lines' prefix ("start 3/8 ")
   bool over_budget = false;         // max_nfe_per_step or max_train_seconds exceeded: every phase ends
+  Vec held_out_x;                   // the refit: the selected model's parameters and record (for checkpoints)
+  TrainingRecord held_out_record;
 
   double seconds() const { return seconds_before + std::chrono::duration<double>(Clock::now() - t_start).count(); }
   // The checkpoint of this phase when resuming inside it, else null.
@@ -144,6 +146,8 @@ struct Run {
     c.start = start;
     c.screened = screened;
     c.screening_seconds = screening_seconds;
+    c.held_out_x = held_out_x;
+    c.held_out_record = held_out_record;
     return c;
   }
   // At the top of every iteration of every phase: saves every checkpoint_every iterations, and when a stop is
@@ -564,6 +568,40 @@ void check_rollouts(const Dataset& work, const IdentifyOptions& o, const SolverS
                                   std::to_string(1 + steps));
 }
 
+// The selected model's losses and verdict on the validation split: L_val, its persistence MSE, its forecasts, and
+// status poor_fit (above poor_fit_ratio x persistence, or diverging 4-step forecasts).
+void score_on_validation(IdentifySummary& out, const Dataset& work, const IdentifyOptions& o, const Log& log) {
+  const Pairs val = make_pairs(work.validation, 1);
+  out.validation_pairs = val.size();
+  out.persistence_loss = (val.targets[0] - val.Z0).squaredNorm() / static_cast<double>(val.Z0.size());
+  out.validation_loss = one_step_mse(out.flow_map, work.validation);
+  const bool four_steps = make_pairs(work.validation, 4).size() > 0;
+  if (four_steps) out.validation = evaluate_forecasts(out.flow_map, work.validation);
+  const bool above = !(out.validation_loss <= o.poor_fit_ratio * out.persistence_loss);
+  if (out.status == RunStatus::kCompleted && (above || (four_steps && out.validation.at_4h.diverged))) {
+    out.status = RunStatus::kPoorFit;
+    if (log) {
+      char line[200];
+      if (above)
+        std::snprintf(line, sizeof line,
+                      "warning: poor fit: validation loss %.3e is %.2g x the persistence MSE %.3e (limit %g)",
+                      out.validation_loss, out.validation_loss / out.persistence_loss, out.persistence_loss,
+                      o.poor_fit_ratio);
+      else
+        std::snprintf(line, sizeof line, "warning: poor fit: the 4-step forecasts of the validation split diverge");
+      log(line);
+    }
+  }
+}
+
+// RMSE(t0+h) x RMSE(t0+4h) of the forecasts of a split (+inf when either diverges): the rule of every choice.
+double forecast_score(const FlowMap& psi, const Split& split) {
+  const EvaluateSummary e = evaluate_forecasts(psi, split);
+  const double score = e.at_h.rmse * e.at_4h.rmse;
+  return e.at_h.diverged || e.at_4h.diverged || !std::isfinite(score) ? std::numeric_limits<double>::infinity()
+                                                                      : score;
+}
+
 }  // namespace
 
 IdentifySummary identify(const Dataset& data, const IdentifyOptions& o, const Log& log, const IdentifyHooks& hooks) {
@@ -576,6 +614,9 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o, const Lo
   IdentifySummary out;
   if (solver.kind == SolverKind::kSparseRegression) {
     identify_sparse(work, o, out);
+    out.train_pairs = make_pairs(work.train, 1).size();
+    out.train_loss = one_step_mse(out.flow_map, work.train);
+    score_on_validation(out, work, o, log);
   } else {
     // Restarts: each start screened (continuation and the first restart_iterations of Adam), then the best one's run.
     const int starts = o.resolved_restarts();
@@ -612,40 +653,64 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o, const Lo
     if (starts > 1 && log)
       log("start " + std::to_string(chosen + 1) + " chosen (least validation loss): trained to the end");
     init_flow_map(out.flow_map, solver, work, o, chosen);
-    Run run(work, o, log, hooks, out, resume);
-    run.start = chosen;
-    run.screened = screened;
-    run.screening_seconds = screening_seconds;
-    if (!train(run)) return out;
-    out.train_seconds += screening_seconds;
+    TrainingRecord selected_record;  // the chosen start's run on the held-out split, its own seconds
+    Vec selected_x;
+    const bool resume_in_refit = resume && resume->held_out_x.size() > 0;
+    if (!resume_in_refit) {
+      Run run(work, o, log, hooks, out, resume);
+      run.start = chosen;
+      run.screened = screened;
+      run.screening_seconds = screening_seconds;
+      if (!train(run)) return out;
+      selected_record = out;
+      selected_x = run.x;
+    } else {
+      selected_record = resume->held_out_record;
+      selected_x = resume->held_out_x;
+      static_cast<TrainingRecord&>(out) = selected_record;
+      IdentifyProblem(out.flow_map, o).set_flow_map(selected_x);
+    }
+    out.train_seconds = selected_record.train_seconds + screening_seconds;
     out.start = chosen;
     out.restart_losses = screened;
     out.screening_seconds = screening_seconds;
-  }
-  // The saved model's losses and verdict, on training and validation data; then the test split, once.
-  const Pairs val = make_pairs(work.validation, 1);
-  out.validation_pairs = val.size();
-  out.validation_held_out = held_out;
-  out.persistence_loss = (val.targets[0] - val.Z0).squaredNorm() / static_cast<double>(val.Z0.size());
-  out.train_loss = one_step_mse(out.flow_map, work.train);
-  out.validation_loss = one_step_mse(out.flow_map, work.validation);
-  const bool four_steps = make_pairs(work.validation, 4).size() > 0;
-  if (four_steps) out.validation = evaluate_forecasts(out.flow_map, work.validation);
-  const bool above = !(out.validation_loss <= o.poor_fit_ratio * out.persistence_loss);
-  if (out.status == RunStatus::kCompleted && (above || (four_steps && out.validation.at_4h.diverged))) {
-    out.status = RunStatus::kPoorFit;
-    if (log) {
-      char line[200];
-      if (above)
-        std::snprintf(line, sizeof line,
-                      "warning: poor fit: validation loss %.3e is %.2g x the persistence MSE %.3e (limit %g)",
-                      out.validation_loss, out.validation_loss / out.persistence_loss, out.persistence_loss,
-                      o.poor_fit_ratio);
-      else
-        std::snprintf(line, sizeof line, "warning: poor fit: the 4-step forecasts of the validation split diverge");
-      log(line);
+    score_on_validation(out, work, o, log);
+    if (held_out && o.refit && starts > 1 && out.status == RunStatus::kCompleted) {
+      IdentifySummary full;
+      init_flow_map(full.flow_map, solver, data, o, chosen);
+      Run run(data, o, log, hooks, full, resume_in_refit ? resume : nullptr);
+      run.start = chosen;
+      run.screened = screened;
+      run.screening_seconds = screening_seconds + selected_record.train_seconds;
+      run.held_out_x = selected_x;
+      run.held_out_record = selected_record;
+      run.label = "refit ";
+      if (log)
+        log("refit: start " + std::to_string(chosen + 1) + " trained once more on all " + std::to_string(run.all.size()) +
+            " training pairs");
+      if (!train(run)) return full;
+      out.refit.done = true;
+      out.refit.seconds = full.train_seconds;
+      out.refit.score = forecast_score(full.flow_map, data.train);
+      out.refit.selected_score = forecast_score(out.flow_map, data.train);
+      out.refit.kept = full.status == RunStatus::kCompleted && out.refit.score <= out.refit.selected_score;
+      if (out.refit.kept) {
+        static_cast<TrainingRecord&>(out) = full;
+        out.flow_map = std::move(full.flow_map);
+      }
+      out.train_seconds = screening_seconds + selected_record.train_seconds + out.refit.seconds;
+      if (log) {
+        char line[200];
+        std::snprintf(line, sizeof line, "refit %s: training-trajectory score (RMSE t0+h x t0+4h) %.4e, without the "
+                      "held-out part %.4e", out.refit.kept ? "kept" : "discarded", out.refit.score,
+                      out.refit.selected_score);
+        log(line);
+      }
     }
+    out.train_pairs = make_pairs(out.refit.kept ? data.train : work.train, 1).size();
+    out.train_loss = one_step_mse(out.flow_map, out.refit.kept ? data.train : work.train);
   }
+  out.validation_held_out = held_out;
   out.evaluation = evaluate_forecasts(out.flow_map, data.test);
   return out;
 }

@@ -10,7 +10,8 @@
 // (held out of training). Its one-step MSE, L_val = mean ||Psi(z_t) - z_{t+h}||^2 / dim, makes every choice:
 // restarts: starts s = 0..restarts-1 (model seed + s) run the continuation and the first restart_iterations of the
 // main Adam phase; the start of least L_val is run again from its beginning through every phase (so the result is
-// the run of that model seed). Status poor_fit: the final L_val > poor_fit_ratio x the persistence MSE
+// the run of that model seed). Data without /validation: that start is then trained once more on every pair
+// (refit). Status poor_fit: the final L_val > poor_fit_ratio x the persistence MSE
 // mean ||z_{t+h} - z_t||^2 / dim of the validation pairs, or the validation split's 4-step forecasts diverge. The test split is read once, for the evaluation.
 // Parallelism: the batch is cut into fixed chunks of columns, evaluated on OpenMP threads with a copy of the model
 // each, and the chunk results are summed in chunk order, so the numbers do not depend on the thread count.
@@ -109,6 +110,11 @@ struct IdentifyOptions {
   int restart_iterations = 2000;      // main Adam iterations of each start before the choice
   int restart_continuation_iterations = 0;  // continuation iterations of each start before the choice (0: all)
   double validation_fraction = 0.2;   // data without /validation: held out from the end of each training trajectory
+  // Data without /validation and more than one start: once the start is chosen on the held-out part, it is trained
+  // once more from its beginning on every training pair (held-out part included), the standard refit after a
+  // validation split. The refit is saved unless its forecasts of the training trajectories score worse (the
+  // product of the RMSEs at t0+h and t0+4h) than the model trained without the held-out part. false: that model.
+  bool refit = true;
   double poor_fit_ratio = 0.02;       // status poor_fit above this L_val / persistence MSE
   std::int64_t seed = 0;
   int chunk_size = 250;               // columns per parallel chunk (fixed: results independent of threads)
@@ -188,6 +194,7 @@ void visit_fields(IdentifyOptions& o, V&& v) {
     o.restart_continuation_iterations);
   v(Field{"validation_fraction", "data without /validation: fraction of each training trajectory held out"},
     o.validation_fraction);
+  v(Field{"refit", "data without /validation: train the chosen start once more on every training pair"}, o.refit);
   v(Field{"poor_fit_ratio", "status poor_fit when validation MSE > ratio x persistence MSE"}, o.poor_fit_ratio);
   v(Field{"seed", "seed of the mini-batches (and of the model, unless model_seed)"}, o.seed);
   v(Field{"chunk_size", "columns per parallel chunk (results do not depend on threads)"}, o.chunk_size);
@@ -276,7 +283,15 @@ struct IdentifySummary : TrainingRecord {
   double persistence_loss = 0.0;        // mean ||z_{t+h} - z_t||^2 / dim on the validation pairs
   long validation_pairs = 0;
   bool validation_held_out = false;     // the dataset had no /validation: held out of the training trajectories
-  EvaluateSummary validation;           // the saved model's forecasts on the validation split (as on the test split)
+  EvaluateSummary validation;           // the selected model's forecasts on the validation split (as on the test split)
+  long train_pairs = 0;                 // one-step pairs the saved model was trained on
+  // The refit (IdentifyOptions::refit): done, kept (saved), the training-trajectory score (RMSE t0+h x t0+4h) of
+  // the refit and of the model selected without the held-out part, the refit's training time. When kept, the
+  // validation numbers above remain those of the selected model (the refit saw the held-out part).
+  struct Refit {
+    bool done = false, kept = false;
+    double score = 0.0, selected_score = 0.0, seconds = 0.0;
+  } refit;
   EvaluateSummary evaluation;           // on the test split
 };
 
@@ -294,6 +309,8 @@ struct IdentifyCheckpoint {
   int start = 0;                        // the start this state belongs to (model seed + start)
   std::vector<double> screened;         // L_val of the starts screened so far (all: the chosen start's run)
   double screening_seconds = 0.0;       // their training time
+  Vec held_out_x;                       // in the refit: the chosen start's parameters trained on the held-out split
+  TrainingRecord held_out_record;       // and its record (empty x: not in the refit)
 };
 template <class V>
 void visit_state(IdentifyCheckpoint& c, V&& v) {
@@ -309,6 +326,8 @@ void visit_state(IdentifyCheckpoint& c, V&& v) {
   v("start", c.start);
   v("screened", c.screened);
   v("screening_seconds", c.screening_seconds);
+  v("held_out_x", c.held_out_x);
+  v.group("held_out_record", c.held_out_record);
 }
 
 using IdentifyHooks = RunHooks<IdentifyCheckpoint>;

@@ -12,7 +12,7 @@ namespace trk::io {
 namespace {
 
 constexpr const char* kFormat = "trk-checkpoint";
-constexpr int kFormatVersion = 4;  // 2: data_hash; 3: states by visit_state; 4: phase records
+constexpr int kFormatVersion = 5;  // 2: data_hash; 3: states by visit_state; 4: phase records; 5: the refit
 
 template <class T>
 Vec to_vec(const std::vector<T>& v) {

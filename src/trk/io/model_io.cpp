@@ -93,6 +93,9 @@ json identify_to_json(const IdentifySummary& s, const Dataset& data, const std::
               {"restarts", {{"chosen", s.start}, {"validation_losses", s.restart_losses},
                             {"screening_seconds", s.screening_seconds}}},
               {"phases", phases_to_json(s.phases)},
+              {"train_pairs", s.train_pairs},
+              {"refit", {{"done", s.refit.done}, {"kept", s.refit.kept}, {"score", number_or_null(s.refit.score)},
+                         {"selected_score", number_or_null(s.refit.selected_score)}, {"seconds", s.refit.seconds}}},
               {"status", to_string(s.status)},
               {"data", data_path}};
   add_normalised(row, e, climatological_std(data.train));
