@@ -355,7 +355,7 @@ TEST(Identify, HeldOutValidationAndPoorFit) {
 }
 
 // Data without /validation: the chosen start is trained once more on every pair (the refit), saved unless it
-// forecasts the training trajectories worse; false keeps the model trained without the held-out part. A dataset
+// forecasts the training trajectories worse; none keeps the model trained without the held-out part. A dataset
 // with its own /validation, or a single start, has no refit.
 TEST(Identify, RefitTrainsTheChosenStartOnEveryTrainingPair) {
   Dataset d = small_data(0.05);
@@ -375,7 +375,7 @@ TEST(Identify, RefitTrainsTheChosenStartOnEveryTrainingPair) {
   EXPECT_EQ(s.refit.kept, s.refit.score <= s.refit.selected_score);
   EXPECT_EQ(s.train_pairs, s.refit.kept ? 400 : 320);  // 401 samples; 80 held out
   EXPECT_EQ(s.validation_pairs, 79);
-  o.refit = false;
+  o.refit = "none";
   const IdentifySummary selected = identify(d, o);
   EXPECT_FALSE(selected.refit.done);
   EXPECT_EQ(selected.train_pairs, 320);
@@ -384,7 +384,17 @@ TEST(Identify, RefitTrainsTheChosenStartOnEveryTrainingPair) {
   if (s.refit.kept) {
     EXPECT_NE(selected.flow_map.field->params(), s.flow_map.field->params());
   }
-  o.refit = true;
+  // warm: the refinement phases again, on every pair, from the selected model; its record goes on from that model's.
+  o.refit = "warm";
+  const IdentifySummary warm = identify(d, o);
+  EXPECT_TRUE(warm.refit.done);
+  EXPECT_EQ(warm.refit.selected_score, s.refit.selected_score);
+  if (warm.refit.kept) {
+    ASSERT_EQ(warm.phases.size(), selected.phases.size() + 1);  // adam, refine; then refine
+    EXPECT_EQ(warm.phases.back().phase, IdentifyPhase::kRefine);
+    EXPECT_GT(warm.refine_iterations, selected.refine_iterations);
+  }
+  o.refit = "scratch";
   o.restarts = 1;
   EXPECT_FALSE(identify(d, o).refit.done);
 }

@@ -133,31 +133,38 @@ TEST(Resume, IdentifyStoppedInEveryPhaseEndsBitForBitAsUninterrupted) {
 TEST(Resume, IdentifyStoppedInTheRefitEndsBitForBitAsUninterrupted) {
   Dataset d = small_data(0.1);
   d.validation = Split{};
-  const IdentifyOptions o = all_phases("trk4", "substeps");
-  long boundaries = 0;
-  IdentifyHooks count;
-  count.stop_requested = [&] {
-    ++boundaries;
-    return false;
-  };
-  const IdentifySummary full = identify(d, o, {}, count);
-  ASSERT_EQ(full.status, RunStatus::kCompleted);
-  ASSERT_TRUE(full.refit.done);
-  const long run = (boundaries - o.restarts * (o.meet_iterations + o.restart_iterations)) / 2;  // each run's polls
-  int in_refit = 0;
-  for (long stop : {boundaries - 2 * run + 3, boundaries - run - 1, boundaries - run + 1, boundaries - run + 15,
-                    boundaries}) {
-    SCOPED_TRACE(stop);
-    const IdentifyCheckpoint c = stop_identify(d, o, stop);
-    in_refit += c.held_out_x.size() > 0;
-    const IdentifySummary resumed = resume_identify(d, o, c);
-    expect_same(resumed, full);
-    EXPECT_EQ(resumed.refit.kept, full.refit.kept);
-    EXPECT_EQ(resumed.refit.score, full.refit.score);
-    EXPECT_EQ(resumed.refit.selected_score, full.refit.selected_score);
-    EXPECT_EQ(resumed.train_pairs, full.train_pairs);
+  for (const std::string refit : {"scratch", "warm"}) {
+    SCOPED_TRACE(refit);
+    IdentifyOptions o = all_phases("trk4", "substeps");
+    o.refit = refit;
+    long boundaries = 0;
+    IdentifyHooks count;
+    count.stop_requested = [&] {
+      ++boundaries;
+      return false;
+    };
+    const IdentifySummary full = identify(d, o, {}, count);
+    ASSERT_EQ(full.status, RunStatus::kCompleted);
+    ASSERT_TRUE(full.refit.done);
+    const long screen = o.restarts * (o.meet_iterations + o.restart_iterations);
+    // The chosen start's run, then the refit's (scratch: as long; warm: its refinement phases only).
+    const long selected = refit == "scratch" ? (boundaries - screen) / 2 : o.meet_iterations + o.iterations + 15;
+    const long first = screen + selected;  // about the refit's first boundary
+    int in_refit = 0;
+    for (long stop : {screen + 3, first - 2, first + 2, first + 10, boundaries}) {
+      SCOPED_TRACE(stop);
+      const IdentifyCheckpoint c = stop_identify(d, o, stop);
+      in_refit += c.held_out_x.size() > 0;
+      const IdentifySummary resumed = resume_identify(d, o, c);
+      expect_same(resumed, full);
+      EXPECT_EQ(resumed.refit.kept, full.refit.kept);
+      EXPECT_EQ(resumed.refit.score, full.refit.score);
+      EXPECT_EQ(resumed.refit.selected_score, full.refit.selected_score);
+      EXPECT_EQ(resumed.train_pairs, full.train_pairs);
+      EXPECT_EQ(resumed.phases.size(), full.phases.size());
+    }
+    EXPECT_GE(in_refit, 2);
   }
-  EXPECT_GE(in_refit, 3);
 }
 
 TEST(Resume, IdentifySavesEveryNIterationsAndResumesFromAnyOfThem) {

@@ -186,11 +186,11 @@ void set_fixed_string(hid_t obj, const char* name, const std::string& value) {
   H5Tclose(type);
 }
 
-// Checkpoints of versions 1 to 3 (before the optimiser states had their own structs; before the phase records) are
-// refused in one line.
+// Checkpoints of versions 1 to 4 (before the optimiser states had their own structs; before the phase records;
+// before the refit) are refused in one line.
 TEST_F(CheckpointIo, OlderVersionsAreRefusedInOneLine) {
   const fs::path p = dir_ / "checkpoint.h5";
-  for (long long version : {1LL, 2LL, 3LL}) {
+  for (long long version : {1LL, 2LL, 3LL, 4LL}) {
     write_fit_checkpoint(p, FitCheckpoint{}, {{"h", {0.1}}}, 7);
     edit_root(p, [&](hid_t root) {
       H5Adelete(root, "format_version");

@@ -48,6 +48,8 @@ std::string IdentifyOptions::validation_error() const {
   if (lm_rollout_steps < 1) return "lm rollout steps must be at least 1";
   if (std::isnan(lm_horizon_decay)) return "lm horizon decay must be a number (< 0: the solver's)";
   if (lm_max_parameters < 0) return "lm max parameters must be >= 0";
+  if (refit != "scratch" && refit != "warm" && refit != "none")
+    return "unknown refit '" + refit + "' (scratch, warm, none)";
   if (lm_jacobian != "forward_differences" && lm_jacobian != "forward_mode")
     return "unknown lm jacobian '" + lm_jacobian + "' (forward_differences, forward_mode)";
   if (s.kind == SolverKind::kAdaptive && rollout_steps != 1) return s.name + " trains on one-step pairs only";
@@ -127,6 +129,7 @@ struct Run {
   bool over_budget = false;         // max_nfe_per_step or max_train_seconds exceeded: every phase ends
   Vec held_out_x;                   // the refit: the selected model's parameters and record (for checkpoints)
   TrainingRecord held_out_record;
+  bool warm = false;                // the warm refit: the refinement phases only, from held_out_x
 
   double seconds() const { return seconds_before + std::chrono::duration<double>(Clock::now() - t_start).count(); }
   // The checkpoint of this phase when resuming inside it, else null.
@@ -166,8 +169,8 @@ struct Run {
   // Seconds of this run before the phase begun now: at a resume inside it, the phases recorded so far.
   double phase_start(IdentifyPhase phase) const {
     if (!resume_in(phase)) return seconds();
-    double sum = 0.0;
-    for (const PhaseRecord& p : out.phases) sum += p.seconds;
+    double sum = 0.0;  // a warm refit's record begins with the phases of the run it continues
+    for (size_t i = warm ? held_out_record.phases.size() : 0; i < out.phases.size(); ++i) sum += out.phases[i].seconds;
     return sum;
   }
   // Records a phase that ended: `otherwise` unless it ended on a stop request, the budget or a non-finite loss.
@@ -468,8 +471,10 @@ std::vector<IdentifyPhase> planned_phases(const Run& run) {
   const IdentifyOptions& o = run.o;
   const bool fixed = !run.problem.adaptive();
   std::vector<IdentifyPhase> plan;
-  if (run.problem.continuation_iterations() > 0) plan.push_back(IdentifyPhase::kContinuation);
-  plan.push_back(IdentifyPhase::kAdam);
+  if (!run.warm) {
+    if (run.problem.continuation_iterations() > 0) plan.push_back(IdentifyPhase::kContinuation);
+    plan.push_back(IdentifyPhase::kAdam);
+  }
   if (run.screening) return plan;
   if (o.refine_iterations > 0) plan.push_back(IdentifyPhase::kRefine);
   if (fixed && o.refine_rollout_iterations > 0) plan.push_back(IdentifyPhase::kRefineRollout);
@@ -516,7 +521,7 @@ bool train(Run& run) {
     run.x = r->x;
   }
   // Phases resumed past are done; the refinements follow a main Adam phase that completed.
-  const bool adam_done = run.done_before_resume(IdentifyPhase::kAdam);
+  const bool adam_done = run.warm || run.done_before_resume(IdentifyPhase::kAdam);
   if ((adam_done ? out.status == RunStatus::kCompleted && out.iterations == o.iterations : adam_phases(run)) &&
       !run.screening) {
     if (o.refine_iterations > 0 && !run.done_before_resume(IdentifyPhase::kRefine))
@@ -675,10 +680,16 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o, const Lo
     out.restart_losses = screened;
     out.screening_seconds = screening_seconds;
     score_on_validation(out, work, o, log);
-    if (held_out && o.refit && starts > 1 && out.status == RunStatus::kCompleted) {
+    if (held_out && o.refit != "none" && starts > 1 && out.status == RunStatus::kCompleted) {
       IdentifySummary full;
       init_flow_map(full.flow_map, solver, data, o, chosen);
       Run run(data, o, log, hooks, full, resume_in_refit ? resume : nullptr);
+      run.warm = o.refit == "warm";
+      if (run.warm && !resume_in_refit) {  // the record goes on from the selected model's
+        static_cast<TrainingRecord&>(full) = selected_record;
+        full.train_seconds = 0.0;
+        run.x = selected_x;
+      }
       run.start = chosen;
       run.screened = screened;
       run.screening_seconds = screening_seconds + selected_record.train_seconds;
@@ -686,8 +697,8 @@ IdentifySummary identify(const Dataset& data, const IdentifyOptions& o, const Lo
       run.held_out_record = selected_record;
       run.label = "refit ";
       if (log)
-        log("refit: start " + std::to_string(chosen + 1) + " trained once more on all " + std::to_string(run.all.size()) +
-            " training pairs");
+        log("refit (" + o.refit + "): start " + std::to_string(chosen + 1) + " trained once more on all " +
+            std::to_string(run.all.size()) + " training pairs");
       if (!train(run)) return full;
       out.refit.done = true;
       out.refit.seconds = full.train_seconds;

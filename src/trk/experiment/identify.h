@@ -111,10 +111,11 @@ struct IdentifyOptions {
   int restart_continuation_iterations = 0;  // continuation iterations of each start before the choice (0: all)
   double validation_fraction = 0.2;   // data without /validation: held out from the end of each training trajectory
   // Data without /validation and more than one start: once the start is chosen on the held-out part, it is trained
-  // once more from its beginning on every training pair (held-out part included), the standard refit after a
-  // validation split. The refit is saved unless its forecasts of the training trajectories score worse (the
-  // product of the RMSEs at t0+h and t0+4h) than the model trained without the held-out part. false: that model.
-  bool refit = true;
+  // once more on every training pair (held-out part included), the standard refit after a validation split:
+  // scratch (from its beginning through every phase), warm (the refinement phases, L-BFGS and Levenberg-Marquardt,
+  // from the model trained without the held-out part) or none. The refit is saved unless its forecasts of the
+  // training trajectories score worse (the product of the RMSEs at t0+h and t0+4h) than that model.
+  std::string refit = "scratch";
   double poor_fit_ratio = 0.02;       // status poor_fit above this L_val / persistence MSE
   std::int64_t seed = 0;
   int chunk_size = 250;               // columns per parallel chunk (fixed: results independent of threads)
@@ -194,7 +195,9 @@ void visit_fields(IdentifyOptions& o, V&& v) {
     o.restart_continuation_iterations);
   v(Field{"validation_fraction", "data without /validation: fraction of each training trajectory held out"},
     o.validation_fraction);
-  v(Field{"refit", "data without /validation: train the chosen start once more on every training pair"}, o.refit);
+  v(Field{"refit", "data without /validation: train the chosen start once more on every training pair: scratch | "
+                   "warm (its refinement phases only) | none"},
+    o.refit);
   v(Field{"poor_fit_ratio", "status poor_fit when validation MSE > ratio x persistence MSE"}, o.poor_fit_ratio);
   v(Field{"seed", "seed of the mini-batches (and of the model, unless model_seed)"}, o.seed);
   v(Field{"chunk_size", "columns per parallel chunk (results do not depend on threads)"}, o.chunk_size);
