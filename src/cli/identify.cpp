@@ -1,5 +1,6 @@
 // trk identify: learn a neural ODE (or SINDy model) from a dataset with a given solver, or evaluate a trained
-// model on other data (--evaluate). A config runs a grid of (h, solver) cells, each in its own folder.
+// model on other data (--evaluate), by its own flow map or its field integrated by another solver
+// (--inference-solver, experiment/inference.h). A config runs a grid of (h, solver) cells, each in its own folder.
 // Options: every training option is a flag and a config key, declared once (experiment/identify.h visit_fields);
 // precedence: defaults < config "training" < config "solver_training.<solver>" < flags given.
 #include <fmt/core.h>
@@ -186,7 +187,8 @@ void run_evaluate(const IdentifyArgs& a) {
     throw std::invalid_argument(a.data + ": dimension " + std::to_string(d.dim()) + ", the model's is " +
                                 std::to_string(m.flow_map.field->dim()));
   // A scheme was trained for its step; a field integrated by an inference solver is stepped over any h.
-  if (a.inference.solver.empty() && m.flow_map.solver.fixed_step() && std::abs(d.h - m.flow_map.h) > 1e-9 * m.flow_map.h)
+  if (a.inference.solver.empty() && m.flow_map.solver.fixed_step() &&
+      std::abs(d.h - m.flow_map.h) > 1e-9 * m.flow_map.h)
     throw std::invalid_argument(a.data + ": h = " + fmt::format("{}", d.h) + ", but the " + m.flow_map.solver.name +
                                 " model was trained for one step of h = " + fmt::format("{}", m.flow_map.h));
   m.flow_map.h = d.h;

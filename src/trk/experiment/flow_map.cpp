@@ -11,7 +11,8 @@ namespace trk {
 Mat FlowMap::apply(const ConstMatRef& Z, long* nfe) const {
   Mat out(Z.rows(), Z.cols());
   if (solver.fixed_step()) {
-    if (substeps < 1) throw std::invalid_argument("a flow map takes at least 1 sub-step, got " + std::to_string(substeps));
+    if (substeps < 1)
+      throw std::invalid_argument("a flow map takes at least 1 sub-step, got " + std::to_string(substeps));
     CountedField cf(*field);
     StageTape tape;
     if (substeps == 1) {

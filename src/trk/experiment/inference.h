@@ -20,7 +20,7 @@ inline constexpr double kInferenceRtol = 1e-7, kInferenceAtol = 1e-9;  // adapti
 struct InferenceOptions {
   std::string solver;             // "": the model's own flow map
   int substeps = 1;               // N, fixed-step solvers
-  double rtol = 0.0, atol = 0.0;  // adaptive solvers; 0: the defaults above
+  double rtol = 0.0, atol = 0.0;  // adaptive solvers; 0: not given, the defaults above
   // Checks what needs no model: a named tableau; N >= 1, N > 1 with a fixed-step solver only; tolerances >= 0 and
   // finite, set with an adaptive solver only; no N or tolerance without a solver.
   std::string validation_error() const;
@@ -34,12 +34,12 @@ void visit_fields(InferenceOptions& o, V&& v) {
     o.solver);
   v(Field{"inference_substeps", "fixed-step inference solver: N steps of h/N per sampling step h"}, o.substeps);
   v(Field{"inference_rtol",
-          "adaptive inference solver: relative tolerance (0: the model's training tolerance if it was adaptive, else "
-          "1e-7)"},
+          "adaptive inference solver: relative tolerance > 0 (not given: the model's training tolerance if it was "
+          "adaptive, else 1e-7)"},
     o.rtol);
   v(Field{"inference_atol",
-          "adaptive inference solver: absolute tolerance (0: the model's training tolerance if it was adaptive, else "
-          "1e-9)"},
+          "adaptive inference solver: absolute tolerance > 0 (not given: the model's training tolerance if it was "
+          "adaptive, else 1e-9)"},
     o.atol);
 }
 
