@@ -1,5 +1,6 @@
 // trk identify: learn a neural ODE (or SINDy model) from a dataset with a given solver, or evaluate a trained
-// model on other data (--evaluate). A config runs a grid of (h, solver) cells, each in its own folder.
+// model on other data (--evaluate), by its own flow map or its field integrated by another solver
+// (--inference-solver, experiment/inference.h). A config runs a grid of (h, solver) cells, each in its own folder.
 // Options: every training option is a flag and a config key, declared once (experiment/identify.h visit_fields);
 // precedence: defaults < config "training" < config "solver_training.<solver>" < flags given.
 #include <fmt/core.h>
@@ -17,6 +18,7 @@
 #include "cli/parse.h"
 #include "trk/experiment/generate.h"
 #include "trk/experiment/identify.h"
+#include "trk/experiment/inference.h"
 #include "trk/experiment/memory_estimate.h"
 #include "trk/field/systems.h"
 #include "trk/io/checkpoint_io.h"
@@ -33,6 +35,7 @@ struct IdentifyArgs {
   std::string data, out, config, evaluate;
   std::string solver = "trk10";
   IdentifyOptions flags;       // the values of the option flags (and the defaults)
+  InferenceOptions inference;  // --evaluate: the integrator of the model's field
   std::vector<double> only_h;  // --config: run only the cells of these steps
   int forecast_steps = 0, forecast_every = 1;  // DIR/forecast.h5 over N steps when N > 0
   RunFlags run;
@@ -171,6 +174,11 @@ void run_evaluate(const IdentifyArgs& a) {
       throw std::invalid_argument(flag + ": not with --evaluate (the model is evaluated as it was trained); remove "
                                   "it, or train a model without --evaluate");
   if (a.out.empty()) throw std::invalid_argument("--out is required");
+  for (const auto& [flag, value] : {std::pair{"--inference-rtol", a.inference.rtol},
+                                    std::pair{"--inference-atol", a.inference.atol}})
+    if (a.given(flag) && !(value > 0))
+      throw std::invalid_argument(fmt::format("{} {}: expected a tolerance > 0", flag, value));
+  if (auto e = a.inference.validation_error(); !e.empty()) throw std::invalid_argument("--" + e);
   io::check_writable_directory(a.out);
   io::LoadedModel m =
       read_hdf5_guarded(a.evaluate, "a model.h5 of trk identify", [&] { return io::read_model_h5(a.evaluate); });
@@ -178,24 +186,29 @@ void run_evaluate(const IdentifyArgs& a) {
   if (d.dim() != m.flow_map.field->dim())
     throw std::invalid_argument(a.data + ": dimension " + std::to_string(d.dim()) + ", the model's is " +
                                 std::to_string(m.flow_map.field->dim()));
-  if (m.flow_map.solver.fixed_step() && std::abs(d.h - m.flow_map.h) > 1e-9 * m.flow_map.h)
+  // A scheme was trained for its step; a field integrated by an inference solver is stepped over any h.
+  if (a.inference.solver.empty() && m.flow_map.solver.fixed_step() &&
+      std::abs(d.h - m.flow_map.h) > 1e-9 * m.flow_map.h)
     throw std::invalid_argument(a.data + ": h = " + fmt::format("{}", d.h) + ", but the " + m.flow_map.solver.name +
                                 " model was trained for one step of h = " + fmt::format("{}", m.flow_map.h));
   m.flow_map.h = d.h;
+  const FlowMap psi = with_inference_solver(std::move(m.flow_map), a.inference);
   MemoryEstimate estimate;
   estimate.forecast = estimate_forecast_memory(d.test, a.forecast_steps, a.forecast_every);
   check_memory("identify", estimate, true);
   if (d.test.num_times() < 5)
     throw std::invalid_argument(fmt::format("{}: /test/states: expected at least 5 time samples (a start and 4 steps "
                                             "to score), found {}", a.data, d.test.num_times()));
-  const EvaluateSummary e = evaluate_forecasts(m.flow_map, d.test);
+  const EvaluateSummary e = evaluate_forecasts(psi, d.test);
   io::ensure_writable_directory(a.out);
-  io::write_evaluation_json(std::filesystem::path(a.out) / "identify.json", m.row, e, d, a.data, a.evaluate);
+  io::write_evaluation_json(std::filesystem::path(a.out) / "identify.json", m.row, e, psi, d, a.data, a.evaluate);
   if (a.forecast_steps > 0)
-    io::write_forecast_of(std::filesystem::path(a.out) / "forecast.h5", m.flow_map, d, a.data, a.forecast_steps,
+    io::write_forecast_of(std::filesystem::path(a.out) / "forecast.h5", psi, d, a.data, a.forecast_steps,
                           a.forecast_every);
-  fmt::print("evaluated {} on {}: rmse t0+h {}, t0+4h {} -> {}/identify.json\n", a.evaluate, a.data, cell(e.at_h),
-             cell(e.at_4h), a.out);
+  fmt::print("evaluated {} on {}: rmse t0+h {}, t0+4h {} ({}{}, {:.4g} evaluations per step) -> {}/identify.json\n",
+             a.evaluate, a.data, cell(e.at_h), cell(e.at_4h), psi.solver.name,
+             psi.substeps > 1 ? fmt::format(" x {} sub-steps", psi.substeps) : std::string(),
+             e.inference_nfe_per_step, a.out);
 }
 
 // Datasets of a config that generates its own: one per step h of the grid (or of --h).
@@ -294,6 +307,11 @@ void run_config(IdentifyArgs& a) {
 
 void run_identify(IdentifyArgs& a) {
   if (!a.evaluate.empty()) return run_evaluate(a);
+  visit_fields(a.inference, [&](const Field& f, auto&) {
+    if (a.given(flag_name(f.key).c_str()))
+      throw std::invalid_argument(flag_name(f.key) + ": only with --evaluate MODEL (training steps the model by "
+                                  "--solver); remove it, or give --evaluate");
+  });
   if (!a.config.empty()) return run_config(a);
   if (a.data.empty()) throw std::invalid_argument("--data is required (or --config)");
   if (!a.only_h.empty()) throw std::invalid_argument("--h selects cells of a --config; a dataset's step is its own");
@@ -319,6 +337,7 @@ void setup_identify(CLI::App& app) {
   add_number(cmd, "--h", a->only_h, "with --config: run only the cells of these steps (with --solver: one cell)")
       ->delimiter(',');
   cmd->add_option("--evaluate", a->evaluate, "a model.h5 to evaluate on --data instead of training");
+  add_flags(cmd, a->inference);
   cmd->add_option("--out", a->out, "output folder (identify.json, model.h5)");
   add_number(cmd, "--forecast-steps", a->forecast_steps,
                   "also write DIR/forecast.h5: predicted and true test trajectories over N steps, RMSE per lead time "

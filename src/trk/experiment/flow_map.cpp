@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 #include "trk/solve/rk_step.h"
 
@@ -10,9 +11,20 @@ namespace trk {
 Mat FlowMap::apply(const ConstMatRef& Z, long* nfe) const {
   Mat out(Z.rows(), Z.cols());
   if (solver.fixed_step()) {
+    if (substeps < 1)
+      throw std::invalid_argument("a flow map takes at least 1 sub-step, got " + std::to_string(substeps));
     CountedField cf(*field);
     StageTape tape;
-    rk_step(cf, tableau, h, Z, out, tape);
+    if (substeps == 1) {
+      rk_step(cf, tableau, h, Z, out, tape);
+    } else {
+      const double dt = h / substeps;
+      Mat from = Z;
+      for (int k = 0; k < substeps; ++k) {
+        rk_step(cf, tableau, dt, from, out, tape);
+        if (k + 1 < substeps) from.swap(out);
+      }
+    }
     if (nfe) *nfe += cf.num_evaluations() * Z.cols();
     for (Eigen::Index j = 0; j < out.cols(); ++j)
       if (!out.col(j).allFinite()) out.col(j).setConstant(std::nan(""));

@@ -1,5 +1,6 @@
 // A learned flow map over one sampling step h (docs/method.md) and its evaluation:
-//   Psi(z_t) ~ z_{t+h}: one step of size h of a fixed or trained scheme, or one adaptive solve over [0, h].
+//   Psi(z_t) ~ z_{t+h}: one step of size h of a fixed or trained scheme (or N sub-steps of h/N of it), or one
+//   adaptive solve over [0, h].
 // Evaluation: from every test state with 4 samples after it, RMSE of Psi(z) against z(t0 + h) and of Psi^4(z)
 // against z(t0 + 4h), over components and start states (and the mean over start states of each state's RMSE over
 // components, the talk's "mean RMSE"); a forecast that is non-finite or has RMSE > 10 is
@@ -29,8 +30,10 @@ struct FlowMap {
   std::unique_ptr<VectorField> field;
   ButcherTableau tableau;             // the fixed or trained scheme, or the adaptive pair
   AdaptiveOptions adaptive;           // adaptive solvers and sr
+  int substeps = 1;                   // fixed-step: Psi is N steps of h/N of the tableau (training: 1); adaptive: 1
 
-  // Z (dim x n) -> Psi(Z); columns whose solve fails or goes non-finite are NaN. Adds evaluations to *nfe.
+  // Z (dim x n) -> Psi(Z); columns whose solve fails or goes non-finite are NaN. Adds evaluations to *nfe
+  // (fixed-step: stages x substeps per state).
   Mat apply(const ConstMatRef& Z, long* nfe = nullptr) const;
 };
 

@@ -129,7 +129,8 @@ void write_identify_results(const std::filesystem::path& dir, const IdentifySumm
 }
 
 void write_evaluation_json(const std::filesystem::path& path, const json& trained, const EvaluateSummary& e,
-                           const Dataset& data, const std::string& data_path, const std::string& model_path) {
+                           const FlowMap& inference, const Dataset& data, const std::string& data_path,
+                           const std::string& model_path) {
   json row = trained;
   row["system"] = data.system;
   row["rmse"] = {{"t0+h", number_or_null(e.at_h.rmse)}, {"t0+4h", number_or_null(e.at_4h.rmse)}};
@@ -138,7 +139,13 @@ void write_evaluation_json(const std::filesystem::path& path, const json& traine
   row["diverged"] = {{"t0+h", e.at_h.diverged}, {"t0+4h", e.at_4h.diverged}};
   row["test_states"] = e.num_states;
   row["nfe"]["inference_per_step"] = e.inference_nfe_per_step;
-  row["nfe"]["inference_per_unit_time"] = e.inference_nfe_per_step / trained.at("h").get<double>();
+  row["nfe"]["inference_per_unit_time"] = e.inference_nfe_per_step / inference.h;
+  row["inference"] = {{"solver", inference.solver.name}, {"substeps", inference.substeps}};
+  if (!inference.solver.fixed_step()) {
+    row["inference"]["rtol"] = inference.adaptive.control.rtol;
+    row["inference"]["atol"] = inference.adaptive.control.atol;
+    row["inference"]["step_control"] = to_string(inference.adaptive.control.convention);
+  }
   // sigma of the data evaluated on (its training split), else of the model's training data.
   const double sigma = climatological_std(data.train);
   add_normalised(row, e, sigma > 0 || !trained.contains("climatological_std") || !trained["climatological_std"].is_number()

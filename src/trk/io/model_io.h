@@ -22,9 +22,13 @@ json identify_to_json(const IdentifySummary& s, const Dataset& data, const std::
 // model.h5, then identify.json (row + configuration), each written atomically.
 void write_identify_results(const std::filesystem::path& dir, const IdentifySummary& s, const Dataset& data,
                             const std::string& data_path, const json& configuration);
-// identify.json for a model evaluated on other data (--evaluate): training fields taken from the model's row.
+// identify.json for a model evaluated on other data (--evaluate): training fields taken from the model's row;
+// `inference` the flow map evaluated (the model's own, or its field stepped by an inference solver,
+// experiment/inference.h): "inference" {solver, substeps; rtol, atol and step_control of an adaptive one}, and
+// nfe.inference_per_step (per unit time: over its h) of it.
 void write_evaluation_json(const std::filesystem::path& path, const json& trained_row, const EvaluateSummary& e,
-                           const Dataset& data, const std::string& data_path, const std::string& model_path);
+                           const FlowMap& inference, const Dataset& data, const std::string& data_path,
+                           const std::string& model_path);
 
 void write_model_h5(const std::filesystem::path& path, const IdentifySummary& s, const json& row,
                     const json& configuration);
