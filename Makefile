@@ -3,6 +3,7 @@
 # configuration, checked against the committed baselines in tests/regress. `make slurm-check`: the same list
 # through a one-node Slurm cluster started on this machine (scripts/slurm_check.sh). `make reliability`: the
 # identification grid on 10 datasets and the report with its reliability table (OUT=out/reliability).
+# `make reliability-paper`: trk10 on 10 datasets of the paper's shape, without /validation (OUT=out/reliability_paper).
 # `make highdim`: beyond Lorenz-63: Lorenz-96 and Kuramoto-Sivashinsky grids and the noise experiment
 # (experiments/identify_l96.jobs, identify_ks.jobs, noise.jobs), then one report with the high-dimensional and noise
 # tables and the space-time forecasts (OUT=out/highdim, report in OUT/report). On a shared machine:
@@ -16,7 +17,7 @@ MAKEFLAGS += --no-print-directory
 OUT ?=
 HIGHDIM_JOBS ?= $(JOBS)
 
-.PHONY: setup build run test reproduce reliability highdim regress slurm-check clean
+.PHONY: setup build run test reproduce reliability reliability-paper highdim regress slurm-check clean
 
 setup:
 	@scripts/setup.sh
@@ -50,6 +51,9 @@ reproduce: build
 
 reliability: build
 	@scripts/run_jobs.sh experiments/reliability_l63.jobs $(or $(OUT),out/reliability)
+
+reliability-paper: build
+	@scripts/run_jobs.sh experiments/reliability_paper.jobs $(or $(OUT),out/reliability_paper)
 
 highdim: build
 	@out=$(or $(OUT),out/highdim); \

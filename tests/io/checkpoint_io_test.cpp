@@ -240,7 +240,7 @@ TEST_F(CheckpointIo, RefusesOtherFilesNamingFileAndField) {
   expect_refused([&] { read_fit_checkpoint(p); }, "attribute format");
   h5::write_file_atomic(p, [](h5::Group& root) {
     root.write_string_attribute("format", "trk-checkpoint");
-    root.write_int_attribute("format_version", 5);
+    root.write_int_attribute("format_version", 6);
   });
   expect_refused([&] { read_fit_checkpoint(p); }, "newer trk");
   fs::resize_file(p, 100);
