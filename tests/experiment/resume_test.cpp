@@ -87,6 +87,16 @@ IdentifySummary resume_identify(const Dataset& d, const IdentifyOptions& o, cons
   return identify(d, o, {}, hooks);
 }
 
+// An uninterrupted run, and the number of iteration boundaries at which it polled for a stop.
+IdentifySummary identify_counting_boundaries(const Dataset& d, const IdentifyOptions& o, long* boundaries) {
+  IdentifyHooks count;
+  count.stop_requested = [boundaries] {
+    ++*boundaries;
+    return false;
+  };
+  return identify(d, o, {}, count);
+}
+
 TEST(Resume, IdentifyStoppedInEveryPhaseEndsBitForBitAsUninterrupted) {
   const Dataset d = small_data(0.1);
   for (const auto& [solver, continuation] : std::vector<std::pair<std::string, std::string>>{
@@ -94,12 +104,7 @@ TEST(Resume, IdentifyStoppedInEveryPhaseEndsBitForBitAsUninterrupted) {
     SCOPED_TRACE(solver + " " + continuation);
     const IdentifyOptions o = all_phases(solver, continuation);
     long boundaries = 0;
-    IdentifyHooks count;
-    count.stop_requested = [&] {
-      ++boundaries;
-      return false;
-    };
-    const IdentifySummary full = identify(d, o, {}, count);
+    const IdentifySummary full = identify_counting_boundaries(d, o, &boundaries);
     ASSERT_EQ(full.status, RunStatus::kCompleted);
     ASSERT_GT(full.refine_iterations, 3);
     if (solver == "trk4") {
@@ -138,12 +143,7 @@ TEST(Resume, IdentifyStoppedInTheRefitEndsBitForBitAsUninterrupted) {
     IdentifyOptions o = all_phases("trk4", "substeps");
     o.refit = refit;
     long boundaries = 0;
-    IdentifyHooks count;
-    count.stop_requested = [&] {
-      ++boundaries;
-      return false;
-    };
-    const IdentifySummary full = identify(d, o, {}, count);
+    const IdentifySummary full = identify_counting_boundaries(d, o, &boundaries);
     ASSERT_EQ(full.status, RunStatus::kCompleted);
     ASSERT_TRUE(full.refit.done);
     const long screen = o.restarts * (o.meet_iterations + o.restart_iterations);
