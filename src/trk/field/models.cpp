@@ -73,6 +73,12 @@ double layers_num_params(double first, const std::vector<int>& widths, double la
 
 double model_num_params(const std::string& name, int dim, const ModelOptions& o) {
   const std::string known = entry_of(name).name;
+  if (dim < 1) throw std::invalid_argument("model dimension must be at least 1, got " + std::to_string(dim));
+  if (auto err = o.validation_error(); !err.empty()) throw std::invalid_argument(err);
+  if ((known == "local-bilinear" || known == "local-mlp") && o.stencil > (dim - 1) / 2)
+    throw std::invalid_argument(known + ": stencil must be between 0 and (dim - 1) / 2 = " +
+                                std::to_string((dim - 1) / 2) + " (a stencil of 2k + 1 sites within the " +
+                                std::to_string(dim) + " of the grid), got " + std::to_string(o.stencil));
   const double d = dim, m = o.num_products, s = 2.0 * o.stencil + 1;
   if (known == "bilinear") return 2 * d * d + d * (d + m) + 3 * d + 2 * m * (d + 1);
   if (known == "mlp") return layers_num_params(d, o.widths, d);
@@ -82,8 +88,6 @@ double model_num_params(const std::string& name, int dim, const ModelOptions& o)
 
 std::unique_ptr<VectorField> make_model(const std::string& name, int dim, const ModelOptions& options) {
   const ModelEntry& entry = entry_of(name);
-  if (dim < 1) throw std::invalid_argument("model dimension must be at least 1, got " + std::to_string(dim));
-  if (auto err = options.validation_error(); !err.empty()) throw std::invalid_argument(err);
   if (const double p = model_num_params(name, dim, options); p > kMaxModelParams)
     throw std::invalid_argument(name + ": " + number_text(p) + " parameters, more than the " +
                                 number_text(kMaxModelParams) + " a model holds; give smaller widths or fewer products");

@@ -45,7 +45,8 @@ std::vector<std::string> model_names();  // {"bilinear", "mlp", "local-bilinear"
 //   mlp             sum_l (n_l + 1) n_{l+1}, n = (d, widths..., d)
 //   local-bilinear  (s + 1)(2 m + 1) + m                       (s = 2 stencil + 1)
 //   local-mlp       sum_l (n_l + 1) n_{l+1}, n = (s, widths..., 1)
-// Throws std::invalid_argument for an unknown name.
+// Throws std::invalid_argument as make_model does for an unknown name, dim < 1 or invalid options (a local model's
+// stencil wider than the grid included).
 double model_num_params(const std::string& name, int dim, const ModelOptions& options);
 
 // The most parameters a model holds (VectorField::num_params is an int).
