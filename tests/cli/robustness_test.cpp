@@ -714,8 +714,8 @@ TEST_F(Robustness, FitSigtermWritesACheckpointAndResumeGivesTheSameBytes) {
   const std::string base = "fit --config " + path("cfg.json") + " --data " + path("fine.h5");
   ASSERT_EQ(run(base + " --out " + path("full")).code, 0);
   // The run waits at iteration boundary 450 (the second candidate of h = 0.05, its iteration 150; a test hook) until
-  // the signal has arrived, so the signal lands during training however loaded the machine (the whole training
-  // after the first candidate's line took 0.3 s: a signal sent on that line could come after it).
+  // the signal has arrived, so the signal lands during training however loaded the machine (a signal sent on a
+  // progress line may come after the training left has ended).
   const Child c = spawn(base + " --checkpoint-every 0 --out " + path("cut"), logs_ / "cut", 0,
                         "TRK_TEST_AWAIT_SIGNAL_AT=450");
   const bool waiting = wait_for(c.err, "fit: waiting for a signal at iteration boundary 450", 600);
@@ -1285,7 +1285,7 @@ void set_string_attr(hid_t f, const char* name, const std::string& value) {
 
 // Options that multiply memory are estimated before anything of their size is made, under an address-space limit
 // that the allocation would exceed: the model's parameters are counted, not allocated (an MLP of widths
-// 30000,30000 was made, 7 GB, before the estimate refused it; widths 100000 x 3 overflowed an int and crashed).
+// 30000,30000 holds 7 GB; 100000 x 3 more parameters than an int counts).
 TEST_F(Robustness, MemoryIsEstimatedBeforeAnythingOfItsSizeIsAllocated) {
   const fs::path data = dir_ / "d.h5";
   io::write_dataset(data, small_dataset());
@@ -1300,9 +1300,8 @@ TEST_F(Robustness, MemoryIsEstimatedBeforeAnythingOfItsSizeIsAllocated) {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
   EXPECT_FALSE(fs::exists(path("o")));
-  // 500000 trajectories of 2 samples (24 MB of values): each trajectory's own allocation counts in the reader's
-  // bound and the estimate, and so does the one-step loss over every training pair at once (the run peaked at about
-  // 290 MB; the estimate said 48 MB).
+  // 500000 trajectories of 2 samples (24 MB of values, a run of about 300 MB): each trajectory's own allocation
+  // counts in the reader's bound and the estimate, and so does the one-step loss over every training pair at once.
   const fs::path many = dir_ / "many.h5";
   io::write_dataset(many, small_dataset());
   const hsize_t n = 500000;
@@ -1321,8 +1320,8 @@ TEST_F(Robustness, MemoryIsEstimatedBeforeAnythingOfItsSizeIsAllocated) {
 }
 
 // A model.h5 is checked against its own attributes before anything of the size of its arrays or options is read or
-// made: model options of 9e8 parameters with 69 stored (before: the MLP was made, 7 GB), arrays declaring 3e8
-// values; report reads no history of more than 1e7 values.
+// made: model options of 9e8 parameters with 69 stored, arrays declaring 3e8 values; report reads no history of
+// more than 1e7 values.
 TEST_F(Robustness, ModelFilesAreBoundedByTheirAttributesBeforeReading) {
   const fs::path data = dir_ / "d.h5";
   io::write_dataset(data, small_dataset());
@@ -1369,7 +1368,7 @@ TEST_F(Robustness, ModelFilesAreBoundedByTheirAttributesBeforeReading) {
 }
 
 // Every list flag refuses an empty element ("3,,4", a trailing or leading comma, in brackets or not) in one line
-// naming the flag: CLI11's delimiter dropped it, and --widths 3,,4 trained widths 3,4.
+// naming the flag, rather than dropping it (--widths 3,,4 is not widths 3,4).
 TEST_F(Robustness, EmptyElementsOfListFlagsAreRefused) {
   const fs::path data = dir_ / "d.h5";
   io::write_dataset(data, small_dataset());
@@ -1394,7 +1393,7 @@ TEST_F(Robustness, EmptyElementsOfListFlagsAreRefused) {
   }
 }
 
-// Range refusals print their bounds in a short form (CLI11's NonNegativeNumber printed DBL_MAX in 310 digits).
+// Range refusals print their bounds in a short form (CLI11's NonNegativeNumber prints DBL_MAX in 310 digits).
 TEST_F(Robustness, RangeMessagesPrintShortNumbers) {
   const fs::path data = dir_ / "d.h5";
   io::write_dataset(data, small_dataset());
