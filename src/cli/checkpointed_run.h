@@ -6,10 +6,13 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/options_flags.h"
@@ -31,7 +34,7 @@ inline void add_run_flags(CLI::App* cmd, RunFlags& f, const std::string& resume_
   add_number(cmd, "--checkpoint-every", f.checkpoint_every,
                   "iterations between checkpoints in DIR/checkpoint.h5 (0: only on SIGINT/SIGTERM)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0, "NONNEGATIVE"));
   cmd->add_flag("--resume", f.resume, resume_help);
 }
 
@@ -52,7 +55,9 @@ class CheckpointedRun {
   using Write = void (*)(const std::filesystem::path&, const Checkpoint&, const io::json&, std::uint64_t);
 
   CheckpointedRun(RunSettings s, Read read, Write write)
-      : s_(std::move(s)), checkpoint_(s_.dir / "checkpoint.h5"), read_(read), write_(write) {}
+      : s_(std::move(s)), checkpoint_(s_.dir / "checkpoint.h5"), read_(read), write_(write) {
+    if (const char* k = std::getenv("TRK_TEST_AWAIT_SIGNAL_AT")) await_signal_at_ = std::atol(k);
+  }
 
   std::filesystem::path checkpoint() const { return checkpoint_; }
   // --resume of a run whose outputs are complete and that left no checkpoint: nothing to do (says so).
@@ -81,7 +86,10 @@ class CheckpointedRun {
     }
     if (std::filesystem::is_directory(s_.dir)) io::remove_stale_temporaries(s_.dir);  // left by a killed run
     hooks.checkpoint_every = s_.flags.checkpoint_every;
-    hooks.stop_requested = [] { return stop_signal() != 0; };
+    hooks.stop_requested = [this, boundary = 0L]() mutable {
+      if (++boundary == await_signal_at_) await_stop_signal(boundary);
+      return stop_signal() != 0;
+    };
     hooks.save = [this](const Checkpoint& c) {
       io::ensure_writable_directory(s_.dir);
       write_(checkpoint_, c, s_.configuration, s_.data_hash);
@@ -106,7 +114,19 @@ class CheckpointedRun {
   }
 
  private:
+  // A test hook: with TRK_TEST_AWAIT_SIGNAL_AT=K in the environment, the K-th iteration boundary of the run (all
+  // phases counted, from 1) says "<command>: waiting for a signal at iteration boundary K" on stderr and waits until
+  // SIGINT or SIGTERM has arrived (at most 10 minutes), so that a test's signal lands during training whatever the
+  // machine's load. The signal is then handled as any other: the state of that boundary is saved.
+  void await_stop_signal(long boundary) const {
+    fmt::print(stderr, "{}: waiting for a signal at iteration boundary {}\n", s_.command, boundary);
+    const auto end = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+    while (stop_signal() == 0 && std::chrono::steady_clock::now() < end)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+
   RunSettings s_;
+  long await_signal_at_ = 0;
   std::filesystem::path checkpoint_;
   Read read_;
   Write write_;

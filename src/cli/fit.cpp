@@ -223,7 +223,7 @@ void setup_fit(CLI::App& app) {
                   "JSON config (experiments/fit_l63_trk4.json; a \"test_equation\" section: the test-equation "
                   "experiment, experiments/fit_test_equation.json); flags override it");
   cmd->add_option("--data", a->data, "fine dataset from trk generate (its step must divide every h)");
-  add_number(cmd, "--h", a->steps, "steps to train and judge, e.g. 0.1,0.15,0.16")->delimiter(',');
+  add_number(cmd, "--h", a->steps, "steps to train and judge, e.g. 0.1,0.15,0.16");
   add_flags(cmd, a->flags);
   cmd->add_option("--param", a->params, "system parameter when the config names a system, e.g. rho=28");
   cmd->add_option("--out", a->out, "output folder (fit.json, fit.h5)");

@@ -125,8 +125,7 @@ void setup_generate(CLI::App& app) {
   cmd->add_option("--param", a->params, "system parameter, e.g. --param rho=28 (repeatable)");
   add_number(cmd, "--spin-up", a->options.spin_up,
                   "time units before the first sample (default: lorenz63 5, lorenz96 20, linear 0, ks 200)");
-  add_number(cmd, "--initial-state", a->initial_state, "start before the spin-up (default: lorenz63 8,0,30; ks cos(y)(1+sin(y))+0.1sin(3y), y = 2 pi x/L)")
-      ->delimiter(',');
+  add_number(cmd, "--initial-state", a->initial_state, "start before the spin-up (default: lorenz63 8,0,30; ks cos(y)(1+sin(y))+0.1sin(3y), y = 2 pi x/L)");
   add_number(cmd, "--rtol", a->options.rtol, "reference DOP853 relative tolerance")->capture_default_str();
   add_number(cmd, "--atol", a->options.atol, "reference DOP853 absolute tolerance")->capture_default_str();
   add_number(cmd, "--etdrk4-step", a->options.etdrk4_step,
@@ -138,7 +137,6 @@ void setup_generate(CLI::App& app) {
                   "instead of sampling a system: a dataset with one training trajectory (no /test) to split with "
                   "--split into OUT's /train, /validation, /test");
   add_number(cmd, "--split", a->split, "with --from: fractions train,validation,test of the samples, in time order")
-      ->delimiter(',')
       ->capture_default_str();
   cmd->callback([a, cmd] {
     if (!a->from.empty())

@@ -334,8 +334,7 @@ void setup_identify(CLI::App& app) {
   cmd->add_option("--solver", a->solver, solver_choices())->capture_default_str();
   add_flags(cmd, a->flags);
   cmd->add_option("--config", a->config, "JSON config of a grid (experiments/identify_l63.json)");
-  add_number(cmd, "--h", a->only_h, "with --config: run only the cells of these steps (with --solver: one cell)")
-      ->delimiter(',');
+  add_number(cmd, "--h", a->only_h, "with --config: run only the cells of these steps (with --solver: one cell)");
   cmd->add_option("--evaluate", a->evaluate, "a model.h5 to evaluate on --data instead of training");
   add_flags(cmd, a->inference);
   cmd->add_option("--out", a->out, "output folder (identify.json, model.h5)");
@@ -343,10 +342,10 @@ void setup_identify(CLI::App& app) {
                   "also write DIR/forecast.h5: predicted and true test trajectories over N steps, RMSE per lead time "
                   "(0: none)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0, "NONNEGATIVE"));
   add_number(cmd, "--forecast-every", a->forecast_every, "forecast from every K-th test state (with --forecast-steps)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1, "POSITIVE"));
   add_run_flags(cmd, a->run,
                 "continue from DIR/checkpoint.h5 (same options and data); grid cells with results are skipped");
   cmd->callback([a] { run_identify(*a); });

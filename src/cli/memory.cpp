@@ -21,6 +21,7 @@ std::string parts(const MemoryEstimate& e) {
   add("model", e.model);
   add("optimiser", e.optimiser);
   add("data", e.data);
+  add("evaluation", e.evaluation);
   add("activations", e.activations);
   add("checkpoint", e.checkpoint);
   add("forecast", e.forecast);

@@ -6,12 +6,14 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "trk/core/enum_names.h"
 #include "trk/core/fields.h"
+#include "trk/core/number_text.h"
 #include "trk/io/field_number.h"
 
 namespace trk::cli {
@@ -32,6 +34,34 @@ struct is_list<std::vector<T>> : std::true_type {
   using value_type = T;
 };
 
+// The elements of a list flag: each text given split at its commas, within optional brackets ("[64,64]", the form
+// --help shows). An empty element ("3,,4", "3,", ",4", "[3,,4]") is refused naming the flag: CLI11's own delimiter
+// and bracket reading would drop it, and "--widths 3,,4" would silently train widths 3,4. A text without a comma is
+// one element (an empty one is left to the element's own reading: "expected a number, found ''").
+inline std::vector<std::string> list_elements(const std::string& flag, const CLI::results_t& texts) {
+  std::vector<std::string> out;
+  for (const std::string& given : texts) {
+    const bool brackets = given.size() >= 2 && given.front() == '[' && given.back() == ']';
+    const std::string text = brackets ? given.substr(1, given.size() - 2) : given;
+    if (text.find(',') == std::string::npos) {
+      out.push_back(text);
+      continue;
+    }
+    size_t start = 0, position = 1;
+    for (;; ++position) {
+      const size_t comma = text.find(',', start);
+      const std::string element = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (element.empty())
+        throw std::invalid_argument(flag + ": element " + std::to_string(position) + " of '" + given +
+                                    "' is empty; separate the values by single commas");
+      out.push_back(element);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return out;
+}
+
 // A number flag (or a list of numbers, comma-separated) read strictly (io/field_number.h): "--iterations ''",
 // "--rtol inf", "--seed 99999999999999999999" and "--iterations 010" are refused naming the flag. The help shows
 // the type and default CLI11 shows for `add_option(names, member)`.
@@ -48,10 +78,10 @@ CLI::Option* add_number(CLI::App* cmd, const std::string& names, T& member, cons
     }
   };
   // As CLI11's add_option(names, member, help), with `one` for its conversion.
-  auto assign = [&member, one](const CLI::results_t& texts) {
+  auto assign = [&member, one, flag](const CLI::results_t& texts) {
     if constexpr (is_list<T>::value) {
       T values;
-      for (const auto& t : texts) values.push_back(one(t));
+      for (const auto& t : list_elements(flag, texts)) values.push_back(one(t));
       member = values;
     } else {
       member = one(texts.empty() ? std::string() : texts.front());
@@ -63,8 +93,27 @@ CLI::Option* add_number(CLI::App* cmd, const std::string& names, T& member, cons
   opt->type_name(CLI::detail::type_name<T>());
   opt->type_size(CLI::detail::type_count_min<T>::value, CLI::detail::type_count<T>::value);
   opt->expected(CLI::detail::expected_count<T>::value);
-  if constexpr (is_list<T>::value) opt->delimiter(',');
+  // A list is one word ("--widths 64,64"): CLI11 would read "[3,,4]" itself, dropping the empty element.
+  if constexpr (is_list<T>::value) opt->allow_extra_args(false);
   return opt;
+}
+
+// A check of a number flag: its value is at least `min` ("--forecast-every: expected a number >= 1, found 0");
+// `shown` is how --help names it (NONNEGATIVE, POSITIVE).
+// CLI11's NonNegativeNumber and PositiveNumber print their range with std::to_string (a 310-digit maximum). Text
+// that is no number passes here and is refused by the flag's own reading (add_number).
+inline CLI::Validator at_least(double min, const std::string& shown) {
+  return CLI::Validator(
+      [min](std::string& text) {
+        double v = 0;
+        try {
+          v = io::number_from_text<double>(text);
+        } catch (const std::invalid_argument&) {
+          return std::string();
+        }
+        return v >= min ? std::string() : "expected a number >= " + number_text(min) + ", found " + text;
+      },
+      shown);
 }
 
 template <class O>
@@ -84,7 +133,20 @@ void add_flags(CLI::App* cmd, O& o) {
                          (is_list<T>::value && std::is_arithmetic_v<typename is_list<T>::value_type>)) {
       add_number(cmd, names, member, f.help)->capture_default_str();
     } else if constexpr (is_list<T>::value) {
-      cmd->add_option(names, member, f.help)->delimiter(',')->capture_default_str();
+      const std::string shown = f.alias ? flag + "/" + flag_name(f.alias) : flag;
+      CLI::Option* opt = cmd->add_option(
+          names,
+          [&member, shown](const CLI::results_t& texts) {
+            const std::vector<std::string> elements = list_elements(shown, texts);
+            member.assign(elements.begin(), elements.end());
+            return true;
+          },
+          f.help, false, [&member] { return CLI::detail::checked_to_string<T, T>(member); });
+      opt->type_name(CLI::detail::type_name<T>());
+      opt->type_size(CLI::detail::type_count_min<T>::value, CLI::detail::type_count<T>::value);
+      opt->expected(CLI::detail::expected_count<T>::value);
+      opt->allow_extra_args(false);
+      opt->capture_default_str();
     } else {
       cmd->add_option(names, member, f.help)->capture_default_str();
     }

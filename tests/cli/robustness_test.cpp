@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -25,6 +26,7 @@
 #include "trk/io/checkpoint_io.h"
 #include "trk/io/dataset_io.h"
 #include "trk/experiment/memory_estimate.h"
+#include "trk/field/models.h"
 #include "trk/io/json_io.h"
 #include "trk/tableau/stability.h"
 #include "run_trk.h"
@@ -711,11 +713,17 @@ TEST_F(Robustness, FitSigtermWritesACheckpointAndResumeGivesTheSameBytes) {
     "training": {"stages": 4, "compare": ["rk4"], "iterations": 300, "batch_size": 64, "candidates": 2, "selection_runs": 4, "judge_runs": 4}})";
   const std::string base = "fit --config " + path("cfg.json") + " --data " + path("fine.h5");
   ASSERT_EQ(run(base + " --out " + path("full")).code, 0);
-  const Child c = spawn(base + " --checkpoint-every 0 --out " + path("cut"), logs_ / "cut");
-  ASSERT_TRUE(wait_for(c.err, "candidate 1:")) << slurp(c.err);  // the second candidate of h = 0.05 is training
+  // The run waits at iteration boundary 450 (the second candidate of h = 0.05, its iteration 150; a test hook) until
+  // the signal has arrived, so the signal lands during training however loaded the machine (a signal sent on a
+  // progress line may come after the training left has ended).
+  const Child c = spawn(base + " --checkpoint-every 0 --out " + path("cut"), logs_ / "cut", 0,
+                        "TRK_TEST_AWAIT_SIGNAL_AT=450");
+  const bool waiting = wait_for(c.err, "fit: waiting for a signal at iteration boundary 450", 600);
+  if (!waiting) ::kill(c.pid, SIGKILL);
+  ASSERT_TRUE(waiting) << slurp(c.err);
   ::kill(c.pid, SIGTERM);
   EXPECT_EQ(c.wait(), 143) << slurp(c.err);
-  EXPECT_NE(slurp(c.err).find("interrupted by SIGTERM"), std::string::npos) << slurp(c.err);
+  EXPECT_NE(slurp(c.err).find("interrupted by SIGTERM: checkpoint written"), std::string::npos) << slurp(c.err);
   EXPECT_TRUE(fs::exists(path("cut/checkpoint.h5")));
   EXPECT_FALSE(fs::exists(path("cut/fit.json")));
   // The data file rewritten with one value changed: the resume is refused and nothing is written or overwritten.
@@ -728,6 +736,7 @@ TEST_F(Robustness, FitSigtermWritesACheckpointAndResumeGivesTheSameBytes) {
   fs::rename(path("fine.h5.orig"), path("fine.h5"));
   const RunResult r = run(base + " --resume --out " + path("cut"));
   ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("fit: resuming from h #1, candidate 2, iteration 150"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(path("cut/checkpoint.h5")));
   expect_same_results(path("full"), path("cut"));
 
@@ -1246,6 +1255,196 @@ TEST_F(Robustness, ForecastStepsCountInTheMemoryEstimate) {
                  {"identify: needs about", "forecast 5.0 GB", "more than the 1.0 GB of --max-memory"});
   EXPECT_EQ(run("identify --data " + path("long.h5") + quick + " --forecast-steps 50 --forecast-every 100 " +
                 "--max-memory 1G --out " + path("o")).code, 0);
+}
+
+// An unwritten (chunked) float64 dataset `name` of shape `dims` in the open file f, replacing any of that name.
+void declare(hid_t f, const std::string& name, const std::vector<hsize_t>& dims) {
+  if (H5Lexists(f, name.c_str(), H5P_DEFAULT) > 0) H5Ldelete(f, name.c_str(), H5P_DEFAULT);
+  std::vector<hsize_t> chunk(dims.size(), 1);
+  chunk.back() = std::min<hsize_t>(dims.back(), 4096);
+  const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+              dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, static_cast<int>(dims.size()), chunk.data());
+  H5Dclose(H5Dcreate2(f, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+  H5Pclose(dcpl);
+  H5Sclose(space);
+}
+
+// A string attribute of the root group (fixed-length), replacing any of that name.
+void set_string_attr(hid_t f, const char* name, const std::string& value) {
+  if (H5Aexists(f, name) > 0) H5Adelete(f, name);
+  const hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, value.size());
+  const hid_t space = H5Screate(H5S_SCALAR);
+  const hid_t a = H5Acreate2(f, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  H5Awrite(a, type, value.data());
+  H5Aclose(a);
+  H5Sclose(space);
+  H5Tclose(type);
+}
+
+// Options that multiply memory are estimated before anything of their size is made, under an address-space limit
+// that the allocation would exceed: the model's parameters are counted, not allocated (an MLP of widths
+// 30000,30000 holds 7 GB; 100000 x 3 more parameters than an int counts).
+TEST_F(Robustness, MemoryIsEstimatedBeforeAnythingOfItsSizeIsAllocated) {
+  const fs::path data = dir_ / "d.h5";
+  io::write_dataset(data, small_dataset());
+  const std::string limited = "ulimit -v 2000000; exec " + std::string(TRK_BINARY) + " ";
+  for (const std::string widths : {"30000,30000", "100000,100000,100000"}) {
+    SCOPED_TRACE(widths);
+    const auto r = testing::run_command(limited + "identify --data " + data.string() + " --model mlp --widths " +
+                                        widths + " --max-memory 1G --quiet --out " + path("o"));
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_EQ(r.err.rfind("trk: error: identify: needs about", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find("more than the 1.0 GB of --max-memory"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(path("o")));
+  // 500000 trajectories of 2 samples (24 MB of values, a run of about 300 MB): each trajectory's own allocation
+  // counts in the reader's bound and the estimate, and so does the one-step loss over every training pair at once.
+  const fs::path many = dir_ / "many.h5";
+  io::write_dataset(many, small_dataset());
+  const hsize_t n = 500000;
+  std::vector<double> values(n * 2 * 3);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = std::sin(0.001 * static_cast<double>(i)) * 10;
+  edit_h5(many, [&](hid_t f) {
+    put(f, "train/states", H5T_IEEE_F64LE, {n, 2, 3}, values);
+    put(f, "train/t", H5T_IEEE_F64LE, {2}, {0.0, 0.1});
+  });
+  const std::string quick = " --solver rk4 --iterations 1 --meet-iterations 0 --refine-iterations 0 --lm-iterations 0 "
+                            "--restarts 1 --rollout-steps 1 --quiet --out " + path("o");
+  expect_refused("identify --data " + many.string() + quick + " --max-memory 100M",
+                 {many.string() + ": /train/states: declares [500000, 2, 3] values", "more than the 100 MB"});
+  expect_refused("identify --data " + many.string() + quick + " --max-memory 200M",
+                 {"identify: needs about", "evaluation", "more than the 200 MB of --max-memory"});
+}
+
+// A model.h5 is checked against its own attributes before anything of the size of its arrays or options is read or
+// made: model options of 9e8 parameters with 69 stored, arrays declaring 3e8 values; report reads no history of
+// more than 1e7 values.
+TEST_F(Robustness, ModelFilesAreBoundedByTheirAttributesBeforeReading) {
+  const fs::path data = dir_ / "d.h5";
+  io::write_dataset(data, small_dataset());
+  ASSERT_EQ(run("identify --data " + data.string() + " --solver rk4 --iterations 2 --meet-iterations 0 "
+                "--refine-iterations 0 --lm-iterations 0 --restarts 1 --quiet --out " + path("m")).code, 0);
+  const std::string model = path("m/model.h5");
+  const std::string limited = "ulimit -v 2000000; exec " + std::string(TRK_BINARY) + " ";
+  struct Case {
+    std::function<void(hid_t)> edit;
+    std::vector<std::string> needles;
+  };
+  const std::vector<Case> cases = {
+      {[](hid_t f) {
+         set_string_attr(f, "model", "mlp");
+         set_string_attr(f, "model_options", R"({"activation":"tanh","num_products":3,"seed":0,"stencil":2,)"
+                                              R"("widths":[30000,30000]})");
+       },
+       {"/params: declares 69 values, expected 900240003 values for this model"}},
+      {[](hid_t f) { declare(f, "params", {300000000}); }, {"/params: declares 3e+08 values, expected 69"}},
+      {[](hid_t f) { declare(f, "A", {20000, 20000}); }, {"/A: declares 4e+08 values, expected 16"}}};
+  for (size_t i = 0; i < cases.size(); ++i) {
+    SCOPED_TRACE(i);
+    const fs::path bad = dir_ / ("bad" + std::to_string(i) + ".h5");
+    fs::copy_file(model, bad);
+    edit_h5(bad, cases[i].edit);
+    for (const std::string& cmd : {"identify --evaluate " + bad.string() + " --data " + data.string() + " --out " +
+                                       path("e"),
+                                   "report stability --scheme " + bad.string() + " --out " + path("s")}) {
+      const auto r = testing::run_command(limited + cmd);
+      EXPECT_EQ(r.code, 2) << cmd << "\n" << r.err;
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+      for (const auto& n : cases[i].needles) EXPECT_NE(r.err.find(bad.string() + ": " + n), std::string::npos) << r.err;
+    }
+    fs::remove(bad);
+  }
+  EXPECT_FALSE(fs::exists(path("e")));
+  EXPECT_FALSE(fs::exists(path("s")));
+  // A history declaring 3e8 values: report writes its tables and leaves that plot out.
+  edit_h5(model, [](hid_t f) { declare(f, "history/nfe_forward", {300000000}); });
+  const auto r = testing::run_command(limited + "report --results " + path("m") + " --out " + path("r") +
+                                      " --no-render --quiet");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(path("r/rmse_table.md")));
+}
+
+// Every list flag refuses an empty element ("3,,4", a trailing or leading comma, in brackets or not) in one line
+// naming the flag, rather than dropping it (--widths 3,,4 is not widths 3,4).
+TEST_F(Robustness, EmptyElementsOfListFlagsAreRefused) {
+  const fs::path data = dir_ / "d.h5";
+  io::write_dataset(data, small_dataset());
+  const std::string D = " --data " + data.string() + " --out " + path("o");
+  for (const std::string& widths : {"3,,4", "3,", ",4", "[3,,4]"})
+    expect_refused("identify --model mlp --widths " + widths + D, {"--widths", "'" + widths + "'", "is empty"});
+  expect_refused("identify --config c.json --h 0.1,,0.2 --out " + path("o"), {"--h", "element 2", "is empty"});
+  expect_refused("fit --h 0.1,,0.2" + D, {"--h", "element 2 of '0.1,,0.2' is empty"});
+  expect_refused("fit --h 0.1 --compare rk4,,euler" + D, {"--compare", "element 2 of 'rk4,,euler' is empty"});
+  expect_refused("fit --h 0.1 --candidate-margins 0,,0.1" + D, {"--candidate-margins", "is empty"});
+  expect_refused("generate --initial-state 1,2, --out " + path("x.h5"), {"--initial-state", "element 3", "is empty"});
+  expect_refused("generate --from " + data.string() + " --split 0.5,,0.5 --out " + path("x.h5"),
+                 {"--split", "element 2", "is empty"});
+  // One word per list; the forms that were accepted still are.
+  expect_refused("identify --model mlp --widths 3 4" + D, {"not expected: 4"});
+  for (const std::string& widths : {"3,4", "[3,4]"}) {
+    const std::string out = path("ok" + std::to_string(widths.size()));
+    ASSERT_EQ(run("identify --model mlp --widths " + widths + " --data " + data.string() + " --solver rk4 "
+                  "--iterations 1 --meet-iterations 0 --refine-iterations 0 --lm-iterations 0 --restarts 1 --quiet "
+                  "--out " + out).code, 0);
+    EXPECT_EQ(io::read_json_file(out + "/identify.json")["configuration"]["widths"], io::json({3, 4})) << widths;
+  }
+}
+
+// Range refusals print their bounds in a short form (CLI11's NonNegativeNumber prints DBL_MAX in 310 digits).
+TEST_F(Robustness, RangeMessagesPrintShortNumbers) {
+  const fs::path data = dir_ / "d.h5";
+  io::write_dataset(data, small_dataset());
+  const std::string D = " --data " + data.string() + " --out " + path("o");
+  expect_refused("identify --forecast-steps -3" + D, {"--forecast-steps: expected a number >= 0, found -3"});
+  expect_refused("identify --forecast-every 0" + D, {"--forecast-every: expected a number >= 1, found 0"});
+  expect_refused("identify --checkpoint-every -1" + D, {"--checkpoint-every: expected a number >= 0, found -1"});
+  expect_refused("fit --h 0.1 --checkpoint-every -1" + D, {"--checkpoint-every: expected a number >= 0, found -1"});
+  for (const std::string& cmd : {"identify --forecast-steps -3" + D, "identify --forecast-every 0" + D,
+                                 "fit --h 0.1 --checkpoint-every -5" + D}) {
+    const RunResult r = run(cmd);
+    EXPECT_LT(r.err.size(), 200u) << r.err;
+    long digits = 0, longest = 0;
+    for (char c : r.err) longest = std::max(longest, digits = std::isdigit(static_cast<unsigned char>(c)) ? digits + 1 : 0);
+    EXPECT_LT(longest, 20) << r.err;
+  }
+}
+
+TEST(MemoryEstimate, ModelParametersAreCountedWithoutMakingTheModel) {
+  struct Case {
+    std::string model;
+    int dim;
+    std::vector<int> widths;
+    int products, stencil;
+  };
+  for (const Case& c : std::vector<Case>{{"bilinear", 3, {}, 3, 2}, {"bilinear", 40, {}, 7, 2},
+                                         {"mlp", 3, {64, 64}, 3, 2}, {"mlp", 5, {7, 11, 2}, 3, 2},
+                                         {"local-bilinear", 40, {}, 3, 2}, {"local-bilinear", 9, {}, 1, 4},
+                                         {"local-mlp", 40, {16, 16}, 3, 2}, {"local-mlp", 7, {5}, 3, 1}}) {
+    ModelOptions o;
+    o.widths = c.widths.empty() ? o.widths : c.widths;
+    o.num_products = c.products;
+    o.stencil = c.stencil;
+    EXPECT_EQ(model_num_params(c.model, c.dim, o), make_model(c.model, c.dim, o)->num_params()) << c.model;
+  }
+  ModelOptions huge;
+  huge.widths = {100000, 100000, 100000};
+  EXPECT_NEAR(model_num_params("mlp", 3, huge), 2.0004e10, 1e7);
+  EXPECT_THROW(make_model("mlp", 3, huge), std::invalid_argument);  // more than an int holds: refused, not made
+  // The evaluation of every pair at once and each trajectory's allocation count.
+  MemoryInputs in;
+  in.dim = 3;
+  in.dataset_values = 2e6 * 6;
+  in.trajectories = 2e6;
+  in.dataset_copies = 2;
+  in.train_pairs = 2e6;
+  in.evaluation_columns = 2e6;
+  in.evaluation_stages = 4;
+  const MemoryEstimate e = estimate_memory(in);
+  EXPECT_NEAR(e.data, 8 * (2 * (12e6 + 16 * 2e6) + 2 * 3 * 2e6), 1);
+  EXPECT_NEAR(e.evaluation, 8 * 12 * 3 * 2e6, 1);
 }
 
 TEST(MemoryEstimate, OfTheIssuesMlp) {

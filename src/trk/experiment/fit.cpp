@@ -505,7 +505,7 @@ FitSummary fit_sweep(const VectorField& f, const Dataset& fine, const std::vecto
   std::sort(hs.begin(), hs.end());
   for (size_t i = 0; i < hs.size(); ++i) {
     if (!(hs[i] > 0) || !std::isfinite(hs[i])) throw std::invalid_argument("every h must be positive");
-    if (i > 0 && hs[i] == hs[i - 1]) throw std::invalid_argument("h = " + std::to_string(hs[i]) + " is given twice");
+    if (i > 0 && hs[i] == hs[i - 1]) throw std::invalid_argument("h = " + number_text(hs[i]) + " is given twice");
     stride_of(hs[i], fine.h);
   }
   Sweep w{.f = f, .fine = fine, .o = o, .log = log, .hooks = hooks, .rng = Rng(static_cast<std::uint64_t>(o.seed))};

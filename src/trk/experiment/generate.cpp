@@ -96,7 +96,7 @@ ReferenceFlow dop853_flow(const VectorField& f, const GenerateOptions& options) 
     const Solution sol = sample_adaptive(f, dop853, z, 0.0, h, num, o, record);
     if (sol.status != SolveStatus::kSuccess)
       throw std::runtime_error("reference solve failed (" + to_string(sol.status) + ") at t = " +
-                               std::to_string(sol.t));
+                               number_text(sol.t));
     z = sol.z;
   };
   return r;
@@ -106,7 +106,7 @@ ReferenceFlow dop853_flow(const VectorField& f, const GenerateOptions& options) 
 ReferenceFlow etdrk4_flow(const KuramotoSivashinsky& ks, double longest_step) {
   const SemilinearTerm N = [&ks](const CVec& v, CVec& Nv) { ks.nonlinear(v, Nv); };
   auto fail = [](double t) {
-    throw std::runtime_error("reference solve failed (non-finite state) at t = " + std::to_string(t));
+    throw std::runtime_error("reference solve failed (non-finite state) at t = " + number_text(t));
   };
   ReferenceFlow r;
   r.advance = [&ks, N, longest_step, fail](Mat& z, double span) {

@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <cmath>
 
+#include "trk/field/models.h"
 #include "trk/tableau/trainable_tableau.h"
 
 namespace trk {
 
 namespace {
-constexpr double kBytes = 8;  // one float64
+constexpr double kBytes = 8;                 // one float64
+constexpr double kValuesPerTrajectory = 16;  // a trajectory's own block, header and entry, in float64 values
 }  // namespace
 
 MemoryEstimate estimate_memory(const MemoryInputs& in) {
@@ -22,9 +24,12 @@ MemoryEstimate estimate_memory(const MemoryInputs& in) {
                                                T * in.lm_chunk_columns * in.lm_rollout_steps * in.dim * in.lm_parameters
                                          : 0;
   e.optimiser = kBytes * (5 * P + std::max(lbfgs, lm));
-  e.data = kBytes * (in.dataset_values + (in.rollout_steps + 1.0) * in.dim * in.train_pairs);
-  e.activations = kBytes * T * in.stages * std::max(1, in.rollout_steps) * in.tape_columns *
-                  (in.dim + in.activations_per_column);
+  e.data = kBytes * (std::max(1, in.dataset_copies) * (in.dataset_values + kValuesPerTrajectory * in.trajectories) +
+                     (in.rollout_steps + 1.0) * in.dim * in.train_pairs);
+  e.evaluation = kBytes * (2.0 * in.evaluation_stages + 4) * in.dim * in.evaluation_columns;
+  e.activations = kBytes * T *
+                  (in.stages * std::max(1, in.rollout_steps) * in.tape_columns * (in.dim + in.activations_per_column) +
+                   in.workspace_per_thread);
   e.checkpoint = in.checkpoints ? kBytes * (2 * m + 5) * P : 0;
   e.stacks = (T - 1) * in.thread_stack_bytes;
   return e;
@@ -37,6 +42,9 @@ double values_of(const Split& s) {
   return v + static_cast<double>(s.t.size());
 }
 double values_of(const Dataset& d) { return values_of(d.train) + values_of(d.test) + values_of(d.validation); }
+double trajectories_of(const Dataset& d) {
+  return static_cast<double>(d.train.states.size() + d.test.states.size() + d.validation.states.size());
+}
 }  // namespace
 
 double estimate_forecast_memory(const Split& test, int steps, int start_every) {
@@ -52,10 +60,19 @@ MemoryInputs identify_memory_inputs(const IdentifyOptions& o, const Dataset& d) 
   MemoryInputs in;
   in.dim = d.dim();
   in.dataset_values = values_of(d);
+  in.trajectories = trajectories_of(d);
+  in.dataset_copies = 2;  // identify trains on a copy (with the validation split held out when there is none)
   for (const auto& t : d.train.states) in.train_pairs += std::max<Eigen::Index>(0, t.cols() - 1);
+  // The one-step losses of the training, validation and test pairs are each evaluated in one application.
+  in.evaluation_columns = in.train_pairs;
+  for (const Split* s : {&d.validation, &d.test}) {
+    double states = 0;
+    for (const auto& t : s->states) states += static_cast<double>(t.cols());
+    in.evaluation_columns = std::max(in.evaluation_columns, states);
+  }
+  in.evaluation_stages = std::max(1, solver.stages);
   if (solver.kind == SolverKind::kSparseRegression) return in;
-  ModelOptions mo = o.model_options;
-  in.num_params = make_model(o.model, d.dim(), mo)->num_params();
+  in.num_params = model_num_params(o.model, d.dim(), o.model_options);
   const bool fixed = solver.fixed_step();
   if (solver.kind == SolverKind::kTrainable) in.num_params += TrainableTableau::num_params(solver.stages);
   const double batch = o.batch_size > 0 ? std::min<double>(o.batch_size, in.train_pairs) : in.train_pairs;
@@ -63,8 +80,14 @@ MemoryInputs identify_memory_inputs(const IdentifyOptions& o, const Dataset& d) 
   in.rollout_steps = std::max({o.rollout_steps, fixed && o.refine_rollout_iterations > 0 ? o.refine_rollout_steps : 1,
                                fixed && o.lm_iterations > 0 ? o.lm_rollout_steps : 1});
   in.stages = solver.kind == SolverKind::kAdaptive ? solver.stages * 16 : solver.stages;  // ~16 accepted steps per h
-  if (o.model == "mlp")
-    for (int w : o.model_options.widths) in.activations_per_column += 2.0 * w;
+  if (o.model == "mlp" || o.model == "local-mlp") {
+    const std::vector<int>& widths = o.model_options.widths;
+    double sum = 0, widest = 0;
+    for (int w : widths) sum += w, widest = std::max<double>(widest, w);
+    if (o.model == "mlp") in.activations_per_column = 2 * sum;
+    const double outer = o.model == "mlp" ? 3.0 * d.dim() : 2.0 * (2 * o.model_options.stencil + 1) + 1;
+    in.workspace_per_thread = 128 * (sum + 2 * std::max(widest, outer) + outer);
+  }
   in.threads = o.threads > 0 ? o.threads : omp_get_max_threads();
   in.lbfgs_memory = o.refine_iterations > 0 || (fixed && o.refine_rollout_iterations > 0) ? o.refine_memory : 0;
   if (fixed && o.lm_iterations > 0 && in.num_params <= o.lm_max_parameters) in.lm_parameters = in.num_params;
@@ -77,8 +100,11 @@ MemoryInputs fit_memory_inputs(const FitOptions& o, const Dataset& d, const std:
   MemoryInputs in;
   in.dim = d.dim();
   in.dataset_values = values_of(d);
+  in.trajectories = trajectories_of(d);
   in.num_params = TrainableTableau::num_params(o.stages);
-  in.tape_columns = o.batch_size;
+  double samples = 0;  // a mini-batch has at most one rollout per training sample
+  for (const auto& t : d.train.states) samples += static_cast<double>(t.cols());
+  in.tape_columns = std::min<double>(o.batch_size, samples);
   in.rollout_steps = o.rollout_steps;
   in.stages = o.stages;
   in.threads = 1;

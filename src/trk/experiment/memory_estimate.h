@@ -7,10 +7,18 @@
 //   optimiser    5 P + max((2 m + 5) P, LM)      Adam (parameters, last good, gradient, two moments), then L-BFGS
 //                                                (m pairs s, y and 5 vectors) or Levenberg-Marquardt,
 //                LM = 2 P^2 + T c K dim P        J^T J and its factorisation, a Jacobian block of c columns per thread
-//   data         V + (K + 1) dim n               the dataset's V values and the training pairs (start, K targets)
-//   activations  T q K b (dim + a)               per thread, the stage tape of the b columns it works on at once
+//   data         c (V + 16 N) + (K + 1) dim n    the dataset's V values and N trajectories (each its own block, the
+//                                                allocator's header and its entry: 16 values' worth), held c times
+//                                                (identify: 2, the data and the copy it trains on), and the training
+//                                                pairs (start, K targets)
+//   evaluation   (2 q_e + 4) dim E               a flow map of q_e stages applied to E states at once (identify: the
+//                                                one-step loss of every training pair): starts, targets, result and
+//                                                difference, the stages' states and slopes
+//   activations  T (q K b (dim + a) + w)         per thread, the stage tape of the b columns it works on at once
 //                                                (identify: a chunk) with a values per column a field saves for its
-//                                                backward pass (an MLP: 2 x the sum of its widths)
+//                                                backward pass (an MLP: 2 x the sum of its widths), and the w
+//                                                values of the field's scratch space (an MLP or local MLP: blocks
+//                                                of 128 states or sites of every hidden layer and two of the widest)
 //   checkpoint   (2 m + 5) P                     the optimiser state copied into a checkpoint (HDF5 writes from it)
 //   forecast     3 (N + 1) dim s                 --forecast-steps N from s start states: predicted and true states
 //                                                at every lead time, and the copy HDF5 writes from
@@ -29,12 +37,17 @@ namespace trk {
 struct MemoryInputs {
   double num_params = 0;             // P: model and scheme parameters (make_model(...)->num_params() + scheme)
   int dim = 0;
-  double dataset_values = 0;         // V: float64 values of the dataset (states and t of both splits)
+  double dataset_values = 0;         // V: float64 values of the dataset (states and t of every split)
+  double trajectories = 0;           // N: trajectories of every split
+  int dataset_copies = 1;            // c
+  double evaluation_columns = 0;     // E
+  int evaluation_stages = 0;         // q_e
   double train_pairs = 0;            // n
   double tape_columns = 0;           // b: columns a thread works on at once (identify: min(chunk_size, batch))
   int rollout_steps = 1;             // K (the largest of the phases)
   int stages = 1;                    // q (an adaptive solver: its stages times the accepted steps per h)
   double activations_per_column = 0; // a
+  double workspace_per_thread = 0;   // w
   int threads = 1;                   // T
   int lbfgs_memory = 0;              // m; 0: no L-BFGS phase
   double lm_parameters = 0;          // P when Levenberg-Marquardt runs, else 0
@@ -46,13 +59,16 @@ struct MemoryInputs {
 
 // In bytes, by part (see the top of this file).
 struct MemoryEstimate {
-  double model = 0, optimiser = 0, data = 0, activations = 0, checkpoint = 0, forecast = 0, stacks = 0;
-  double total() const { return model + optimiser + data + activations + checkpoint + forecast + stacks; }
+  double model = 0, optimiser = 0, data = 0, evaluation = 0, activations = 0, checkpoint = 0, forecast = 0, stacks = 0;
+  double total() const {
+    return model + optimiser + data + evaluation + activations + checkpoint + forecast + stacks;
+  }
 };
 
 MemoryEstimate estimate_memory(const MemoryInputs& in);
 
-// The inputs of a run of identify (identify.h) or fit_sweep (fit.h) on `data`, from their options.
+// The inputs of a run of identify (identify.h) or fit_sweep (fit.h) on `data`, from their options. Nothing of the
+// size of the run is allocated (the model's parameters are counted by field/models.h model_num_params).
 MemoryInputs identify_memory_inputs(const IdentifyOptions& o, const Dataset& data);
 MemoryInputs fit_memory_inputs(const FitOptions& o, const Dataset& data, const std::vector<double>& steps);
 

@@ -1,4 +1,5 @@
 #include "trk/field/kuramoto_sivashinsky.h"
+#include "trk/core/number_text.h"
 
 #include <cassert>
 #include <cmath>
@@ -24,7 +25,7 @@ KuramotoSivashinsky::KuramotoSivashinsky(int n, double length) : n_(n), length_(
   if (n < 4 || n % 2 != 0)
     throw std::invalid_argument("ks: n must be an even number of grid points >= 4, got " + std::to_string(n));
   if (!(length > 0.0) || !std::isfinite(length))
-    throw std::invalid_argument("ks: L must be a positive length, got " + std::to_string(length));
+    throw std::invalid_argument("ks: L must be a positive length, got " + number_text(length));
   linear_.resize(num_modes());
   derivative_.resize(num_modes());
   for (int q = 0; q < num_modes(); ++q) {

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "trk/core/number_text.h"
 #include "trk/field/bilinear.h"
 #include "trk/field/local_bilinear.h"
 #include "trk/field/local_mlp.h"
@@ -50,18 +51,47 @@ std::vector<std::string> model_names() {
   return names;
 }
 
-std::unique_ptr<VectorField> make_model(const std::string& name, int dim, const ModelOptions& options) {
-  const ModelEntry* entry = nullptr;
+namespace {
+const ModelEntry& entry_of(const std::string& name) {
   for (const auto& m : kModels)
-    if (name == m.name) entry = &m;
-  if (!entry) {
-    std::string known;
-    for (const auto& n : model_names()) known += (known.empty() ? "" : ", ") + n;
-    throw std::invalid_argument("unknown model '" + name + "' (known: " + known + ")");
+    if (name == m.name) return m;
+  std::string known;
+  for (const auto& n : model_names()) known += (known.empty() ? "" : ", ") + n;
+  throw std::invalid_argument("unknown model '" + name + "' (known: " + known + ")");
+}
+
+// sum_l (n_l + 1) n_{l+1} over the layers of sizes n = (first, widths..., last).
+double layers_num_params(double first, const std::vector<int>& widths, double last) {
+  double total = 0, in = first;
+  for (int w : widths) {
+    total += (in + 1) * w;
+    in = w;
   }
+  return total + (in + 1) * last;
+}
+}  // namespace
+
+double model_num_params(const std::string& name, int dim, const ModelOptions& o) {
+  const std::string known = entry_of(name).name;
   if (dim < 1) throw std::invalid_argument("model dimension must be at least 1, got " + std::to_string(dim));
-  if (auto err = options.validation_error(); !err.empty()) throw std::invalid_argument(err);
-  return entry->make(dim, options);
+  if (auto err = o.validation_error(); !err.empty()) throw std::invalid_argument(err);
+  if ((known == "local-bilinear" || known == "local-mlp") && o.stencil > (dim - 1) / 2)
+    throw std::invalid_argument(known + ": stencil must be between 0 and (dim - 1) / 2 = " +
+                                std::to_string((dim - 1) / 2) + " (a stencil of 2k + 1 sites within the " +
+                                std::to_string(dim) + " of the grid), got " + std::to_string(o.stencil));
+  const double d = dim, m = o.num_products, s = 2.0 * o.stencil + 1;
+  if (known == "bilinear") return 2 * d * d + d * (d + m) + 3 * d + 2 * m * (d + 1);
+  if (known == "mlp") return layers_num_params(d, o.widths, d);
+  if (known == "local-bilinear") return (s + 1) * (2 * m + 1) + m;
+  return layers_num_params(s, o.widths, 1);
+}
+
+std::unique_ptr<VectorField> make_model(const std::string& name, int dim, const ModelOptions& options) {
+  const ModelEntry& entry = entry_of(name);
+  if (const double p = model_num_params(name, dim, options); p > kMaxModelParams)
+    throw std::invalid_argument(name + ": " + number_text(p) + " parameters, more than the " +
+                                number_text(kMaxModelParams) + " a model holds; give smaller widths or fewer products");
+  return entry.make(dim, options);
 }
 
 }  // namespace trk

@@ -39,7 +39,21 @@ void visit_fields(ModelOptions& o, V&& v) {
 
 std::vector<std::string> model_names();  // {"bilinear", "mlp", "local-bilinear", "local-mlp"}
 
-// Throws std::invalid_argument for an unknown name (listing the known ones), dim < 1 or invalid options.
+// The number of parameters make_model(name, dim, options) would have, by arithmetic (nothing is allocated, no int
+// overflows), so that a model too large to hold is refused before it is made:
+//   bilinear        2 d^2 + d (d + m) + 3 d + 2 m (d + 1)      (m products)
+//   mlp             sum_l (n_l + 1) n_{l+1}, n = (d, widths..., d)
+//   local-bilinear  (s + 1)(2 m + 1) + m                       (s = 2 stencil + 1)
+//   local-mlp       sum_l (n_l + 1) n_{l+1}, n = (s, widths..., 1)
+// Throws std::invalid_argument as make_model does for an unknown name, dim < 1 or invalid options (a local model's
+// stencil wider than the grid included).
+double model_num_params(const std::string& name, int dim, const ModelOptions& options);
+
+// The most parameters a model holds (VectorField::num_params is an int).
+inline constexpr double kMaxModelParams = 2147483647.0;
+
+// Throws std::invalid_argument for an unknown name (listing the known ones), dim < 1, invalid options or more than
+// kMaxModelParams parameters.
 std::unique_ptr<VectorField> make_model(const std::string& name, int dim, const ModelOptions& options = {});
 
 }  // namespace trk

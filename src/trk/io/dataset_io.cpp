@@ -143,8 +143,9 @@ std::string uniform_times_error(const Split& split, const std::string& name, dou
 }
 
 // The most bytes the states and times of all splits take once read (the file's array and the trajectories: two copies of
-// every float64), refused beyond memory_limit() before anything is allocated (an 18 kB file can declare 50M x 3
-// unwritten values).
+// every float64, and per trajectory its own block, the allocator's header and its entry: 128 bytes), refused beyond
+// memory_limit() before anything is allocated (an 18 kB file can declare 50M x 3 unwritten values, or 2e6
+// trajectories of 2 samples).
 void check_declared_size(const h5::File& file) {
   double bytes = 0, largest = -1;
   std::string largest_name;
@@ -157,6 +158,8 @@ void check_declared_size(const h5::File& file) {
       if (!g.has_dataset(array)) continue;
       const h5::ArrayShape shape = g.read_shape(array);
       bytes += 2 * 8 * shape.count();
+      if (std::string_view(array) == "states" && !shape.shape.empty())
+        bytes += 128.0 * static_cast<double>(shape.shape[0]);
       if (shape.count() > largest) largest = shape.count(), largest_name = g.where(array), largest_shape = shape;
     }
   }

@@ -1,10 +1,12 @@
 #include "trk/io/model_io.h"
+#include "trk/core/number_text.h"
 
 #include <cmath>
 
 #include "trk/field/polynomial.h"
 #include "trk/io/atomic_file.h"
 #include "trk/io/hdf5_util.h"
+#include "trk/io/memory_limit.h"
 #include "trk/io/options_io.h"
 
 namespace trk::io {
@@ -201,6 +203,35 @@ void write_model_h5(const std::filesystem::path& path, const IdentifySummary& s,
   });
 }
 
+namespace {
+
+// A dataset of the model file declares `expected` values (negative: any number up to kMaxTableauValues), and
+// reading it and the model made from it (two copies) fits in memory_limit(); else refused naming the dataset.
+constexpr double kMaxTableauValues = 1e6;
+void check_declared(const h5::File& f, const char* name, double expected, const std::string& what) {
+  const double declared = f.read_shape(name).count();
+  if (expected >= 0 ? declared != expected : declared > kMaxTableauValues)
+    throw std::runtime_error(f.where(name) + ": declares " + number_text(declared) + " values, expected " +
+                             (expected >= 0 ? number_text(expected) + " " + what
+                                            : "at most " + number_text(kMaxTableauValues)) +
+                             " (a model.h5 of trk identify)");
+  const double bytes = 2 * 8 * declared, limit = static_cast<double>(memory_limit());
+  if (bytes > limit)
+    throw std::runtime_error(f.where(name) + ": " + number_text(declared) + " values, " + format_bytes(bytes) +
+                             " to read, more than the " + format_bytes(limit) + " of " + memory_limit_source());
+}
+
+// The coefficients of a polynomial field (field/polynomial.h) of `dim` variables up to `degree`: dim times the
+// C(dim + degree, degree) monomials, by arithmetic (-1 for a dim or degree no field has).
+double polynomial_num_params(int dim, int degree) {
+  if (dim < 1 || degree < 0) return -1;
+  double monomials = 1;
+  for (int k = 1; k <= degree; ++k) monomials = monomials * (dim + k) / k;
+  return std::round(monomials) * dim;
+}
+
+}  // namespace
+
 LoadedModel read_model_h5(const std::filesystem::path& path) {
   h5::File f = h5::File::open_read(path);
   auto need_string = [&](const char* name) {
@@ -239,11 +270,25 @@ LoadedModel read_model_h5(const std::filesystem::path& path) {
     mo.erase("seed");
     read_fields(mo, path.string() + ": model_options", psi.model_options);
     m.row = json::parse(need_string("row"));
+    // The arrays are checked against what the attributes say they hold before anything of their size is read or
+    // made: a file of a few kB can declare 3e8 values, or model options of a model too large to hold.
+    const double num_params =
+        psi.solver.kind == SolverKind::kSparseRegression
+            ? polynomial_num_params(dim, static_cast<int>(f.read_int_attribute("degree").value_or(2)))
+            : model_num_params(psi.model, dim, psi.model_options);
+    check_declared(f, "params", num_params, "values for this model");
+    if (psi.solver.fixed_step()) {
+      const double q = psi.solver.stages;
+      for (const auto& [name, count] : {std::pair{"A", q * q}, std::pair{"b", q}, std::pair{"c", q}})
+        check_declared(f, name, count, "values (the tableau of " + psi.solver.name + ")");
+    } else {
+      for (const char* name : {"A", "b", "c"}) check_declared(f, name, -1, "");
+    }
     const Vec params = read_vec("params");
     // A model with a non-finite parameter forecasts nothing: refused rather than evaluated.
     for (Eigen::Index k = 0; k < params.size(); ++k)
       if (!std::isfinite(params(k)))
-        throw std::runtime_error(f.where("params") + ": expected finite values, found " + std::to_string(params(k)) +
+        throw std::runtime_error(f.where("params") + ": expected finite values, found " + number_text(params(k)) +
                                  " at index " + std::to_string(k) + " (train the model again)");
     if (psi.solver.kind == SolverKind::kSparseRegression) {
       const int degree = static_cast<int>(f.read_int_attribute("degree").value_or(2));

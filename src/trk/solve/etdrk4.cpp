@@ -1,4 +1,5 @@
 #include "trk/solve/etdrk4.h"
+#include "trk/core/number_text.h"
 
 #include <complex>
 #include <numbers>
@@ -9,7 +10,7 @@ namespace trk {
 
 Etdrk4Coefficients etdrk4_coefficients(const ConstVecRef& L, double step, int contour_points) {
   if (!(step > 0.0) || !std::isfinite(step))
-    throw std::invalid_argument("etdrk4: the step must be positive, got " + std::to_string(step));
+    throw std::invalid_argument("etdrk4: the step must be positive, got " + number_text(step));
   if (contour_points < 1) throw std::invalid_argument("etdrk4: contour_points must be at least 1");
   using C = std::complex<double>;
   const Eigen::Index n = L.size();

@@ -1,4 +1,5 @@
 #include "trk/tableau/butcher_tableau.h"
+#include "trk/core/number_text.h"
 
 #include <cmath>
 #include <stdexcept>
@@ -25,13 +26,13 @@ std::string ButcherTableau::validation_error(double tol) const {
     if (std::abs(A.row(i).sum() - c(i)) > tol * std::max(1.0, std::abs(c(i))))
       return "row " + std::to_string(i) + " of A sums to " + std::to_string(A.row(i).sum()) +
              ", but c[" + std::to_string(i) + "] = " + std::to_string(c(i));
-  if (std::abs(b.sum() - 1.0) > tol) return "sum of b is " + std::to_string(b.sum()) + ", expected 1";
+  if (std::abs(b.sum() - 1.0) > tol) return "sum of b is " + number_text(b.sum()) + ", expected 1";
   for (const auto* e : {&error_weights, &secondary_error_weights}) {
     if (!e->has_value()) continue;
     if ((*e)->size() != q) return "error weights have " + std::to_string((*e)->size()) + " entries, expected " +
                                   std::to_string(q);
     if (!(*e)->allFinite()) return "error weights have a non-finite entry";
-    if (std::abs((*e)->sum()) > tol) return "error weights sum to " + std::to_string((*e)->sum()) + ", expected 0";
+    if (std::abs((*e)->sum()) > tol) return "error weights sum to " + number_text((*e)->sum()) + ", expected 0";
   }
   return "";
 }

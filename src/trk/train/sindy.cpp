@@ -1,4 +1,5 @@
 #include "trk/train/sindy.h"
+#include "trk/core/number_text.h"
 
 #include <cmath>
 #include <iomanip>
@@ -72,11 +73,11 @@ std::string format_number(double v, int precision) {
 std::string SindyOptions::validation_error() const {
   if (degree < 0) return "degree must be >= 0, got " + std::to_string(degree);
   if (!std::isfinite(threshold) || threshold < 0)
-    return "threshold must be finite and >= 0, got " + std::to_string(threshold);
+    return "threshold must be finite and >= 0, got " + number_text(threshold);
   if (iterations < 0) return "iterations must be >= 0, got " + std::to_string(iterations);
   if (derivative != "central" && derivative != "forward")
     return "derivative must be \"central\" or \"forward\", got \"" + derivative + "\"";
-  if (!std::isfinite(ridge) || ridge < 0) return "ridge must be finite and >= 0, got " + std::to_string(ridge);
+  if (!std::isfinite(ridge) || ridge < 0) return "ridge must be finite and >= 0, got " + number_text(ridge);
   return "";
 }
 

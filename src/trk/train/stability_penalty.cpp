@@ -1,4 +1,5 @@
 #include "trk/train/stability_penalty.h"
+#include "trk/core/number_text.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,8 +10,8 @@
 namespace trk {
 
 std::string StabilityPenaltyOptions::validation_error() const {
-  if (!std::isfinite(weight) || weight < 0) return "weight must be finite and >= 0, got " + std::to_string(weight);
-  if (!std::isfinite(step) || step <= 0) return "step must be finite and > 0, got " + std::to_string(step);
+  if (!std::isfinite(weight) || weight < 0) return "weight must be finite and >= 0, got " + number_text(weight);
+  if (!std::isfinite(step) || step <= 0) return "step must be finite and > 0, got " + number_text(step);
   for (const auto& lambda : eigenvalues)
     if (!std::isfinite(lambda.real()) || !std::isfinite(lambda.imag())) return "eigenvalues has a non-finite entry";
   return "";
