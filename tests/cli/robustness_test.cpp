@@ -1143,6 +1143,20 @@ TEST_F(Robustness, StabilityBoundaryOfAHundredStages) {
   EXPECT_EQ(run("report order --scheme " + path("q200.json") + " --max-order 2 --out " + path("o")).code, 0);
 }
 
+// An unwritten (chunked) float64 dataset `name` of shape `dims` in the open file f, replacing any of that name.
+void declare(hid_t f, const std::string& name, const std::vector<hsize_t>& dims) {
+  if (H5Lexists(f, name.c_str(), H5P_DEFAULT) > 0) H5Ldelete(f, name.c_str(), H5P_DEFAULT);
+  std::vector<hsize_t> chunk(dims.size(), 1);
+  const auto longest = std::max_element(dims.begin(), dims.end());  // chunked along it: few chunks
+  chunk[static_cast<size_t>(longest - dims.begin())] = std::min<hsize_t>(*longest, 4096);
+  const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+              dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, static_cast<int>(dims.size()), chunk.data());
+  H5Dclose(H5Dcreate2(f, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+  H5Pclose(dcpl);
+  H5Sclose(space);
+}
+
 TEST_F(Robustness, ThreadsAndMemoryAreBoundedBeforeTheRun) {
   const fs::path data = dir_ / "d.h5";
   io::write_dataset(data, small_dataset());
@@ -1175,15 +1189,7 @@ TEST_F(Robustness, ThreadsAndMemoryAreBoundedBeforeTheRun) {
     const fs::path declared = dir_ / "declared.h5";
     io::write_dataset(declared, small_dataset());
     edit_h5(declared, [&](hid_t f) {
-      H5Ldelete(f, name.c_str(), H5P_DEFAULT);
-      std::vector<hsize_t> chunk(dims.size(), 1);
-      chunk[dims.size() == 3 ? 1 : 0] = 4096;
-      const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-                  dcpl = H5Pcreate(H5P_DATASET_CREATE);
-      H5Pset_chunk(dcpl, static_cast<int>(dims.size()), chunk.data());
-      H5Dclose(H5Dcreate2(f, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
-      H5Pclose(dcpl);
-      H5Sclose(space);
+      declare(f, name, dims);
     });
     expect_refused("identify --data " + declared.string() + " --out " + path("o") + " --max-memory 512M",
                    {declared.string() + ": /" + name + ": declares [", "more than the 512 MB of --max-memory"});
@@ -1255,19 +1261,6 @@ TEST_F(Robustness, ForecastStepsCountInTheMemoryEstimate) {
                  {"identify: needs about", "forecast 5.0 GB", "more than the 1.0 GB of --max-memory"});
   EXPECT_EQ(run("identify --data " + path("long.h5") + quick + " --forecast-steps 50 --forecast-every 100 " +
                 "--max-memory 1G --out " + path("o")).code, 0);
-}
-
-// An unwritten (chunked) float64 dataset `name` of shape `dims` in the open file f, replacing any of that name.
-void declare(hid_t f, const std::string& name, const std::vector<hsize_t>& dims) {
-  if (H5Lexists(f, name.c_str(), H5P_DEFAULT) > 0) H5Ldelete(f, name.c_str(), H5P_DEFAULT);
-  std::vector<hsize_t> chunk(dims.size(), 1);
-  chunk.back() = std::min<hsize_t>(dims.back(), 4096);
-  const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-              dcpl = H5Pcreate(H5P_DATASET_CREATE);
-  H5Pset_chunk(dcpl, static_cast<int>(dims.size()), chunk.data());
-  H5Dclose(H5Dcreate2(f, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
-  H5Pclose(dcpl);
-  H5Sclose(space);
 }
 
 // A string attribute of the root group (fixed-length), replacing any of that name.
